@@ -1,0 +1,32 @@
+"""lakehouse: an open table format for Python — Parquet data files, a transaction log, and
+snapshot metadata on any fsspec filesystem.
+
+    >>> import pyarrow as pa, lakehouse
+    >>> t = lakehouse.create_table("memory://docs/events", schema=pa.schema([("id", pa.int64())]))
+    >>> t.append(pa.table({"id": [1, 2, 3]})).version
+    1
+    >>> t.scan(where="id >= 2").count()
+    2
+"""
+
+from ._version import __version__
+from .errors import (
+    AtomicCommitUnsupportedError, ColumnNotFoundError, CommitConflictError, CommitRetriesExceededError,
+    CorruptTableError, InvalidExpressionError, InvalidPartitionSpecError, LakehouseError,
+    PredicateViolationError, SchemaMismatchError, StorageError, TableExistsError, TableNotFoundError,
+    UnsupportedFeatureError, VersionNotFoundError,
+)
+from .scan import ColumnStatistics, DataFile, Explanation, Scan
+from .schema import Schema
+from .table import CommitSummary, HistoryEntry, Table, create_table, open_table
+from .types import Field
+
+__all__ = [
+    "__version__",
+    "create_table", "open_table", "Table", "Scan", "Schema", "Field", "DataFile", "ColumnStatistics",
+    "Explanation", "CommitSummary", "HistoryEntry",
+    "LakehouseError", "TableNotFoundError", "TableExistsError", "CommitConflictError",
+    "CommitRetriesExceededError", "SchemaMismatchError", "PredicateViolationError", "InvalidExpressionError",
+    "ColumnNotFoundError", "InvalidPartitionSpecError", "VersionNotFoundError", "CorruptTableError",
+    "UnsupportedFeatureError", "StorageError", "AtomicCommitUnsupportedError",
+]

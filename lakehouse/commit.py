@@ -1,0 +1,85 @@
+"""The commit loop: optimistic concurrency over put-if-absent (spec/format.md, "Commits").
+
+The only write a commit makes is one put-if-absent of the next log entry. A writer that
+loses the race reads the winners, checks each against the conflict matrix, rebases and
+retries with backoff; one whose PUT had an unknown outcome reads the log back to learn it.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from dataclasses import dataclass
+
+from ._version import __version__
+from .actions import CommitInfo
+from .conflicts import Transaction, check
+from .errors import CommitRetriesExceededError, StorageError
+from .io import Store
+from .log import LogEntry, encode_entry, log_path, read_entry, read_entries_from
+from .state import TableState, apply_actions, check_writable
+
+ENGINE = f"lakehouse/{__version__}"
+MAX_RETRIES = ("commit.max-retries", 50)
+
+
+@dataclass(frozen=True, slots=True)
+class CommitPolicy:
+    max_retries: int = MAX_RETRIES[1]
+    base_delay: float = 0.002
+    max_delay: float = 0.25
+
+    def backoff(self, attempt: int) -> float:
+        return random.uniform(0, min(self.max_delay, self.base_delay * (2 ** min(attempt, 16))))
+
+
+@dataclass(frozen=True, slots=True)
+class CommitResult:
+    """The committed version and the state it produced."""
+
+    version: int
+    state: TableState
+    attempts: int
+
+
+def commit(store: Store, base: TableState, txn: Transaction, *, policy: CommitPolicy = CommitPolicy()) -> CommitResult:
+    check_writable(base.protocol)
+    txn_id = uuid.uuid4().hex
+    attempt = 0
+    while True:
+        version = base.version + 1
+        timestamp = max(int(time.time() * 1000), base.timestamp + 1)  # commit times never go backwards
+        info = CommitInfo(timestamp=timestamp, operation=txn.operation, parameters=dict(txn.parameters),
+                          metrics=dict(txn.metrics), engine=ENGINE, read_version=txn.read_version,
+                          txn_id=txn_id, is_blind_append=txn.is_blind_append)
+        if _put(store, version, encode_entry(version, info, txn.actions), txn_id):
+            return CommitResult(version, apply_actions(base, version, timestamp, txn.actions), attempt + 1)
+        for winner in read_entries_from(store, version):
+            if winner.commit_info.txn_id == txn_id:  # our own earlier PUT landed after all
+                return CommitResult(winner.version, apply_actions(base, winner.version, winner.timestamp,
+                                                                  winner.actions), attempt + 1)
+            check(txn, winner, base)
+            base = apply_actions(base, winner.version, winner.timestamp, winner.actions)
+        check_writable(base.protocol)
+        attempt += 1
+        if attempt > policy.max_retries:
+            raise CommitRetriesExceededError(
+                f"gave up after {attempt} attempts: other writers kept committing first (last seen version "
+                f"{base.version}); nothing was committed", winning_version=base.version, reason="retries exhausted")
+        time.sleep(policy.backoff(attempt))
+
+
+def _put(store: Store, version: int, data: bytes, txn_id: str) -> bool:
+    """True if our entry is now at `version`. A PUT whose outcome is unknown (it failed after
+    retries) is resolved by reading the entry back, never by blindly writing again."""
+    try:
+        return store.put_if_absent(log_path(version), data)
+    except StorageError:
+        try:
+            entry: LogEntry | None = read_entry(store, version)
+        except StorageError:
+            entry = None
+        if entry is None:
+            raise  # nothing landed: the table is untouched at its last good version
+        return entry.commit_info.txn_id == txn_id

@@ -1,0 +1,155 @@
+"""Turning user data into batches of exactly the table's Arrow schema, or saying what differs."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Iterator
+
+import pyarrow as pa
+
+from .errors import SchemaMismatchError
+from .schema import Schema
+from .types import (
+    IdAssigner, ListType, MapType, StructType, TimestampType, Type, can_widen, from_arrow_field, from_arrow_type,
+)
+
+
+def to_reader(data: Any) -> pa.RecordBatchReader:
+    """Accept a pa.Table, RecordBatch, RecordBatchReader, or anything speaking the Arrow
+    C stream / array interface (polars, pandas via pyarrow, duckdb results)."""
+    if isinstance(data, pa.RecordBatchReader):
+        return data
+    if isinstance(data, pa.Table):
+        return pa.RecordBatchReader.from_batches(data.schema, data.to_batches())
+    if isinstance(data, pa.RecordBatch):
+        return pa.RecordBatchReader.from_batches(data.schema, [data])
+    if hasattr(data, "__arrow_c_stream__"):
+        return pa.RecordBatchReader.from_stream(data)
+    if hasattr(data, "__arrow_c_array__"):
+        batch = pa.record_batch(data)
+        return pa.RecordBatchReader.from_batches(batch.schema, [batch])
+    if type(data).__module__.startswith("pandas"):
+        table = pa.Table.from_pandas(data, preserve_index=False)
+        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
+    raise SchemaMismatchError(
+        f"cannot write a {type(data).__name__}: pass a pyarrow Table, RecordBatch or RecordBatchReader, "
+        "or an object with __arrow_c_stream__")
+
+
+def schema_differences(data: pa.Schema, schema: Schema, *, allow_extra: bool = False) -> list[str]:
+    """Human-readable reasons `data` cannot be written under `schema` (empty if it can)."""
+    problems: list[str] = []
+    _struct_differences(list(data), StructType(schema.fields), "", problems, allow_extra)
+    return problems
+
+
+def _struct_differences(data_fields: list[pa.Field], struct: StructType, prefix: str,
+                        problems: list[str], allow_extra: bool) -> None:
+    by_name = {f.name: f for f in data_fields}
+    for f in struct.fields:
+        name = prefix + f.name
+        got = by_name.pop(f.name, None)
+        if got is None:
+            if f.required:
+                problems.append(f"{name}: required column missing from the data")
+            continue
+        _type_differences(got.type, f.type, name, problems, allow_extra)
+    if not allow_extra:
+        for extra in by_name:
+            problems.append(f"{prefix}{extra}: not in the table (append with schema_mode='merge' to add it)")
+
+
+def _type_differences(got: pa.DataType, want: Type, name: str, problems: list[str], allow_extra: bool) -> None:
+    if isinstance(want, StructType):
+        if not pa.types.is_struct(got):
+            problems.append(f"{name}: data has {got}, table has {want}")
+        else:
+            _struct_differences([got.field(i) for i in range(got.num_fields)], want, name + ".", problems, allow_extra)
+        return
+    if isinstance(want, ListType):
+        if not (pa.types.is_list(got) or pa.types.is_large_list(got)):
+            problems.append(f"{name}: data has {got}, table has {want}")
+        else:
+            _type_differences(got.value_type, want.element, name + ".element", problems, allow_extra)
+        return
+    if isinstance(want, MapType):
+        if not pa.types.is_map(got):
+            problems.append(f"{name}: data has {got}, table has {want}")
+        else:
+            _type_differences(got.key_type, want.key, name + ".key", problems, allow_extra)
+            _type_differences(got.item_type, want.value, name + ".value", problems, allow_extra)
+        return
+    try:
+        got_t = from_arrow_type(got, IdAssigner(0))
+    except SchemaMismatchError:
+        problems.append(f"{name}: data has unsupported type {got}")
+        return
+    if isinstance(got_t, TimestampType) and isinstance(want, TimestampType):
+        if (got_t.tz is None) != (want.tz is None):
+            problems.append(f"{name}: data has {got}, table has {want} (time zone differs)")
+        return  # other units are cast safely: a lossy cast fails loudly
+    if not can_widen(got_t, want):
+        problems.append(f"{name}: data has {got}, table has {want}")
+
+
+def conform_batches(reader: pa.RecordBatchReader, schema: Schema) -> Iterator[pa.RecordBatch]:
+    """Batches cast to the table's Arrow schema (field ids attached, missing columns null).
+    Raises SchemaMismatchError, naming the columns, if the data does not fit."""
+    problems = schema_differences(reader.schema, schema)
+    if problems:
+        raise SchemaMismatchError("data does not match the table schema: " + "; ".join(problems))
+    target = schema.to_arrow()
+    same = reader.schema.equals(target, check_metadata=False)
+    for batch in reader:
+        yield batch if same else conform_batch(batch, target)
+
+
+def conform_batch(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
+    columns = []
+    for f in target:
+        idx = batch.schema.get_field_index(f.name)
+        col = batch.column(idx) if idx >= 0 else pa.nulls(batch.num_rows, f.type)
+        columns.append(_cast(col, f))
+    return pa.RecordBatch.from_arrays(columns, schema=target)
+
+
+def _cast(col: pa.Array, f: pa.Field) -> pa.Array:
+    if pa.types.is_dictionary(col.type):
+        col = col.dictionary_decode()
+    if pa.types.is_struct(f.type) and pa.types.is_struct(col.type) and col.type != f.type:
+        children = []
+        for child in f.type:
+            idx = col.type.get_field_index(child.name)
+            sub = col.field(idx) if idx >= 0 else pa.nulls(len(col), child.type)
+            children.append(_cast(sub, child))
+        col = pa.StructArray.from_arrays(children, fields=list(f.type), mask=col.is_null())
+    elif col.type != f.type:
+        try:
+            col = col.cast(f.type, safe=True)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+            raise SchemaMismatchError(f"{f.name}: cannot cast {col.type} to {f.type}: {e}") from None
+    if not f.nullable and col.null_count:
+        raise SchemaMismatchError(f"{f.name}: column is required but the data holds {col.null_count} nulls")
+    return col
+
+
+def merged_schema(schema: Schema, data: pa.Schema, last_column_id: int) -> tuple[Schema, int]:
+    """`schema` with the data's new top-level and nested struct columns added (schema_mode="merge")."""
+    ids = IdAssigner(last_column_id)
+    fields = _merge_fields(schema.fields, list(data), ids)
+    return Schema(fields=fields, schema_id=schema.schema_id + 1), ids.last_id
+
+
+def _merge_fields(fields, data_fields: list[pa.Field], ids: IdAssigner):
+    out = []
+    by_name = {f.name: f for f in data_fields}
+    for f in fields:
+        got = by_name.pop(f.name, None)
+        if got is not None and isinstance(f.type, StructType) and pa.types.is_struct(got.type):
+            sub = _merge_fields(f.type.fields, [got.type.field(i) for i in range(got.type.num_fields)], ids)
+            f = replace(f, type=StructType(sub))
+        out.append(f)
+    for extra in by_name.values():
+        new = from_arrow_field(extra, ids)
+        out.append(replace(new, required=False))
+    return tuple(out)

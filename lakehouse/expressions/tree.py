@@ -1,0 +1,141 @@
+"""The expression tree: small frozen nodes, unbound (names) or bound (field ids and typed literals).
+
+A `where` string is parsed once into this tree (parser.py), bound to a schema (binder.py), and
+then visited for row filtering (arrow_filter.py), file pruning by statistics (pruning.py) and
+partition pruning (projection.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Union
+
+import pyarrow as pa
+
+from ..types import Type
+
+COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
+FLIPPED = {"=": "=", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+NEGATED = {"=": "!=", "!=": "=", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """An unbound column reference by (dotted) name."""
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class BoundRef:
+    """A column resolved against a schema: its id, its current path of names, and its type."""
+    field_id: int
+    path: tuple[str, ...]
+    type: Type
+
+    @property
+    def name(self) -> str:
+        return ".".join(self.path)
+
+
+Term = Union[Ref, BoundRef]
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    """`term op value`; the literal is always on the right. Bound: value is a pa.Scalar of the column type."""
+    op: str
+    term: Term
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class In:
+    term: Term
+    values: tuple[Any, ...]
+    negated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class IsNull:
+    term: Term
+    negated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StartsWith:
+    """`term LIKE 'prefix%'`: the one LIKE shape that statistics can prune."""
+    term: Term
+    prefix: str
+    negated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Like:
+    """Any other LIKE pattern: filtered row by row, never used to skip files."""
+    term: Term
+    pattern: str
+    negated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    left: "Expr"
+    right: "Expr"
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    left: "Expr"
+    right: "Expr"
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    child: "Expr"
+
+
+@dataclass(frozen=True, slots=True)
+class AlwaysTrue:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class AlwaysFalse:
+    pass
+
+
+Expr = Union[Compare, In, IsNull, StartsWith, Like, And, Or, Not, AlwaysTrue, AlwaysFalse]
+TRUE, FALSE = AlwaysTrue(), AlwaysFalse()
+
+
+def and_(*exprs: Expr) -> Expr:
+    out: Expr = TRUE
+    for e in exprs:
+        if isinstance(e, AlwaysFalse) or isinstance(out, AlwaysFalse):
+            return FALSE
+        out = e if isinstance(out, AlwaysTrue) else (out if isinstance(e, AlwaysTrue) else And(out, e))
+    return out
+
+
+def or_(*exprs: Expr) -> Expr:
+    out: Expr = FALSE
+    for e in exprs:
+        if isinstance(e, AlwaysTrue) or isinstance(out, AlwaysTrue):
+            return TRUE
+        out = e if isinstance(out, AlwaysFalse) else (out if isinstance(e, AlwaysFalse) else Or(out, e))
+    return out
+
+
+def referenced_fields(expr: Expr) -> set[int]:
+    """Field ids a bound expression reads."""
+    if isinstance(expr, (And, Or)):
+        return referenced_fields(expr.left) | referenced_fields(expr.right)
+    if isinstance(expr, Not):
+        return referenced_fields(expr.child)
+    term = getattr(expr, "term", None)
+    return {term.field_id} if isinstance(term, BoundRef) else set()
+
+
+def scalar_value(v: Any) -> Any:
+    """The Python value of a bound literal."""
+    return v.as_py() if isinstance(v, pa.Scalar) else v

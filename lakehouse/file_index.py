@@ -1,0 +1,102 @@
+"""The file index: one Arrow row per live data file, the table planning prunes.
+
+Columns (spec/format.md, "Checkpoints"): path, size, record_count, spec_id, schema_id,
+modification_time, partition (struct: one child per partition field id, typed by the
+transform's result type) and stats (struct: one child per leaf column id, each
+{min, max, null_count, nan_count} typed by the column's current type). Planning runs
+vectorised pyarrow kernels over it, so 100,000 files never become 100,000 Python objects.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import pyarrow as pa
+
+from .actions import AddFile, TableMetadata
+from .partitioning import partition_struct_type
+from .stats import stats_from_json, stats_struct_array
+from .values import decode_values
+
+SCALAR_COLUMNS = (
+    ("path", pa.string()), ("size", pa.int64()), ("record_count", pa.int64()), ("spec_id", pa.int32()),
+    ("schema_id", pa.int32()), ("modification_time", pa.int64()),
+)
+
+
+def partition_type(metadata: TableMetadata) -> pa.StructType:
+    return partition_struct_type(metadata.partition_specs, metadata.schema)
+
+
+def stats_type(metadata: TableMetadata) -> pa.DataType:
+    return stats_struct_array([], metadata.schema).type
+
+
+def file_index_schema(metadata: TableMetadata) -> pa.Schema:
+    return pa.schema([*SCALAR_COLUMNS, ("partition", partition_type(metadata)), ("stats", stats_type(metadata))])
+
+
+def empty_file_index(metadata: TableMetadata) -> pa.Table:
+    return file_index_schema(metadata).empty_table()
+
+
+def build_file_index(adds: Sequence[AddFile], metadata: TableMetadata) -> pa.Table:
+    """File-index rows for files given as log actions (their JSON partition and stats decoded)."""
+    schema = metadata.schema
+    columns = {
+        "path": pa.array([a.path for a in adds], pa.string()),
+        "size": pa.array([a.size for a in adds], pa.int64()),
+        "record_count": pa.array([a.record_count for a in adds], pa.int64()),
+        "spec_id": pa.array([a.spec_id for a in adds], pa.int32()),
+        "schema_id": pa.array([a.schema_id for a in adds], pa.int32()),
+        "modification_time": pa.array([a.modification_time for a in adds], pa.int64()),
+    }
+    ptype = partition_type(metadata)
+    types = _partition_result_types(metadata)
+    children = [decode_values([a.partition.get(f.name) for a in adds], types[f.name]) for f in ptype]
+    columns["partition"] = _struct(children, ptype, len(adds))
+    columns["stats"] = stats_struct_array([stats_from_json(a.stats, schema) for a in adds], schema)
+    return pa.table(columns, schema=file_index_schema(metadata))
+
+
+def conform_file_index(index: pa.Table, metadata: TableMetadata) -> pa.Table:
+    """Rows read from a checkpoint written under an older schema, cast to the current one:
+    stats of widened columns are cast, of dropped columns dropped, of new columns null."""
+    target = file_index_schema(metadata)
+    if index.schema.equals(target):
+        return index
+    columns = [index[name].cast(t) if index[name].type != t else index[name] for name, t in SCALAR_COLUMNS]
+    for name in ("partition", "stats"):
+        columns.append(_conform_struct(index[name].combine_chunks() if name in index.column_names else None,
+                                       target.field(name).type, index.num_rows))
+    return pa.Table.from_arrays(columns, schema=target)
+
+
+def _conform_struct(arr: pa.StructArray | None, target: pa.StructType, n: int) -> pa.Array:
+    children = []
+    for f in target:
+        idx = arr.type.get_field_index(f.name) if arr is not None else -1
+        if idx < 0:
+            children.append(pa.nulls(n, f.type))
+        else:
+            child = arr.field(idx)
+            children.append(child if child.type == f.type else child.cast(f.type))
+    return _struct(children, target, n)
+
+
+def _struct(children: list[pa.Array], t: pa.StructType, n: int) -> pa.Array:
+    if not children:
+        return pa.array([{}] * n, type=t) if n else pa.array([], type=t)
+    return pa.StructArray.from_arrays(children, fields=list(t))
+
+
+def _partition_result_types(metadata: TableMetadata) -> dict:
+    """The result type of every partition field of every spec, by str(field id)."""
+    schema = metadata.schema
+    out = {}
+    for spec in metadata.partition_specs:
+        for pf in spec.fields:
+            source = schema.field_by_id(pf.source_id)
+            if source is not None:
+                out[str(pf.field_id)] = pf.transform.result_type(source.type)
+    return out

@@ -1,0 +1,116 @@
+"""Reading data files under the current schema, matching columns by field id.
+
+A file records the schema it was written under (its `schema_id`). Files whose columns already
+have the current names and types are handed to pyarrow's dataset scanner as they are (with the
+row filter pushed down); others are read and then renamed, widened and null-filled by id.
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+from typing import Iterable, Iterator
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from .actions import TableMetadata
+from .errors import StorageError
+from .io import Store
+from .schema import Schema
+from .types import Field, ListType, StructType, to_arrow_type
+
+BATCH_ROWS = 128 * 1024
+
+
+def output_schema(fields: Iterable[Field]) -> pa.Schema:
+    """The Arrow schema scans return: the current names and types, without field-id metadata."""
+    return pa.schema([pa.field(f.name, _plain(to_arrow_type(f.type)), nullable=not f.required) for f in fields])
+
+
+def _plain(t: pa.DataType) -> pa.DataType:
+    if pa.types.is_struct(t):
+        return pa.struct([pa.field(c.name, _plain(c.type), c.nullable) for c in t])
+    if pa.types.is_list(t):
+        return pa.list_(pa.field("element", _plain(t.value_type), t.value_field.nullable))
+    if pa.types.is_map(t):
+        return pa.map_(_plain(t.key_type), pa.field("value", _plain(t.item_type), t.item_field.nullable))
+    return t
+
+
+def read_batches(store: Store, metadata: TableMetadata, files: pa.Table, fields: tuple[Field, ...],
+                 row_filter: pc.Expression | None, filter_fields: tuple[Field, ...] = ()) -> Iterator[pa.RecordBatch]:
+    """Batches of `fields` (current top-level fields) from `files`, rows matching `row_filter`
+    (written against current names and reading `filter_fields`)."""
+    target = output_schema(fields)
+    needed = _unique(fields + filter_fields)
+    rows = sorted(zip(files["schema_id"].to_pylist(), files["path"].to_pylist()))
+    for schema_id, group in groupby(rows, key=lambda r: r[0]):
+        paths = [store.full_path(p) for _, p in group]
+        file_schema = metadata.schema_by_id(schema_id)
+        try:
+            yield from _read_group(store, paths, file_schema, needed, target, row_filter)
+        except (OSError, pa.ArrowException) as e:
+            if isinstance(e, pa.ArrowInvalid) and "expression" in str(e).lower():
+                raise
+            raise StorageError(f"reading data files of {store.uri} failed: {e}") from None
+
+
+def _read_group(store: Store, paths: list[str], file_schema: Schema, needed: tuple[Field, ...],
+                target: pa.Schema, row_filter: pc.Expression | None) -> Iterator[pa.RecordBatch]:
+    dataset = ds.dataset(paths, schema=file_schema.to_arrow(), format="parquet", filesystem=store.arrow_fs)
+    if all(file_schema.find_top(f.id) == f for f in needed):
+        # Same ids, names and types: pyarrow reads, filters and projects natively.
+        scanner = dataset.scanner(columns=list(target.names), filter=row_filter, batch_size=BATCH_ROWS)
+        for batch in scanner.to_batches():
+            if batch.num_rows:
+                yield pa.RecordBatch.from_arrays(batch.columns, schema=target)
+        return
+    present = [file_schema.find_top(f.id) for f in needed]
+    columns = [p.name for p in present if p is not None]
+    for batch in dataset.scanner(columns=columns, batch_size=BATCH_ROWS).to_batches():
+        if not batch.num_rows:
+            continue
+        arrays = [adapt(batch.column(p.name), p, f) if p is not None else pa.nulls(batch.num_rows, to_arrow_type(f.type))
+                  for f, p in zip(needed, present)]
+        table = pa.Table.from_arrays(arrays, names=[f.name for f in needed])
+        if row_filter is not None:
+            table = table.filter(row_filter)
+        for out in table.select(target.names).to_batches():
+            yield pa.RecordBatch.from_arrays(out.columns, schema=target)
+
+
+def adapt(arr: pa.Array, old: Field, new: Field) -> pa.Array:
+    """`arr`, written as field `old`, shaped as field `new` (same id): children matched by id,
+    renamed, widened, and null where the file never had them."""
+    if isinstance(new.type, StructType) and isinstance(old.type, StructType):
+        old_children = {c.id: c for c in old.type.fields}
+        parts = []
+        for child in new.type.fields:
+            was = old_children.get(child.id)
+            if was is None:
+                parts.append(pa.nulls(len(arr), to_arrow_type(child.type)))
+            else:
+                parts.append(adapt(pc.struct_field(arr, [old.type.fields.index(was)]), was, child))
+        mask = arr.is_null() if arr.null_count else None
+        return pa.StructArray.from_arrays(parts, fields=[pa.field(c.name, _plain(to_arrow_type(c.type)))
+                                                         for c in new.type.fields], mask=mask)
+    if isinstance(new.type, ListType) and isinstance(old.type, ListType) and new.type != old.type:
+        arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+        values = adapt(arr.values, _element(old.type), _element(new.type))
+        return pa.ListArray.from_arrays(arr.offsets, values, mask=arr.is_null() if arr.null_count else None)
+    want = _plain(to_arrow_type(new.type))
+    return arr if arr.type == want else arr.cast(want)
+
+
+def _element(t: ListType) -> Field:
+    return Field(id=t.element_id, name="element", type=t.element, required=t.element_required)
+
+
+def _unique(fields: tuple[Field, ...]) -> tuple[Field, ...]:
+    seen, out = set(), []
+    for f in fields:
+        if f.id not in seen:
+            seen.add(f.id)
+            out.append(f)
+    return tuple(out)

@@ -1,0 +1,132 @@
+"""Table schemas: named, typed columns with stable field ids (spec/format.md, "Schemas")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Iterator
+
+import pyarrow as pa
+
+from .errors import SchemaMismatchError
+from .types import (
+    Field, IdAssigner, ListType, MapType, StructType, Type,
+    field_from_json, field_to_json, from_arrow_field, to_arrow_field,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Schema:
+    """An ordered struct of top-level fields, identified by `schema_id` within a table."""
+
+    fields: tuple[Field, ...]
+    schema_id: int = 0
+
+    # ------------------------------------------------------------ lookups
+    @property
+    def struct(self) -> StructType:
+        return StructType(self.fields)
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    @cached_property
+    def _by_id(self) -> dict[int, tuple[tuple[str, ...], Field]]:
+        return {fid: (path, f) for path, fid, f in _walk(self.fields, ())}
+
+    def field_by_id(self, field_id: int) -> Field | None:
+        hit = self._by_id.get(field_id)
+        return hit[1] if hit else None
+
+    def find_top(self, field_id: int) -> Field | None:
+        """The top-level field with this id."""
+        for f in self.fields:
+            if f.id == field_id:
+                return f
+        return None
+
+    def path_of(self, field_id: int) -> tuple[str, ...] | None:
+        """Names from the top level down to the field (list elements appear as "element")."""
+        hit = self._by_id.get(field_id)
+        return hit[0] if hit else None
+
+    def find(self, name: str) -> Field | None:
+        """A field by its dotted name ("address.zip"); exact match first, then case-insensitive."""
+        return self._find(name.split("."), exact=True) or self._find(name.split("."), exact=False)
+
+    def _find(self, parts: list[str], *, exact: bool) -> Field | None:
+        fields = self.fields
+        found = None
+        for i, part in enumerate(parts):
+            match = [f for f in fields if (f.name == part if exact else f.name.lower() == part.lower())]
+            if len(match) != 1:
+                return None
+            found = match[0]
+            if i < len(parts) - 1:
+                if not isinstance(found.type, StructType):
+                    return None
+                fields = found.type.fields
+        return found
+
+    def all_ids(self) -> set[int]:
+        return set(self._by_id)
+
+    def leaf_fields(self) -> Iterator[tuple[tuple[str, ...], Field]]:
+        """Primitive fields reachable through structs only (these carry column statistics)."""
+        yield from _leaves(self.fields, ())
+
+    @property
+    def highest_field_id(self) -> int:
+        return max(self._by_id, default=0)
+
+    # ------------------------------------------------------------ conversions
+    def to_arrow(self) -> pa.Schema:
+        return pa.schema([to_arrow_field(f) for f in self.fields])
+
+    def to_json(self) -> dict:
+        return {"schema_id": self.schema_id, "fields": [field_to_json(f) for f in self.fields]}
+
+    @classmethod
+    def from_json(cls, obj: dict) -> "Schema":
+        return cls(schema_id=int(obj.get("schema_id", 0)), fields=tuple(field_from_json(f) for f in obj["fields"]))
+
+    @classmethod
+    def from_arrow(cls, schema: pa.Schema, *, last_column_id: int = 0, schema_id: int = 0) -> "Schema":
+        """A new schema for an Arrow schema, numbering fields after `last_column_id` in depth-first order."""
+        ids = IdAssigner(last_column_id)
+        names = [f.name for f in schema]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise SchemaMismatchError(f"duplicate column names: {sorted(dupes)}")
+        return cls(schema_id=schema_id, fields=tuple(from_arrow_field(f, ids) for f in schema))
+
+    def __str__(self) -> str:
+        return "\n".join(f"{f.id:>4} {f.name}: {f.type}{' NOT NULL' if f.required else ''}" for f in self.fields)
+
+
+def _walk(fields: tuple[Field, ...], prefix: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], int, Field]]:
+    for f in fields:
+        path = prefix + (f.name,)
+        yield path, f.id, f
+        yield from _walk_type(f.type, path)
+
+
+def _walk_type(t: Type, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], int, Field]]:
+    if isinstance(t, StructType):
+        yield from _walk(t.fields, path)
+    elif isinstance(t, ListType):
+        element = Field(id=t.element_id, name="element", type=t.element, required=t.element_required)
+        yield from _walk((element,), path)
+    elif isinstance(t, MapType):
+        key = Field(id=t.key_id, name="key", type=t.key, required=True)
+        value = Field(id=t.value_id, name="value", type=t.value, required=t.value_required)
+        yield from _walk((key, value), path)
+
+
+def _leaves(fields: tuple[Field, ...], prefix: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Field]]:
+    for f in fields:
+        if isinstance(f.type, StructType):
+            yield from _leaves(f.type.fields, prefix + (f.name,))
+        elif not isinstance(f.type, (ListType, MapType)):
+            yield prefix + (f.name,), f

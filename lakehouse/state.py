@@ -1,0 +1,128 @@
+"""Table state at one version, and the pure fold of log actions into the next state.
+
+`TableState` is immutable. Its live files are a `FileSet`: an Arrow table loaded from a
+checkpoint plus the adds and removes replayed since, so that appending (the hot path) never
+touches the full file list and the Arrow file index is only built when a scan asks for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Iterable, Mapping
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .actions import (
+    KNOWN_READER_FEATURES, KNOWN_WRITER_FEATURES, READER_VERSION, WRITER_VERSION,
+    Action, AddFile, Protocol, RemoveFile, TableMetadata,
+)
+from .errors import CorruptTableError, UnsupportedFeatureError
+from .file_index import build_file_index, conform_file_index, empty_file_index
+
+
+@dataclass(frozen=True)
+class FileSet:
+    """The live data files: `base` (file-index rows from a checkpoint) minus `removed`, plus `added`."""
+
+    base: pa.Table | None = None
+    removed: frozenset[str] = frozenset()
+    added: Mapping[str, AddFile] = field(default_factory=lambda: MappingProxyType({}))
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def apply(self, adds: Iterable[AddFile], removes: Iterable[RemoveFile]) -> "FileSet":
+        added = dict(self.added)
+        removed = set(self.removed)
+        for r in removes:
+            if added.pop(r.path, None) is None:
+                removed.add(r.path)
+        for a in adds:
+            added[a.path] = a
+        return FileSet(self.base, frozenset(removed), MappingProxyType(added))
+
+    def index(self, metadata: TableMetadata) -> pa.Table:
+        """The Arrow file index under `metadata` (spec/format.md, "Checkpoints" names its columns)."""
+        key = id(metadata)
+        hit = self._cache.get("index")
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        parts = []
+        if self.base is not None and self.base.num_rows:
+            base = self.base
+            if self.removed:
+                base = base.filter(pc.invert(pc.is_in(base["path"], pa.array(sorted(self.removed)))))
+            parts.append(conform_file_index(base, metadata))
+        if self.added:
+            parts.append(build_file_index(list(self.added.values()), metadata))
+        if not parts:
+            index = empty_file_index(metadata)
+        elif len(parts) == 1:
+            index = parts[0]
+        else:
+            index = pa.concat_tables(parts).combine_chunks()
+        self._cache["index"] = (key, index)
+        return index
+
+    def count(self) -> int:
+        base = 0 if self.base is None else self.base.num_rows - len(self.removed)
+        return base + len(self.added)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TableState:
+    version: int
+    timestamp: int
+    protocol: Protocol
+    metadata: TableMetadata
+    files: FileSet
+
+    @property
+    def schema(self):
+        return self.metadata.schema
+
+    def file_index(self) -> pa.Table:
+        return self.files.index(self.metadata)
+
+
+def apply_actions(state: TableState | None, version: int, timestamp: int, actions: Iterable[Action]) -> TableState:
+    """The state after committing `actions` as `version` on top of `state` (None before version 0)."""
+    protocol = state.protocol if state else None
+    metadata = state.metadata if state else None
+    adds: list[AddFile] = []
+    removes: list[RemoveFile] = []
+    for a in actions:
+        if isinstance(a, Protocol):
+            protocol = a
+        elif isinstance(a, TableMetadata):
+            metadata = a
+        elif isinstance(a, AddFile):
+            adds.append(a)
+        elif isinstance(a, RemoveFile):
+            removes.append(a)
+    if protocol is None or metadata is None:
+        raise CorruptTableError(f"version {version} has no protocol or metadata before it")
+    check_readable(protocol)
+    files = (state.files if state else FileSet()).apply(adds, removes)
+    if state is None:
+        return TableState(version=version, timestamp=timestamp, protocol=protocol, metadata=metadata, files=files)
+    return replace(state, version=version, timestamp=timestamp, protocol=protocol, metadata=metadata, files=files)
+
+
+def check_readable(protocol: Protocol) -> None:
+    """Refuse, before reading anything else, a table this library cannot read correctly."""
+    unknown = set(protocol.reader_features) - KNOWN_READER_FEATURES
+    if protocol.reader_version > READER_VERSION or unknown:
+        raise UnsupportedFeatureError(
+            f"this table needs reader version {protocol.reader_version}"
+            f"{' with features ' + ', '.join(sorted(unknown)) if unknown else ''}; "
+            f"this lakehouse reads version {READER_VERSION}: upgrade lakehouse to read it")
+
+
+def check_writable(protocol: Protocol) -> None:
+    unknown = set(protocol.writer_features) - KNOWN_WRITER_FEATURES
+    if protocol.writer_version > WRITER_VERSION or unknown:
+        raise UnsupportedFeatureError(
+            f"this table needs writer version {protocol.writer_version}"
+            f"{' with features ' + ', '.join(sorted(unknown)) if unknown else ''}; "
+            f"this lakehouse writes version {WRITER_VERSION}: upgrade lakehouse to write it")

@@ -1,0 +1,283 @@
+"""The table API: create, open, append, overwrite, scan, history."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterator, Literal, Mapping, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .actions import AddFile, CommitInfo, Protocol, RemoveFile, TableMetadata
+from .checkpoint import maybe_checkpoint
+from .commit import ENGINE, MAX_RETRIES, CommitPolicy, commit
+from .conflicts import Transaction
+from .conform import conform_batches, merged_schema, schema_differences, to_reader
+from .errors import PredicateViolationError, TableExistsError
+from .expressions.arrow_filter import to_arrow_filter
+from .expressions.tree import TRUE, Expr
+from .io import Store
+from .log import encode_entry, log_path, read_entries_from
+from .partitioning import UNPARTITIONED, parse_partition_by
+from .planning import plan_files
+from .read import read_batches
+from .replay import load_state, version_at
+from .scan import Scan, bind_where
+from .schema import Schema
+from .state import TableState, apply_actions
+from .writer import WriteOptions, write_data_files
+
+SchemaMode = Literal["strict", "merge"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommitSummary:
+    """What a write committed."""
+
+    version: int
+    operation: str
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryEntry:
+    version: int
+    timestamp: dt.datetime
+    operation: str
+    parameters: Mapping[str, Any]
+    metrics: Mapping[str, Any]
+    engine: str
+    read_version: int | None
+    is_blind_append: bool
+
+
+def create_table(uri: str, *, schema: pa.Schema | Schema, partition_by: Sequence[str] | None = None,
+                 properties: Mapping[str, str] | None = None,
+                 storage_options: Mapping[str, Any] | None = None) -> "Table":
+    """Create a table (version 0) at `uri`; TableExistsError if one is there."""
+    store = Store.from_uri(uri, storage_options)
+    if isinstance(schema, pa.Schema):
+        schema = Schema.from_arrow(schema)
+    last_column_id = schema.highest_field_id
+    spec = parse_partition_by(partition_by, schema, spec_id=0) if partition_by else UNPARTITIONED
+    now = int(time.time() * 1000)
+    metadata = TableMetadata(
+        table_id=str(uuid.uuid4()), created_at=now, schemas=(schema,), current_schema_id=schema.schema_id,
+        last_column_id=last_column_id, partition_specs=(spec,), default_spec_id=spec.spec_id,
+        last_partition_id=max([pf.field_id for pf in spec.fields], default=999),
+        properties={k: str(v) for k, v in (properties or {}).items()})
+    actions = (Protocol(), metadata)
+    info = CommitInfo(timestamp=now, operation="create", engine=ENGINE,
+                      parameters={"partition_by": list(partition_by or [])})
+    if not store.put_if_absent(log_path(0), encode_entry(0, info, actions)):
+        raise TableExistsError(f"a table already exists at {store.uri}")
+    return Table(store, apply_actions(None, 0, now, actions))
+
+
+def open_table(uri: str, *, storage_options: Mapping[str, Any] | None = None, version: int | None = None,
+               as_of: dt.datetime | None = None) -> "Table":
+    """Open the table at `uri` at its newest version (or a past one); TableNotFoundError if none."""
+    store = Store.from_uri(uri, storage_options)
+    table = Table(store, load_state(store))
+    return table if version is None and as_of is None else table.at(version=version, as_of=as_of)
+
+
+class Table:
+    """A handle on a table. It holds the newest state it has seen: its own commits advance it;
+    commits by others appear after `refresh()`. States themselves are immutable."""
+
+    def __init__(self, store: Store, state: TableState) -> None:
+        self._store = store
+        self._state = state
+
+    # ------------------------------------------------------------ inspection
+    @property
+    def uri(self) -> str:
+        return self._store.uri
+
+    @property
+    def version(self) -> int:
+        return self._state.version
+
+    @property
+    def state(self) -> TableState:
+        return self._state
+
+    @property
+    def schema(self) -> Schema:
+        return self._state.schema
+
+    @property
+    def arrow_schema(self) -> pa.Schema:
+        return self.scan().schema
+
+    @property
+    def metadata(self) -> TableMetadata:
+        return self._state.metadata
+
+    @property
+    def partition_spec(self):
+        return self._state.metadata.partition_spec
+
+    @property
+    def properties(self) -> Mapping[str, str]:
+        return self._state.metadata.properties
+
+    def __repr__(self) -> str:
+        return f"Table({self.uri!r}, version={self.version})"
+
+    def refresh(self) -> "Table":
+        """A new handle at the table's newest version."""
+        return Table(self._store, load_state(self._store))
+
+    def at(self, *, version: int | None = None, as_of: dt.datetime | None = None) -> "Table":
+        """A new handle on a past version (by number, or the newest committed at or before `as_of`)."""
+        return Table(self._store, self._state_at(version, as_of))
+
+    def history(self, *, limit: int | None = None) -> list[HistoryEntry]:
+        """Commits, newest first."""
+        latest = load_state(self._store).version if limit is None else self.refresh().version
+        first = 0 if limit is None else max(0, latest - limit + 1)
+        entries = read_entries_from(self._store, first, until=latest, batch=32)
+        return [HistoryEntry(
+            version=e.version, timestamp=dt.datetime.fromtimestamp(e.timestamp / 1000, dt.timezone.utc),
+            operation=e.commit_info.operation, parameters=e.commit_info.parameters, metrics=e.commit_info.metrics,
+            engine=e.commit_info.engine, read_version=e.commit_info.read_version,
+            is_blind_append=e.commit_info.is_blind_append) for e in reversed(entries)]
+
+    # ------------------------------------------------------------ reads
+    def scan(self, *, where: str | None = None, columns: Sequence[str] | None = None, version: int | None = None,
+             as_of: dt.datetime | None = None) -> Scan:
+        return Scan(self._store, self._state_at(version, as_of), where=where, columns=columns)
+
+    def to_arrow(self) -> pa.Table:
+        return self.scan().to_arrow()
+
+    def _state_at(self, version: int | None, as_of: dt.datetime | None) -> TableState:
+        if as_of is not None:
+            if version is not None:
+                raise ValueError("pass version or as_of, not both")
+            latest = load_state(self._store)
+            version = version_at(self._store, _to_millis(as_of), latest)
+            if version == latest.version:
+                return latest
+        if version is None or version == self._state.version:
+            return self._state
+        return load_state(self._store, version)
+
+    # ------------------------------------------------------------ writes
+    def append(self, data: Any, *, schema_mode: SchemaMode = "strict") -> CommitSummary:
+        """Add rows. With schema_mode="merge", columns the table lacks are added first."""
+        reader = to_reader(data)
+        state, actions = self._state, []
+        if schema_mode == "merge":
+            state, actions = _merge_schema(state, reader.schema)
+        elif schema_mode != "strict":
+            raise ValueError(f"schema_mode must be 'strict' or 'merge', not {schema_mode!r}")
+        adds = self._write(conform_batches(reader, state.schema), state)
+        return self._commit(state, "append", [*actions, *adds], parameters={"schema_mode": schema_mode})
+
+    def overwrite(self, data: Any, *, where: str | None = None, schema_mode: SchemaMode = "strict") -> CommitSummary:
+        """Replace the whole table, or only the rows matching `where` (then every new row must match it)."""
+        reader = to_reader(data)
+        state, actions = self._state, []
+        if schema_mode == "merge":
+            state, actions = _merge_schema(state, reader.schema)
+        predicate = bind_where(where, state)
+        batches = conform_batches(reader, state.schema)
+        if predicate is not None:
+            batches = _check_all_match(batches, predicate, where)
+        adds = self._write(batches, state)
+        removes, rewritten, read_files, deleted_rows = self._remove_matching(state, predicate)
+        return self._commit(
+            state, "overwrite", [*actions, *removes, *rewritten, *adds], parameters={"where": where},
+            read_predicate=TRUE if predicate is None else predicate, read_files=read_files,
+            extra_metrics={"num_removed_files": len(removes), "num_deleted_rows": deleted_rows})
+
+    # ------------------------------------------------------------ internals
+    def _write(self, batches: Iterator[pa.RecordBatch], state: TableState) -> list[AddFile]:
+        return write_data_files(self._store, batches, state.metadata,
+                                WriteOptions.from_properties(state.metadata.properties))
+
+    def _remove_matching(self, state: TableState, predicate: Expr | None):
+        """Remove the live files holding rows that match `predicate` (all files if None);
+        files that match only in part are rewritten without the matching rows."""
+        now = int(time.time() * 1000)
+        index = plan_files(state, predicate).files
+        removes, rewritten, deleted = [], [], 0
+        keep = None if predicate is None else pc.invert(pc.coalesce(to_arrow_filter(predicate), pa.scalar(False)))
+        for i, row in enumerate(index.select(["path", "size", "record_count"]).to_pylist()):
+            if keep is not None:
+                kept = list(read_batches(self._store, state.metadata, index.slice(i, 1), state.schema.fields, keep))
+                kept_rows = sum(b.num_rows for b in kept)
+                if kept_rows == row["record_count"]:
+                    continue
+                if kept_rows:
+                    rewritten.extend(self._write(iter(_with_ids(kept, state.schema)), state))
+                deleted += row["record_count"] - kept_rows
+            else:
+                deleted += row["record_count"]
+            removes.append(RemoveFile(path=row["path"], deletion_timestamp=now, size=row["size"],
+                                      record_count=row["record_count"]))
+        return removes, rewritten, frozenset(index["path"].to_pylist()), deleted
+
+    def _commit(self, state: TableState, operation: str, actions: list, *, parameters: Mapping[str, Any],
+                read_predicate: Expr | None = None, read_files: frozenset[str] = frozenset(),
+                extra_metrics: Mapping[str, Any] | None = None) -> CommitSummary:
+        adds = [a for a in actions if isinstance(a, AddFile)]
+        metrics = {"num_added_files": len(adds), "num_added_rows": sum(a.record_count for a in adds),
+                   "num_added_bytes": sum(a.size for a in adds), **(extra_metrics or {})}
+        if not actions:
+            return CommitSummary(version=self._state.version, operation=operation, metrics=metrics)
+        txn = Transaction(operation=operation, actions=tuple(actions), read_version=self._state.version,
+                          parameters=parameters, metrics=metrics, read_predicate=read_predicate,
+                          read_files=read_files)
+        policy = CommitPolicy(max_retries=int(state.metadata.property(*_str_default(MAX_RETRIES))))
+        result = commit(self._store, self._state, txn, policy=policy)
+        self._state = result.state
+        maybe_checkpoint(self._store, result.state)
+        return CommitSummary(version=result.version, operation=operation, metrics=metrics)
+
+
+def _merge_schema(state: TableState, data: pa.Schema) -> tuple[TableState, list]:
+    """A state whose schema also holds the data's new columns, and the metadata action for it."""
+    if not schema_differences(data, state.schema, allow_extra=False):
+        return state, []
+    schema, last_id = merged_schema(state.schema, data, state.metadata.last_column_id)
+    if schema.all_ids() == state.schema.all_ids():
+        return state, []
+    schema = replace(schema, schema_id=max(s.schema_id for s in state.metadata.schemas) + 1)
+    metadata = replace(state.metadata, schemas=(*state.metadata.schemas, schema),
+                       current_schema_id=schema.schema_id, last_column_id=last_id)
+    return replace(state, metadata=metadata), [metadata]
+
+
+def _check_all_match(batches: Iterator[pa.RecordBatch], predicate: Expr, where: str) -> Iterator[pa.RecordBatch]:
+    expr = pc.coalesce(to_arrow_filter(predicate), pa.scalar(False))
+    for batch in batches:
+        bad = pa.Table.from_batches([batch]).filter(pc.invert(expr)).num_rows
+        if bad:
+            raise PredicateViolationError(
+                f"{bad} row(s) of the new data do not match where={where!r}; overwrite(where=...) only "
+                "replaces rows matching the predicate, so every new row must match it")
+        yield batch
+
+
+def _with_ids(batches: list[pa.RecordBatch], schema: Schema) -> list[pa.RecordBatch]:
+    target = schema.to_arrow()
+    return [pa.RecordBatch.from_arrays(b.columns, schema=target) for b in batches]
+
+
+def _to_millis(when: dt.datetime) -> int:
+    if when.tzinfo is None:
+        when = when.astimezone()  # a naive datetime is the caller's local time, as datetime.timestamp() reads it
+    return int(when.timestamp() * 1000)
+
+
+def _str_default(key_default: tuple[str, Any]) -> tuple[str, str]:
+    return key_default[0], str(key_default[1])
+
+

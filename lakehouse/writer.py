@@ -1,0 +1,173 @@
+"""Writing data files: split incoming batches by partition and target size, write Parquet
+files in parallel, and describe each one as an AddFile with its statistics."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import threading
+import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Iterable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .actions import AddFile, TableMetadata
+from .errors import StorageError
+from .io import Store
+from .partitioning import PartitionSpec, partition_path, partition_values
+from .schema import Schema
+from .stats import compute_stats, stats_to_json
+from .values import encode_value
+
+DATA_DIR = "data"
+
+# Table properties (spec/format.md, "Table properties") and their defaults.
+TARGET_FILE_SIZE = ("write.target-file-size-bytes", 256 * 1024 * 1024)
+COMPRESSION = ("write.parquet.compression", "zstd")
+COMPRESSION_LEVEL = ("write.parquet.compression-level", None)
+ROW_GROUP_ROWS = ("write.parquet.row-group-rows", 1024 * 1024)
+STATS_TRUNCATE = ("write.stats.truncate-length", 16)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WriteOptions:
+    """How data files are written. `target_file_size` counts uncompressed Arrow bytes."""
+
+    target_file_size: int = TARGET_FILE_SIZE[1]
+    compression: str = COMPRESSION[1]
+    compression_level: int | None = COMPRESSION_LEVEL[1]
+    row_group_rows: int = ROW_GROUP_ROWS[1]
+    stats_truncate: int = STATS_TRUNCATE[1]
+    max_workers: int = max(2, os.cpu_count() or 2)
+
+    @classmethod
+    def from_properties(cls, props) -> "WriteOptions":
+        def get(key_default, conv):
+            key, default = key_default
+            value = props.get(key)
+            return default if value is None else conv(value)
+        return cls(target_file_size=get(TARGET_FILE_SIZE, int), compression=get(COMPRESSION, str),
+                   compression_level=get(COMPRESSION_LEVEL, int), row_group_rows=get(ROW_GROUP_ROWS, int),
+                   stats_truncate=get(STATS_TRUNCATE, int))
+
+
+def write_data_files(store: Store, batches: Iterable[pa.RecordBatch], metadata: TableMetadata,
+                     options: WriteOptions) -> list[AddFile]:
+    """Write `batches` (already conformed to the current schema) as data files under the
+    default partition spec. Files are not part of the table until a commit adds them."""
+    writer = _FileWriter(store, metadata.schema, metadata.partition_spec, options)
+    try:
+        for batch in batches:
+            if batch.num_rows:
+                writer.add(batch)
+        return writer.finish()
+    except BaseException:
+        writer.abandon()
+        raise
+
+
+class _FileWriter:
+    """Buffers rows per partition and flushes a file whenever a buffer reaches the target size."""
+
+    def __init__(self, store: Store, schema: Schema, spec: PartitionSpec, options: WriteOptions) -> None:
+        self.store, self.schema, self.spec, self.options = store, schema, spec, options
+        self.arrow_schema = schema.to_arrow()
+        self.buffers: dict[tuple, tuple[list[pa.RecordBatch], int, dict]] = {}
+        self.pool = ThreadPoolExecutor(max_workers=options.max_workers)
+        self.futures: list[Future] = []
+        self.dirs_made: set[str] = set()
+        self.dirs_lock = threading.Lock()
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        if not self.spec.fields:
+            self._buffer((), {}, batch)
+            return
+        table = pa.Table.from_batches([batch])
+        values = partition_values(self.spec, self.schema, table)
+        keys = values.column_names
+        rows = values.append_column("__row", pa.array(range(batch.num_rows), pa.int64()))
+        groups = rows.group_by(keys, use_threads=False).aggregate([("__row", "list")])
+        key_columns = [groups[k].to_pylist() for k in keys]
+        for i, indices in enumerate(groups["__row_list"]):
+            key = tuple(col[i] for col in key_columns)
+            part = {int(k): key[j] for j, k in enumerate(keys)}
+            self._buffer(key, part, batch.take(indices.values))
+
+    def _buffer(self, key: tuple, part: dict, batch: pa.RecordBatch) -> None:
+        held, size, _ = self.buffers.get(key, ([], 0, part))
+        held.append(batch)
+        size += batch.nbytes
+        if size >= self.options.target_file_size:
+            self._flush(key, held, part)
+            self.buffers.pop(key, None)
+        else:
+            self.buffers[key] = (held, size, part)
+
+    def _flush(self, key: tuple, batches: list[pa.RecordBatch], part: dict) -> None:
+        table = pa.Table.from_batches(batches, schema=self.arrow_schema)
+        rows_per_file = _rows_per_file(table, self.options.target_file_size)
+        for start in range(0, table.num_rows, rows_per_file):
+            chunk = table.slice(start, rows_per_file)
+            self.futures.append(self.pool.submit(self._write, chunk, part))
+
+    def finish(self) -> list[AddFile]:
+        for key, (held, _, part) in list(self.buffers.items()):
+            self._flush(key, held, part)
+        self.buffers.clear()
+        try:
+            return [f.result() for f in self.futures]
+        finally:
+            self.pool.shutdown()
+
+    def abandon(self) -> None:
+        for f in self.futures:
+            f.cancel()
+        self.pool.shutdown(wait=True)
+
+    def _write(self, table: pa.Table, part: dict) -> AddFile:
+        directory = DATA_DIR
+        if self.spec.fields:
+            directory = posixpath.join(DATA_DIR, partition_path(self.spec, self.schema, part))
+        rel = posixpath.join(directory, f"{uuid.uuid4().hex}.parquet")
+        path = self.store.full_path(rel)
+        fs = self.store.arrow_fs
+        if self.store.is_local:
+            self._make_dir(posixpath.dirname(path))
+        o = self.options
+        try:
+            with fs.open_output_stream(path) as sink:
+                pq.write_table(table, sink, compression=o.compression, compression_level=o.compression_level,
+                               row_group_size=o.row_group_rows, write_statistics=True)
+                size = sink.tell()
+        except (OSError, pa.ArrowException) as e:
+            raise StorageError(f"writing data file {rel} failed: {e}") from None
+        stats = compute_stats(table, self.schema, truncate_length=o.stats_truncate)
+        return AddFile(
+            path=rel, size=size, record_count=table.num_rows, spec_id=self.spec.spec_id,
+            schema_id=self.schema.schema_id, partition=_encode_partition(self.spec, self.schema, part),
+            stats=stats_to_json(stats, self.schema), modification_time=int(time.time() * 1000))
+
+    def _make_dir(self, path: str) -> None:
+        with self.dirs_lock:
+            if path not in self.dirs_made:
+                os.makedirs(path, exist_ok=True)
+                self.dirs_made.add(path)
+
+
+def _rows_per_file(table: pa.Table, target: int) -> int:
+    if table.num_rows == 0:
+        return 1
+    per_row = max(1, table.nbytes // table.num_rows)
+    return max(1, target // per_row)
+
+
+def _encode_partition(spec: PartitionSpec, schema: Schema, part: dict) -> dict:
+    out = {}
+    for pf in spec.fields:
+        source = schema.field_by_id(pf.source_id)
+        out[str(pf.field_id)] = encode_value(part.get(pf.field_id), pf.transform.result_type(source.type))
+    return out
