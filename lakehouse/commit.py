@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 
 from ._version import __version__
-from .actions import CommitInfo
+from .actions import CommitInfo, Protocol
 from .conflicts import Transaction, check
 from .errors import CommitRetriesExceededError, StorageError
 from .io import Store
@@ -59,9 +59,11 @@ def commit(store: Store, base: TableState, txn: Transaction, *, policy: CommitPo
             if winner.commit_info.txn_id == txn_id:  # our own earlier PUT landed after all
                 return CommitResult(winner.version, apply_actions(base, winner.version, winner.timestamp,
                                                                   winner.actions), attempt + 1)
+            for action in winner.actions:
+                if isinstance(action, Protocol):
+                    check_writable(action)  # a newer protocol says more than "conflict"
             check(txn, winner, base)
             base = apply_actions(base, winner.version, winner.timestamp, winner.actions)
-        check_writable(base.protocol)
         attempt += 1
         if attempt > policy.max_retries:
             raise CommitRetriesExceededError(

@@ -90,19 +90,22 @@ class Scan:
         """Rows the scan returns; from metadata alone when there is no predicate."""
         if self.predicate is None:
             return int(pc.sum(self.plan.files["record_count"]).as_py() or 0)
-        return sum(b.num_rows for b in self._batches(()))
+        return sum(b.num_rows for b in self._batches(self._filter_fields()))
 
     def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
         return self.to_batches().__arrow_c_stream__(requested_schema)
 
     def _batches(self, fields: tuple[Field, ...]) -> Iterator[pa.RecordBatch]:
+        row_filter = None if self.predicate is None else to_arrow_filter(self.predicate)
+        return read_batches(self._store, self.state.metadata, self.plan.files, fields, row_filter,
+                            self._filter_fields())
+
+    def _filter_fields(self) -> tuple[Field, ...]:
+        """Top-level fields the predicate reads."""
         if self.predicate is None:
-            row_filter, filter_fields = None, ()
-        else:
-            row_filter = to_arrow_filter(self.predicate)
-            ids = referenced_fields(self.predicate)
-            filter_fields = tuple(f for f in self.state.schema.fields if _touches(f, ids))
-        return read_batches(self._store, self.state.metadata, self.plan.files, fields, row_filter, filter_fields)
+            return ()
+        ids = referenced_fields(self.predicate)
+        return tuple(f for f in self.state.schema.fields if Schema(fields=(f,)).all_ids() & ids)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -132,10 +135,6 @@ def _select(fields: tuple[Field, ...], columns: Sequence[str] | None) -> tuple[F
     if missing:
         raise ColumnNotFoundError(f"no column named {', '.join(map(repr, missing))}; the table has {list(by_name)}")
     return tuple(by_name[c] for c in columns)
-
-
-def _touches(f: Field, ids: set[int]) -> bool:
-    return bool(Schema(fields=(f,)).all_ids() & ids)
 
 
 def _data_files(index: pa.Table, state: TableState) -> list[DataFile]:

@@ -49,7 +49,7 @@ class Store:
         put = commit_primitives.choose(
             fs, unsafe_single_writer=bool(own.get("unsafe_single_writer", False)),
             conditional_put=own.get("conditional_put"), fsync=bool(own.get("fsync", False)))
-        retry = RetryPolicy(max_attempts=int(own.get("max_io_retries", RetryPolicy.max_attempts)))
+        retry = RetryPolicy(max_attempts=int(own["max_io_retries"])) if "max_io_retries" in own else RetryPolicy()
         return cls(fs, root, put_if_absent=put, retry=retry, uri=uri)
 
     @property

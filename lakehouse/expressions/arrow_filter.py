@@ -1,0 +1,111 @@
+"""Bound expressions as pyarrow filters.
+
+`to_arrow_filter` builds a `pc.Expression` for Table.filter / dataset scans: TRUE exactly where
+SQL's WHERE would keep the row (NULL and FALSE are both "dropped", so it may say FALSE where SQL
+says NULL). `evaluate` computes the full three-valued result (NULL where SQL gives NULL) with
+compute kernels on a table's columns. Floats follow pyarrow: NaN compares false except `!=`.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import InvalidExpressionError
+from ..types import to_arrow_type
+from .binder import rewrite_not
+from .tree import (
+    AlwaysFalse, AlwaysTrue, And, BoundRef, Compare, Expr, In, IsNull, Like, Not, Or, StartsWith,
+)
+
+__all__ = ["evaluate", "to_arrow_filter"]
+
+_KERNELS = {"=": "equal", "!=": "not_equal", "<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal"}
+
+
+def to_arrow_filter(expr: Expr) -> pc.Expression:
+    """A row filter for a table whose columns carry the current schema's names."""
+    return _filter(rewrite_not(expr))
+
+
+def _filter(expr: Expr) -> pc.Expression:
+    if isinstance(expr, And):
+        return _filter(expr.left) & _filter(expr.right)
+    if isinstance(expr, Or):
+        return _filter(expr.left) | _filter(expr.right)
+    if isinstance(expr, Not):  # only float orderings keep a NOT after rewrite_not; invert is exact there
+        return ~_filter(expr.child)
+    if isinstance(expr, AlwaysTrue):
+        return pc.scalar(True)
+    if isinstance(expr, AlwaysFalse):
+        return pc.scalar(False)
+    field = pc.field(*_ref(expr).path)
+    if isinstance(expr, Compare):
+        return getattr(pc, _KERNELS[expr.op])(field, expr.value)
+    if isinstance(expr, In):
+        # is_in says FALSE (not NULL) for NULL rows: fine for a filter with no NOT above it,
+        # and NOT IN must not keep NULL rows, hence is_valid.
+        hit = field.isin(_value_set(expr))
+        return (~hit & field.is_valid()) if expr.negated else hit
+    if isinstance(expr, IsNull):
+        return field.is_valid() if expr.negated else field.is_null()
+    return _negated(expr, _string_match(expr, field))
+
+
+def evaluate(expr: Expr, table: pa.Table) -> pa.ChunkedArray | pa.Array:
+    """The predicate's value for every row of `table`: true, false, or null (SQL's unknown)."""
+    if isinstance(expr, And):
+        return pc.and_kleene(evaluate(expr.left, table), evaluate(expr.right, table))
+    if isinstance(expr, Or):
+        return pc.or_kleene(evaluate(expr.left, table), evaluate(expr.right, table))
+    if isinstance(expr, Not):
+        return pc.invert(evaluate(expr.child, table))
+    if isinstance(expr, (AlwaysTrue, AlwaysFalse)):
+        return pa.repeat(isinstance(expr, AlwaysTrue), table.num_rows)
+    ref = _ref(expr)
+    column = _column(table, ref)
+    if isinstance(expr, Compare):
+        return getattr(pc, _KERNELS[expr.op])(column, expr.value)
+    if isinstance(expr, In):
+        hit = pc.is_in(column, value_set=_value_set(expr))
+        hit = pc.if_else(pc.is_valid(column), hit, pa.scalar(None, pa.bool_()))
+        return pc.invert(hit) if expr.negated else hit
+    if isinstance(expr, IsNull):
+        return pc.is_valid(column) if expr.negated else pc.is_null(column)
+    return _negated(expr, _string_match(expr, column))
+
+
+def _ref(expr: Expr) -> BoundRef:
+    term = getattr(expr, "term", None)
+    if not isinstance(term, BoundRef):
+        raise InvalidExpressionError(f"expression is not bound to a schema: {expr!r}")
+    return term
+
+
+def _value_set(expr: In) -> pa.Array:
+    return pa.array(list(expr.values), type=to_arrow_type(expr.term.type))
+
+
+def _string_match(expr: Expr, arg):
+    if isinstance(expr, StartsWith):
+        return pc.starts_with(arg, pattern=expr.prefix)
+    if isinstance(expr, Like):
+        return pc.match_like(arg, pattern=expr.pattern)
+    raise InvalidExpressionError(f"unknown expression {expr!r}")
+
+
+def _negated(expr: StartsWith | Like, value):
+    return pc.invert(value) if expr.negated else value
+
+
+def _column(table: pa.Table, ref: BoundRef) -> pa.ChunkedArray | pa.Array:
+    """The column at `ref.path` (struct children by name); all nulls where the table lacks it."""
+    names = table.column_names
+    if ref.path[0] not in names:
+        return pa.nulls(table.num_rows, to_arrow_type(ref.type))
+    column = table.column(ref.path[0])
+    for name in ref.path[1:]:
+        if not pa.types.is_struct(column.type) or column.type.get_field_index(name) < 0:
+            return pa.nulls(table.num_rows, to_arrow_type(ref.type))
+        column = pc.struct_field(column, [name])  # keeps the parent's nulls, unlike .field()
+    return column

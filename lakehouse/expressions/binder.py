@@ -1,0 +1,383 @@
+"""Bind an unbound expression to a schema, and push NOT down to the leaves.
+
+Binding resolves every `Ref` to a `BoundRef(field_id, path, type)` and turns every literal into
+a `pa.Scalar` of the column's Arrow type, so all later visitors compare like with like.
+
+Literal rules (a literal that fits none raises InvalidExpressionError naming column and value):
+
+- Integers, decimals, dates, timestamps and times are integer counts underneath (the value, the
+  unscaled decimal, days, units since the epoch, microseconds since midnight). A literal is
+  first taken exactly (as a fraction of those units), then the comparison is rewritten onto the
+  integers: `int_col < 2.5` becomes `int_col <= 2`, `int_col = 2.5` can never hold,
+  `int8_col > 1000` can never hold, `ts_s_col = '... 10:00:00.5'` can never hold. A comparison
+  that is always or never true over the column's whole range is written as a comparison with
+  the range's end (`int8_col > 127` / `int8_col <= 127`), never as TRUE/FALSE: that keeps the
+  result NULL on NULL rows, so the bound tree stays exact under NOT and three-valued logic.
+- Strings convert to numbers, dates (`YYYY-MM-DD`), timestamps (ISO 8601, optional offset) and
+  times when the column has that type; a date converts to midnight for timestamp columns.
+- Time zones: an aware literal is an instant. For a tz-aware column a naive literal is taken as
+  UTC; for a naive column an aware literal is converted to UTC wall time.
+- Float columns take the literal rounded to the column's float type (as DuckDB does for a
+  decimal literal against FLOAT); a finite literal beyond float32's range is an error.
+  NaN follows pyarrow: `x = NaN` is never true, `x != NaN` always (for non-null x).
+- `x = NULL`, `x != NULL`, NULL in an IN list: an error. SQL makes them never true, which is
+  almost always a mistake in a filter; the message points to IS [NOT] NULL.
+- List and map columns cannot be used; struct columns only with IS [NOT] NULL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import struct
+from dataclasses import replace
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Any
+
+import pyarrow as pa
+
+from ..errors import InvalidExpressionError
+from ..schema import Schema
+from ..types import (
+    BINARY, BOOLEAN, DATE, FLOAT32, FLOAT_TYPES, INTEGER_TYPES, STRING, TIME,
+    DecimalType, Field, ListType, MapType, StructType, TimestampType, Type, to_arrow_type,
+)
+from .parser import parse_time, parse_timestamp
+from .tree import (
+    FALSE, NEGATED, TRUE, AlwaysFalse, AlwaysTrue, And, BoundRef, Compare, Expr, In, IsNull, Like,
+    Not, Or, Ref, StartsWith, and_, or_,
+)
+
+__all__ = ["bind", "rewrite_not"]
+
+UTC = dt.timezone.utc
+_EPOCH = dt.datetime(1970, 1, 1)
+_EPOCH_DATE = dt.date(1970, 1, 1)
+_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+_DAY_US = 86_400_000_000
+_ORDERED = ("<", "<=", ">", ">=")
+
+
+def bind(expr: Expr, schema: Schema) -> Expr:
+    """`expr` with columns resolved against `schema` and literals typed as those columns."""
+    if isinstance(expr, And):
+        return and_(bind(expr.left, schema), bind(expr.right, schema))
+    if isinstance(expr, Or):
+        return or_(bind(expr.left, schema), bind(expr.right, schema))
+    if isinstance(expr, Not):
+        child = bind(expr.child, schema)
+        return FALSE if isinstance(child, AlwaysTrue) else TRUE if isinstance(child, AlwaysFalse) else Not(child)
+    if isinstance(expr, (AlwaysTrue, AlwaysFalse)):
+        return expr
+    ref = _resolve(expr.term, schema)
+    if isinstance(expr, IsNull):
+        return IsNull(ref, expr.negated)
+    _check_primitive(ref)
+    if isinstance(expr, Compare):
+        return _bind_compare(ref, expr.op, expr.value)
+    if isinstance(expr, In):
+        return _bind_in(ref, expr.values, expr.negated)
+    if isinstance(expr, (StartsWith, Like)):
+        if ref.type != STRING:
+            raise InvalidExpressionError(f"LIKE needs a string column; {ref.name!r} is {ref.type}")
+        return replace(expr, term=ref)
+    raise InvalidExpressionError(f"cannot bind {expr!r}")
+
+
+# ---------------------------------------------------------------- columns
+
+def _resolve(term: Any, schema: Schema) -> BoundRef:
+    if isinstance(term, BoundRef):
+        return term
+    name = term.name if isinstance(term, Ref) else str(term)
+    field = schema.find(name) or _top_level(schema, name)
+    if field is None:
+        known = ", ".join(repr(n) for n in schema.names[:20])
+        raise InvalidExpressionError(f"unknown column {name!r} in where expression (columns: {known})")
+    if isinstance(field.type, (ListType, MapType)):
+        kind = "list" if isinstance(field.type, ListType) else "map"
+        raise InvalidExpressionError(f"column {name!r} is a {kind}; list and map columns cannot be used in a where expression")
+    return BoundRef(field.id, schema.path_of(field.id), field.type)
+
+
+def _top_level(schema: Schema, name: str) -> Field | None:
+    # A quoted name holding a dot ("a.b") reaches us as the dotted string; try it whole.
+    return next((f for f in schema.fields if f.name == name), None)
+
+
+def _check_primitive(ref: BoundRef) -> None:
+    if isinstance(ref.type, StructType):
+        raise InvalidExpressionError(f"column {ref.name!r} is a struct; compare its fields (e.g. {ref.name}.child) or use IS [NOT] NULL")
+
+
+# ---------------------------------------------------------------- comparisons
+
+def _bind_compare(ref: BoundRef, op: str, value: Any) -> Expr:
+    if value is None:
+        raise InvalidExpressionError(
+            f"comparing {ref.name!r} with NULL is never true; use `{ref.name} IS NULL` or `{ref.name} IS NOT NULL`")
+    value = _py(value)
+    domain = _integer_domain(ref.type)
+    if domain is None:
+        return Compare(op, ref, _scalar(ref, value))
+    lo, hi = domain
+    new_op, n = _fold(op, _units(ref, value), lo, hi)
+    return Compare(new_op, ref, _from_units(ref.type, n))
+
+
+def _fold(op: str, q: Fraction | float, lo: int, hi: int) -> tuple[str, int]:
+    """`x op q` over integers x in [lo, hi], as `x op' n` with an integer n in [lo, hi]."""
+    if isinstance(q, float):  # NaN or ±inf
+        if math.isnan(q):
+            return ("<=", hi) if op == "!=" else (">", hi)
+        q = Fraction(hi + 1 if q > 0 else lo - 1)
+    if op in ("=", "!="):
+        ok = q.denominator == 1 and lo <= q <= hi
+        if ok:
+            return op, int(q)
+        return ("<=", hi) if op == "!=" else (">", hi)
+    if op in ("<", ">="):  # x < q  <=>  x < ceil(q);  x >= q  <=>  x >= ceil(q)
+        n = math.ceil(q)
+        if n > hi:
+            return ("<=", hi) if op == "<" else (">", hi)
+        if n <= lo:
+            return ("<", lo) if op == "<" else (">=", lo)
+        return op, n
+    n = math.floor(q)  # x <= q  <=>  x <= floor(q);  x > q  <=>  x > floor(q)
+    if n >= hi:
+        return ("<=", hi) if op == "<=" else (">", hi)
+    if n < lo:
+        return ("<", lo) if op == "<=" else (">=", lo)
+    return op, n
+
+
+def _bind_in(ref: BoundRef, values: tuple[Any, ...], negated: bool) -> Expr:
+    if any(v is None for v in values):
+        raise InvalidExpressionError(
+            f"NULL in the IN list of {ref.name!r} never matches; use `{ref.name} IS NULL` instead")
+    kept: dict[Any, pa.Scalar] = {}
+    for v in values:
+        for s in _in_scalars(ref, _py(v)):
+            kept.setdefault(_key(s), s)
+    if not kept:  # nothing the column can hold: keep NULL on NULL rows via a never/always-true compare
+        return _never(ref) if not negated else _always(ref)
+    if len(kept) == 1:
+        return Compare("!=" if negated else "=", ref, next(iter(kept.values())))
+    return In(ref, tuple(kept.values()), negated)
+
+
+def _key(s: pa.Scalar) -> Any:
+    if pa.types.is_timestamp(s.type):
+        return s.value
+    v = s.as_py()
+    return (v, math.copysign(1.0, v)) if isinstance(v, float) else v
+
+
+def _py(value: Any) -> Any:
+    """Python value of a literal; timestamps stay scalars so nanoseconds survive."""
+    return value.as_py() if isinstance(value, pa.Scalar) and not pa.types.is_timestamp(value.type) else value
+
+
+def _in_scalars(ref: BoundRef, value: Any) -> list[pa.Scalar]:
+    """The scalars `x = value` can match: none if the column cannot hold the value."""
+    domain = _integer_domain(ref.type)
+    if domain is not None:
+        q = _units(ref, value)
+        if isinstance(q, float) or q.denominator != 1 or not domain[0] <= q <= domain[1]:
+            return []
+        return [_from_units(ref.type, int(q))]
+    s = _scalar(ref, value)
+    if ref.type in FLOAT_TYPES:
+        v = s.as_py()
+        if math.isnan(v):
+            return []  # NaN = NaN is false in pyarrow, though is_in would match it
+        if v == 0.0:  # is_in tells -0.0 from 0.0, `=` does not
+            return [pa.scalar(0.0, s.type), pa.scalar(-0.0, s.type)]
+    return [s]
+
+
+def _never(ref: BoundRef) -> Expr:
+    domain = _integer_domain(ref.type)
+    if domain is not None:
+        return Compare(">", ref, _from_units(ref.type, domain[1]))
+    if ref.type in FLOAT_TYPES:
+        return Compare("<", ref, pa.scalar(-math.inf, to_arrow_type(ref.type)))
+    return Compare("<", ref, _scalar(ref, _MINIMUM[ref.type]))
+
+
+def _always(ref: BoundRef) -> Expr:
+    domain = _integer_domain(ref.type)
+    if domain is not None:
+        return Compare("<=", ref, _from_units(ref.type, domain[1]))
+    if ref.type in FLOAT_TYPES:
+        return Compare("!=", ref, pa.scalar(math.nan, to_arrow_type(ref.type)))
+    return Compare(">=", ref, _scalar(ref, _MINIMUM[ref.type]))
+
+
+_MINIMUM = {STRING: "", BINARY: b"", BOOLEAN: False}
+
+
+# ---------------------------------------------------------------- integer-backed types
+
+def _integer_domain(t: Type) -> tuple[int, int] | None:
+    if t in INTEGER_TYPES:
+        bits = int(t.name[3:])
+        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    if isinstance(t, DecimalType):
+        return -(10 ** t.precision - 1), 10 ** t.precision - 1
+    # Dates and timestamps: the years 1-9999 Python can hold (and print), within the type's range.
+    if t == DATE:
+        return (dt.date.min - _EPOCH_DATE).days, (dt.date.max - _EPOCH_DATE).days
+    if isinstance(t, TimestampType):
+        per = _PER_SECOND[t.unit]
+        lo = (dt.datetime.min - _EPOCH) // dt.timedelta(microseconds=1) * per // 1_000_000
+        hi = (dt.datetime.max - _EPOCH) // dt.timedelta(microseconds=1) * per // 1_000_000
+        if t.unit == "ns":  # int64 nanoseconds, kept to whole microseconds so scalars print
+            return -(1 << 63) // 1000 * 1000 + 1000, ((1 << 63) - 1) // 1000 * 1000
+        return lo, hi
+    if t == TIME:
+        return 0, _DAY_US - 1
+    return None
+
+
+def _from_units(t: Type, n: int) -> pa.Scalar:
+    at = to_arrow_type(t)
+    if t in INTEGER_TYPES:
+        return pa.scalar(n, at)
+    if isinstance(t, DecimalType):
+        return pa.scalar(Decimal(n).scaleb(-t.scale), at)
+    return pa.scalar(n, pa.int32() if t == DATE else pa.int64()).cast(at)
+
+
+def _units(ref: BoundRef, value: Any) -> Fraction | float:
+    """`value` exactly, in the column's integer units (float only for NaN and ±inf)."""
+    t = ref.type
+    try:
+        if t in INTEGER_TYPES or isinstance(t, DecimalType):
+            q = _number(value)
+            if isinstance(q, Fraction) and isinstance(t, DecimalType):
+                q *= 10 ** t.scale
+            return q
+        if t == DATE:
+            if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+                return Fraction((value - _EPOCH_DATE).days)
+            return _timestamp_ns(value) / (_DAY_US * 1000)
+        if isinstance(t, TimestampType):
+            return _timestamp_ns(value) * _PER_SECOND[t.unit] / 1_000_000_000
+        if t == TIME:
+            v = parse_time(value) if isinstance(value, str) else value
+            if not isinstance(v, dt.time) or v.tzinfo is not None:
+                raise TypeError
+            return Fraction(((v.hour * 60 + v.minute) * 60 + v.second) * 1_000_000 + v.microsecond)
+    except (TypeError, ValueError, ArithmeticError, OverflowError, InvalidExpressionError) as e:
+        detail = f": {e}" if isinstance(e, InvalidExpressionError) else ""
+        raise _bad_value(ref, value, detail) from None
+    raise _bad_value(ref, value, "")
+
+
+def _number(value: Any) -> Fraction | float:
+    if isinstance(value, bool):
+        raise TypeError
+    if isinstance(value, str):
+        value = Decimal(value.strip())
+    if isinstance(value, float) or (isinstance(value, Decimal) and not value.is_finite()):
+        f = float(value)
+        return f if not math.isfinite(f) else Fraction(Decimal(repr(f)))
+    if isinstance(value, (int, Decimal)):
+        return Fraction(value)
+    raise TypeError
+
+
+def _timestamp_ns(value: Any) -> Fraction:
+    """Nanoseconds since the epoch; aware values count from the UTC instant, naive ones as UTC."""
+    nanos = 0
+    if isinstance(value, str):
+        value, nanos = parse_timestamp(value)
+    if isinstance(value, pa.TimestampScalar):
+        return Fraction(value.value * 1_000_000_000, _PER_SECOND[value.type.unit])
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    if not isinstance(value, dt.datetime):
+        raise TypeError
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    micros = (value - _EPOCH) // dt.timedelta(microseconds=1)
+    return Fraction(micros * 1000 + nanos)
+
+
+def _bad_value(ref: BoundRef, value: Any, detail: str) -> InvalidExpressionError:
+    return InvalidExpressionError(f"cannot compare column {ref.name!r} ({ref.type}) with {value!r}{detail}")
+
+
+# ---------------------------------------------------------------- other types
+
+def _scalar(ref: BoundRef, value: Any) -> pa.Scalar:
+    t, at = ref.type, to_arrow_type(ref.type)
+    try:
+        if t in FLOAT_TYPES:
+            f = float(_float(value))
+            if t == FLOAT32 and math.isfinite(f):
+                f = struct.unpack("<f", struct.pack("<f", f))[0]  # OverflowError past float32's range
+            return pa.scalar(f, at)
+        if t == STRING and isinstance(value, str):
+            return pa.scalar(value, at)
+        if t == BINARY and isinstance(value, (bytes, str)):
+            return pa.scalar(value.encode() if isinstance(value, str) else value, at)
+        if t == BOOLEAN:
+            return pa.scalar(_boolean(value), at)
+    except (TypeError, ValueError, ArithmeticError, OverflowError):
+        pass
+    raise _bad_value(ref, value, "")
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise TypeError
+    if isinstance(value, str):
+        return float(value.strip())
+    if isinstance(value, (int, float, Decimal)):
+        return float(value)
+    raise TypeError
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise TypeError
+
+
+# ---------------------------------------------------------------- NOT
+
+def rewrite_not(expr: Expr) -> Expr:
+    """`expr` with every NOT pushed into the leaves (De Morgan, negated operators).
+
+    Exact under three-valued logic: NOT flips TRUE and FALSE and keeps NULL, and so does every
+    rewrite here. One exception keeps its NOT: an ordering comparison on a float column, since
+    NOT (x < 1) holds for NaN while x >= 1 does not. Run it on bound trees; on unbound ones the
+    float case cannot be recognised.
+    """
+    return _push(expr, False)
+
+
+def _push(expr: Expr, negate: bool) -> Expr:
+    if isinstance(expr, Not):
+        return _push(expr.child, not negate)
+    if isinstance(expr, (And, Or)):
+        left, right = _push(expr.left, negate), _push(expr.right, negate)
+        return and_(left, right) if isinstance(expr, And) != negate else or_(left, right)
+    if not negate:
+        return expr
+    if isinstance(expr, AlwaysTrue):
+        return FALSE
+    if isinstance(expr, AlwaysFalse):
+        return TRUE
+    if isinstance(expr, (IsNull, In, StartsWith, Like)):
+        return replace(expr, negated=not expr.negated)
+    if isinstance(expr, Compare):
+        if expr.op in _ORDERED and isinstance(expr.term, BoundRef) and expr.term.type in FLOAT_TYPES:
+            return Not(expr)
+        return Compare(NEGATED[expr.op], expr.term, expr.value)
+    return Not(expr)

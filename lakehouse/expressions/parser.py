@@ -1,0 +1,416 @@
+"""Parse a `where` string into the unbound expression tree.
+
+sqlglot (DuckDB dialect) does the SQL; this module only maps its AST onto our small tree and
+rejects everything a filter over one table cannot mean (column-vs-column comparisons, functions,
+arithmetic, subqueries). Literals become Python values:
+
+    42 -> int         12.50 -> Decimal("12.50")      1.5e3 -> float      'abc' -> str
+    TRUE -> bool      NULL -> None                   -7 -> int (negated)
+    DATE '2024-03-01', CAST('2024-03-01' AS DATE)     -> datetime.date
+    TIMESTAMP '2024-03-01 10:00:00'                   -> naive datetime (aware if it has an offset)
+    TIMESTAMPTZ '2024-03-01 10:00:00'                 -> aware datetime (UTC unless an offset is given)
+    TIME '10:00:00'                                   -> datetime.time
+
+A timestamp with sub-microsecond digits becomes a `pa.TimestampScalar` of unit "ns", since
+datetime would drop them. Decimal-looking numbers stay `Decimal` so decimal columns compare exactly.
+
+LIKE follows DuckDB: `%` and `_` are the wildcards and there is no escape character unless an
+ESCAPE clause names one. `Like.pattern` is stored in pyarrow's `match_like` convention, where a
+backslash escapes the next character. Patterns with no wildcard become `=` / `!=`, and a literal
+prefix followed only by `%` becomes StartsWith, the one shape statistics can prune.
+
+    >>> parse("a >= 1 AND name LIKE 'ab%'")
+    And(left=Compare(op='>=', term=Ref(name='a'), value=1), right=StartsWith(term=Ref(name='name'), prefix='ab', negated=False))
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import replace
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, Callable
+
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+
+from ..errors import InvalidExpressionError
+from .tree import (
+    FALSE, FLIPPED, TRUE, And, Compare, Expr, In, IsNull, Like, Not, Or, Ref, StartsWith,
+)
+
+__all__ = ["parse", "parse_date", "parse_time", "parse_timestamp"]
+
+_COMPARE = {exp.EQ: "=", exp.NEQ: "!=", exp.LT: "<", exp.LTE: "<=", exp.GT: ">", exp.GTE: ">="}
+_SHAPES = ("comparisons of a column with a literal, IN, BETWEEN, IS [NOT] NULL, LIKE, AND, OR, NOT")
+UTC = dt.timezone.utc
+
+
+def parse(where: str) -> Expr:
+    """The unbound expression for a SQL boolean expression (a WHERE clause without `WHERE`)."""
+    if not isinstance(where, str) or not where.strip():
+        raise InvalidExpressionError("the where expression is empty")
+    try:
+        node = sqlglot.parse_one(where, read="duckdb")
+    except Exception as e:  # ParseError, TokenError, and worse on hostile input: never leak them
+        raise InvalidExpressionError(f"cannot parse where expression {where!r}: {_first_line(e)}") from e
+    try:
+        return _predicate(node)
+    except RecursionError as e:
+        raise InvalidExpressionError(f"where expression {where!r} is nested too deeply") from e
+
+
+def _first_line(e: Exception) -> str:
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(e))  # sqlglot underlines the error with ANSI codes
+    return text.strip().splitlines()[0] if text.strip() else type(e).__name__
+
+
+def _sql(node: exp.Expression) -> str:
+    try:
+        return node.sql(dialect="duckdb")
+    except Exception:
+        return type(node).__name__
+
+
+# ---------------------------------------------------------------- predicates
+
+def _predicate(node: exp.Expression) -> Expr:
+    if isinstance(node, exp.Paren):
+        return _predicate(node.this)
+    if isinstance(node, (exp.And, exp.Or)):
+        # flatten() walks same-type chains without recursion; balancing keeps a long
+        # `a = 1 OR a = 2 OR ...` shallow for every recursive visitor downstream.
+        parts = [_predicate(p) for p in node.flatten()]
+        return _balanced(And if isinstance(node, exp.And) else Or, parts)
+    if isinstance(node, exp.Not):
+        return _negate(_predicate(node.this))
+    if type(node) in _COMPARE:
+        return _compare(_COMPARE[type(node)], node.this, node.expression)
+    if isinstance(node, exp.In):
+        return _in(node)
+    if isinstance(node, exp.Between):
+        ref = Ref(_column_name(node.this))
+        return And(Compare(">=", ref, _literal(node.args["low"])), Compare("<=", ref, _literal(node.args["high"])))
+    if isinstance(node, exp.Is):
+        return _is(node)
+    if isinstance(node, (exp.Like, exp.Escape)):
+        return _like(node)
+    if isinstance(node, exp.Boolean):
+        return TRUE if node.this else FALSE
+    if _is_column(node):  # a bare boolean column: `WHERE flag`
+        return Compare("=", Ref(_column_name(node)), True)
+    raise InvalidExpressionError(_unsupported(node))
+
+
+def _unsupported(node: exp.Expression) -> str:
+    return f"{_kind(node)} not supported in a where expression ({_sql(node)!r}); use {_SHAPES}"
+
+
+def _kind(node: exp.Expression) -> str:
+    if isinstance(node, (exp.Select, exp.Subquery, exp.Query)):
+        return "subqueries are"
+    if isinstance(node, exp.Block):
+        return "several statements are"
+    if isinstance(node, exp.ILike):
+        return "ILIKE is"
+    if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.DPipe)):
+        return "arithmetic and concatenation are"
+    if isinstance(node, exp.Alias):
+        return "aliases (AS) are"
+    if isinstance(node, exp.Func):
+        return "function calls are"
+    return f"{type(node).__name__} expressions are"
+
+
+def _balanced(cls: type, parts: list[Expr]) -> Expr:
+    if len(parts) == 1:
+        return parts[0]
+    mid = len(parts) // 2
+    return cls(_balanced(cls, parts[:mid]), _balanced(cls, parts[mid:]))
+
+
+def _negate(e: Expr) -> Expr:
+    if isinstance(e, (IsNull, In, StartsWith, Like)):
+        return replace(e, negated=not e.negated)
+    if isinstance(e, Not):
+        return e.child
+    return Not(e)
+
+
+def _compare(op: str, left: exp.Expression, right: exp.Expression) -> Expr:
+    left, right = _unparen(left), _unparen(right)
+    lcol, rcol = _is_column(left), _is_column(right)
+    if lcol and rcol:
+        raise InvalidExpressionError(
+            f"comparing two columns ({_sql(left)} {op} {_sql(right)}) is not supported; compare a column with a literal")
+    if lcol:
+        return Compare(op, Ref(_column_name(left)), _literal(right))
+    if rcol:  # `5 < x` is stored as `x > 5`
+        return Compare(FLIPPED[op], Ref(_column_name(right)), _literal(left))
+    for side in (left, right):  # name the function or operator, if that is what is wrong
+        if not isinstance(side, (exp.Literal, exp.Neg, exp.Boolean, exp.Null, exp.Cast, exp.TryCast)):
+            raise InvalidExpressionError(f"a comparison needs a column on one side, not {_sql(side)!r} "
+                                         f"({_kind(side)} not supported)")
+    raise InvalidExpressionError(
+        f"a comparison needs a column on one side: {_sql(left)} {op} {_sql(right)}")
+
+
+def _in(node: exp.In) -> Expr:
+    if any(node.args.get(k) for k in ("query", "unnest", "field")):
+        raise InvalidExpressionError(f"IN supports a list of literals only, not {_sql(node)!r}")
+    values = tuple(_literal(v) for v in node.expressions)
+    if not values:
+        raise InvalidExpressionError(f"IN needs at least one value: {_sql(node)!r}")
+    return In(Ref(_column_name(node.this)), values)
+
+
+def _is(node: exp.Is) -> Expr:
+    ref = Ref(_column_name(node.this))
+    target = node.expression
+    if isinstance(target, exp.Null):
+        return IsNull(ref)
+    if isinstance(target, exp.Boolean):
+        # `x IS TRUE` is never NULL; this form negates exactly to `x IS NULL OR x != TRUE`.
+        return And(IsNull(ref, negated=True), Compare("=", ref, bool(target.this)))
+    raise InvalidExpressionError(f"IS supports NULL, TRUE and FALSE only: {_sql(node)!r}")
+
+
+def _like(node: exp.Expression) -> Expr:
+    escape = None
+    if isinstance(node, exp.Escape):
+        escape = _literal(node.expression)
+        if not isinstance(escape, str) or len(escape) != 1:
+            raise InvalidExpressionError(f"ESCAPE needs a single character: {_sql(node)!r}")
+        node = node.this
+    if not isinstance(node, exp.Like):
+        raise InvalidExpressionError(_unsupported(node))
+    pattern = _literal(node.expression)
+    if not isinstance(pattern, str):
+        raise InvalidExpressionError(f"LIKE needs a string pattern: {_sql(node)!r}")
+    return like_predicate(Ref(_column_name(node.this)), pattern, escape, bool(node.args.get("negate")))
+
+
+def like_predicate(term: Any, pattern: str, escape: str | None, negated: bool) -> Expr:
+    """`term [NOT] LIKE pattern [ESCAPE escape]` as =, StartsWith or Like (see the module doc)."""
+    chars: list[tuple[str, bool]] = []  # (character, is a wildcard)
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if escape is not None and c == escape:
+            if i + 1 == len(pattern):
+                raise InvalidExpressionError(f"LIKE pattern {pattern!r} ends with its escape character")
+            chars.append((pattern[i + 1], False))
+            i += 2
+            continue
+        chars.append((c, c in "%_"))
+        i += 1
+    n = len(chars)
+    while n and chars[n - 1] == ("%", True):
+        n -= 1
+    if not any(wild for _, wild in chars[:n]):
+        text = "".join(c for c, _ in chars[:n])
+        if n == len(chars):
+            return Compare("!=" if negated else "=", term, text)
+        return StartsWith(term, text, negated)
+    normalized = "".join(c if wild or c not in "%_\\" else "\\" + c for c, wild in chars)
+    return Like(term, normalized, negated)
+
+
+# ---------------------------------------------------------------- columns
+
+def _unparen(node: exp.Expression) -> exp.Expression:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return node
+
+
+def _is_column(node: exp.Expression) -> bool:
+    node = _unparen(node)
+    if isinstance(node, exp.Dot):
+        return _is_column(node.this) and isinstance(node.expression, exp.Identifier)
+    return isinstance(node, exp.Column) and not isinstance(node.this, exp.Star)
+
+
+def _column_name(node: exp.Expression) -> str:
+    """The dotted name of a (possibly nested) column: `address.zip`, `"my col"`."""
+    node = _unparen(node)
+    if not _is_column(node):
+        raise InvalidExpressionError(f"expected a column, got {_sql(node)!r}")
+    if isinstance(node, exp.Dot):
+        return _column_name(node.this) + "." + node.expression.name
+    return ".".join(part.name for part in node.parts)
+
+
+# ---------------------------------------------------------------- literals
+
+def _literal(node: exp.Expression) -> Any:
+    node = _unparen(node)
+    if isinstance(node, exp.Literal):
+        return node.this if node.is_string else _number(node.this)
+    if isinstance(node, exp.Neg):
+        value = _literal(node.this)
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+            raise InvalidExpressionError(f"cannot negate {_sql(node.this)!r}")
+        return -value
+    if isinstance(node, exp.Boolean):
+        return bool(node.this)
+    if isinstance(node, exp.Null):
+        return None
+    if isinstance(node, (exp.Cast, exp.TryCast)):
+        return _cast(_literal(node.this), node.to, node)
+    if _is_column(node):
+        raise InvalidExpressionError(f"expected a literal, got the column {_column_name(node)!r}")
+    raise InvalidExpressionError(f"expected a literal value, got {_sql(node)!r} ({_kind(node)} not supported)")
+
+
+def _number(text: str) -> int | float | Decimal:
+    if re.fullmatch(r"\d+", text):
+        return int(text)
+    try:
+        return float(text) if "e" in text.lower() else Decimal(text)
+    except (ValueError, InvalidOperation):
+        raise InvalidExpressionError(f"not a number: {text!r}") from None
+
+
+_DATE_TYPES = {"DATE"}
+_TS_TYPES = {"TIMESTAMP", "TIMESTAMPNTZ", "DATETIME", "DATETIME2", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
+_TSTZ_TYPES = {"TIMESTAMPTZ", "TIMESTAMPLTZ"}
+_TIME_TYPES = {"TIME"}
+_DECIMAL_TYPES = {"DECIMAL", "BIGDECIMAL"}
+_FLOAT_TYPES = {"DOUBLE", "FLOAT", "REAL"}
+_INT_TYPES = {"TINYINT", "SMALLINT", "INT", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINT", "UBIGINT"}
+_STRING_TYPES = {"VARCHAR", "TEXT", "CHAR", "NVARCHAR", "NCHAR"}
+_BINARY_TYPES = {"BINARY", "VARBINARY", "BLOB"}
+
+
+def _cast(value: Any, to: exp.DataType, node: exp.Expression) -> Any:
+    kind = to.this.name
+    convert: Callable[[Any], Any] | None = None
+    if kind in _DATE_TYPES:
+        convert = lambda v: parse_date(_text(v))  # noqa: E731
+    elif kind in _TS_TYPES or kind in _TSTZ_TYPES:
+        convert = lambda v: timestamp_literal(_text(v), assume_utc=kind in _TSTZ_TYPES)  # noqa: E731
+    elif kind in _TIME_TYPES:
+        convert = lambda v: parse_time(_text(v))  # noqa: E731
+    elif kind in _DECIMAL_TYPES:
+        convert = lambda v: _decimal(v, to)  # noqa: E731
+    elif kind in _FLOAT_TYPES:
+        convert = lambda v: float(v if not isinstance(v, str) else v.strip())  # noqa: E731
+    elif kind in _INT_TYPES:
+        convert = lambda v: int(Decimal(str(v).strip()).to_integral_value(ROUND_HALF_UP))  # noqa: E731
+    elif kind in _STRING_TYPES:
+        convert = lambda v: v if isinstance(v, str) else str(v)  # noqa: E731
+    elif kind in _BINARY_TYPES:
+        convert = lambda v: _text(v).encode()  # noqa: E731
+    elif kind == "BOOLEAN":
+        convert = _boolean
+    if convert is None:
+        raise InvalidExpressionError(f"CAST to {_sql(to)} is not supported: {_sql(node)!r}")
+    if value is None:
+        return None
+    try:
+        return convert(value)
+    except (ValueError, TypeError, ArithmeticError, InvalidExpressionError) as e:
+        raise InvalidExpressionError(f"invalid literal {_sql(node)!r}: {e}") from None
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {value!r}")
+    return value
+
+
+def _decimal(value: Any, to: exp.DataType) -> Decimal:
+    d = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
+    params = to.expressions
+    if len(params) == 2:  # DECIMAL(p, s) rounds to s digits, as SQL does
+        scale = int(params[1].this.this if isinstance(params[1].this, exp.Literal) else params[1].name)
+        d = d.quantize(Decimal(1).scaleb(-scale), ROUND_HALF_UP)
+    return d
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "t", "1", "yes"):
+        return True
+    if text in ("false", "f", "0", "no"):
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+# ---------------------------------------------------------------- date/time text (shared with the binder)
+
+_DATE_RE = re.compile(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*")
+_TIME_PART = r"(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
+_TIME_RE = re.compile(r"\s*" + _TIME_PART + r"\s*")
+_TS_RE = re.compile(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\s*" + _TIME_PART + r")?"
+                    r"\s*(Z|UTC|[+-]\d{1,2}(?::?\d{2})?)?\s*", re.IGNORECASE)
+
+
+def parse_date(text: str) -> dt.date:
+    m = _DATE_RE.fullmatch(text)
+    if not m:
+        raise InvalidExpressionError(f"not a date (YYYY-MM-DD): {text!r}")
+    try:
+        return dt.date(*map(int, m.groups()))
+    except ValueError as e:
+        raise InvalidExpressionError(f"not a date: {text!r} ({e})") from None
+
+
+def parse_time(text: str) -> dt.time:
+    """HH:MM[:SS[.ffffff]]; time columns hold microseconds, so finer digits are rejected."""
+    m = _TIME_RE.fullmatch(text)
+    if not m:
+        raise InvalidExpressionError(f"not a time (HH:MM:SS[.ffffff]): {text!r}")
+    h, mi, s, frac = m.groups()
+    frac = frac or ""
+    if len(frac) > 6 and int(frac[6:]):
+        raise InvalidExpressionError(f"time {text!r} is finer than a microsecond")
+    try:
+        return dt.time(int(h), int(mi), int(s or 0), int(frac[:6].ljust(6, "0")))
+    except ValueError as e:
+        raise InvalidExpressionError(f"not a time: {text!r} ({e})") from None
+
+
+def parse_timestamp(text: str) -> tuple[dt.datetime, int]:
+    """ISO-8601-ish text as (datetime with microseconds, extra nanoseconds 0..999).
+
+    The datetime is aware when the text has an offset (`Z`, `UTC`, `+02`, `+02:00`, `+0200`).
+    """
+    m = _TS_RE.fullmatch(text)
+    if not m:
+        raise InvalidExpressionError(f"not a timestamp (YYYY-MM-DD[ HH:MM:SS[.f]][+HH:MM]): {text!r}")
+    y, mo, d, h, mi, s, frac, offset = m.groups()
+    frac = (frac or "").ljust(9, "0")
+    try:
+        value = dt.datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0), int(frac[:6]))
+        if offset:
+            value = value.replace(tzinfo=_offset(offset))
+    except ValueError as e:
+        raise InvalidExpressionError(f"not a timestamp: {text!r} ({e})") from None
+    return value, int(frac[6:])
+
+
+def _offset(text: str) -> dt.tzinfo:
+    if text.upper() in ("Z", "UTC"):
+        return UTC
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    hours, minutes = int(digits[:-2] if len(digits) > 2 else digits), int(digits[-2:]) if len(digits) > 2 else 0
+    return dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
+
+
+def timestamp_literal(text: str, *, assume_utc: bool = False) -> Any:
+    """A datetime, or a nanosecond pa.TimestampScalar when the text is finer than a microsecond."""
+    value, nanos = parse_timestamp(text)
+    if assume_utc and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    if not nanos:
+        return value
+    aware = value.tzinfo is not None
+    epoch = dt.datetime(1970, 1, 1, tzinfo=UTC if aware else None)
+    micros = (value - epoch) // dt.timedelta(microseconds=1)
+    return pa.scalar(micros * 1000 + nanos, pa.int64()).cast(pa.timestamp("ns", tz="UTC" if aware else None))

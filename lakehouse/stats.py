@@ -1,0 +1,349 @@
+"""Per-file column statistics: computed on write, kept in the log as JSON, pruned on read.
+
+Every leaf primitive column (reached through structs only; list and map contents have none)
+gets `ColumnStats(min, max, null_count, nan_count)`:
+
+- `min` / `max`: the smallest / largest non-null value, NaN excluded; None when unknown (no
+  such value, or not representable). Strings and binary longer than `truncate_length` (code
+  points / bytes) keep a bound, not the value: `min` is the prefix of that length, `max` the
+  prefix with its last code point (byte) incremented, carrying leftwards past U+10FFFF (0xFF);
+  if every position is at its maximum there is no upper bound and `max` is None. UTF-8 byte
+  order equals code point order, so these bounds hold under Arrow's comparisons. Surrogates
+  are skipped when incrementing (U+D7FF -> U+E000).
+- Timestamps finer than a microsecond are held as datetime, so `min` rounds down and `max`
+  rounds up to the microsecond (still bounds).
+- `null_count`: null values. `nan_count`: NaN values for float columns, None for the others.
+
+JSON encoding (the `stats` object of an add action), keyed by the decimal field id:
+
+    {"<field id>": {"null_count": <int>, "min": <value>, "max": <value>, "nan_count": <int>}}
+
+`null_count` is always present; `min`, `max` and `nan_count` are left out when unknown (None),
+and `nan_count` is written for float columns only. A value is encoded by the column's type:
+
+    boolean                  JSON true / false
+    int8, int16, int32, int64  JSON integer
+    float32, float64         JSON number; NaN, +inf, -inf as the strings "NaN", "Infinity", "-Infinity"
+    decimal(p, s)            string of the plain decimal with exactly s fraction digits: "123.45", "-0.50"
+    string                   JSON string
+    binary                   string: standard base64 with padding (RFC 4648 section 4)
+    date                     string "YYYY-MM-DD"
+    time                     JSON integer: microseconds since midnight
+    timestamp(unit, tz)      JSON integer: count of `unit` since 1970-01-01T00:00:00 UTC (for a
+                             tz-aware column the instant; for a naive one the wall time read as UTC)
+
+Decoding uses the schema's current type, so widened columns read older stats: int8/16/32 ->
+a wider int, float32 -> float64, decimal(p, s) -> decimal(p' > p, s), and date -> timestamp (a
+"YYYY-MM-DD" string read as midnight UTC). Entries for field ids the schema no longer has are
+dropped. A value that does not fit its column raises CorruptTableError.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import math
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Mapping, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import CorruptTableError
+from .schema import Schema
+from .types import (
+    BINARY, BOOLEAN, DATE, FLOAT_TYPES, INTEGER_TYPES, STRING, TIME, DecimalType, TimestampType, Type,
+    to_arrow_type,
+)
+
+__all__ = ["ColumnStats", "compute_stats", "stats_from_json", "stats_struct_array", "stats_to_json"]
+
+UTC = dt.timezone.utc
+_EPOCH = dt.datetime(1970, 1, 1)
+_EPOCH_DATE = dt.date(1970, 1, 1)
+_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+_MAX_CODE_POINT = 0x10FFFF
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnStats:
+    """Statistics of one column in one data file (Python values of the column's type)."""
+
+    min: Any
+    max: Any
+    null_count: int
+    nan_count: int | None = None
+
+
+# ---------------------------------------------------------------- computing
+
+def compute_stats(table: pa.Table, schema: Schema, *, truncate_length: int = 16) -> dict[int, ColumnStats]:
+    """Statistics of every leaf primitive column of `schema` present in `table` (by name)."""
+    out: dict[int, ColumnStats] = {}
+    for path, field in schema.leaf_fields():
+        column = _column(table, path)
+        if column is not None:
+            out[field.id] = _column_stats(column, field.type, truncate_length)
+    return out
+
+
+def _column(table: pa.Table, path: tuple[str, ...]) -> pa.ChunkedArray | None:
+    if path[0] not in table.column_names:
+        return None
+    column = table.column(path[0])
+    for name in path[1:]:
+        if not pa.types.is_struct(column.type) or column.type.get_field_index(name) < 0:
+            return None
+        column = pc.struct_field(column, [name])  # child values under a null parent count as null
+    return column
+
+
+def _column_stats(column: pa.ChunkedArray, t: Type, truncate_length: int) -> ColumnStats:
+    at = to_arrow_type(t)
+    if column.type != at:  # dictionary-encoded, large_string, narrower ints...: compare as the column type
+        column = column.cast(at)
+    nulls = column.null_count
+    nans = None
+    if t in FLOAT_TYPES:
+        nans = pc.sum(pc.is_nan(column)).as_py() or 0
+    if nulls + (nans or 0) == len(column):
+        return ColumnStats(None, None, nulls, nans)
+    mm = pc.min_max(column)
+    lo, hi = _py(mm["min"], t, up=False), _py(mm["max"], t, up=True)
+    if t == STRING or t == BINARY:
+        lo, hi = _truncate_min(lo, truncate_length), _truncate_max(hi, truncate_length)
+    return ColumnStats(lo, hi, nulls, nans)
+
+
+def _py(scalar: pa.Scalar, t: Type, *, up: bool) -> Any:
+    """A Python value for a min (up=False) or max (up=True); None if it cannot be one."""
+    if not scalar.is_valid:
+        return None
+    if isinstance(t, TimestampType):
+        return _timestamp_from_count(scalar.value, t, up=up)
+    try:
+        value = scalar.as_py()
+    except (ValueError, OverflowError):  # dates beyond year 9999 and the like
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _timestamp_from_count(count: int, t: TimestampType, *, up: bool) -> dt.datetime | None:
+    per = _PER_SECOND[t.unit]
+    micros = -(-count * 1_000_000 // per) if up else count * 1_000_000 // per
+    try:
+        value = _EPOCH + dt.timedelta(microseconds=micros)
+    except OverflowError:
+        return None
+    return value.replace(tzinfo=UTC) if t.tz else value
+
+
+def _truncate_min(value: str | bytes | None, length: int) -> str | bytes | None:
+    return value if value is None or len(value) <= length else value[:length]
+
+
+def _truncate_max(value: str | bytes | None, length: int) -> str | bytes | None:
+    if value is None or len(value) <= length:
+        return value
+    if isinstance(value, bytes):
+        head = bytearray(value[:length])
+        while head and head[-1] == 0xFF:
+            head.pop()
+        if not head:
+            return None
+        head[-1] += 1
+        return bytes(head)
+    head = value[:length]
+    while head and ord(head[-1]) == _MAX_CODE_POINT:
+        head = head[:-1]
+    if not head:
+        return None
+    nxt = ord(head[-1]) + 1
+    if 0xD800 <= nxt <= 0xDFFF:  # surrogates are not characters
+        nxt = 0xE000
+    return head[:-1] + chr(nxt)
+
+
+# ---------------------------------------------------------------- JSON
+
+def stats_to_json(stats: Mapping[int, ColumnStats], schema: Schema) -> dict:
+    """The JSON-safe encoding described in the module docstring."""
+    out = {}
+    for fid, s in stats.items():
+        field = schema.field_by_id(fid)
+        if field is None:
+            continue
+        entry: dict[str, Any] = {"null_count": int(s.null_count)}
+        if s.min is not None:
+            entry["min"] = _encode(s.min, field.type)
+        if s.max is not None:
+            entry["max"] = _encode(s.max, field.type)
+        if s.nan_count is not None:
+            entry["nan_count"] = int(s.nan_count)
+        out[str(fid)] = entry
+    return out
+
+
+def _encode(value: Any, t: Type) -> Any:
+    if t in FLOAT_TYPES:
+        value = float(value)
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return value
+    if isinstance(t, DecimalType):
+        return format(Decimal(value).quantize(Decimal(1).scaleb(-t.scale)), "f")
+    if t == BINARY:
+        return base64.b64encode(value).decode("ascii")
+    if t == DATE:
+        return value.isoformat()
+    if t == TIME:
+        return ((value.hour * 60 + value.minute) * 60 + value.second) * 1_000_000 + value.microsecond
+    if isinstance(t, TimestampType):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        micros = (value - _EPOCH) // dt.timedelta(microseconds=1)
+        per = _PER_SECOND[t.unit]
+        return micros * per // 1_000_000 if per < 1_000_000 else micros * (per // 1_000_000)
+    if t == BOOLEAN:
+        return bool(value)
+    if t in INTEGER_TYPES:
+        return int(value)
+    return value
+
+
+def stats_from_json(obj: Mapping[str, Any] | None, schema: Schema) -> dict[int, ColumnStats]:
+    """Decode `stats_to_json` output into the schema's current types (see the module docstring)."""
+    out: dict[int, ColumnStats] = {}
+    for key, entry in (obj or {}).items():
+        try:
+            fid = int(key)
+        except ValueError:
+            raise CorruptTableError(f"statistics key {key!r} is not a field id") from None
+        field = schema.field_by_id(fid)
+        if field is None or not _has_stats(field.type):
+            continue
+        if not isinstance(entry, Mapping):
+            raise CorruptTableError(f"statistics of field {fid} are not an object: {entry!r}")
+        try:
+            out[fid] = ColumnStats(
+                min=_decode(entry.get("min"), field.type),
+                max=_decode(entry.get("max"), field.type),
+                null_count=_count(entry.get("null_count", 0)),
+                nan_count=None if entry.get("nan_count") is None else _count(entry["nan_count"]),
+            )
+        except (TypeError, ValueError, ArithmeticError, InvalidOperation, OverflowError) as e:
+            raise CorruptTableError(f"statistics of field {fid} ({field.type}) are invalid: {entry!r} ({e})") from None
+    return out
+
+
+def _has_stats(t: Type) -> bool:
+    return t in FLOAT_TYPES or t in INTEGER_TYPES or t in (BOOLEAN, STRING, BINARY, DATE, TIME) \
+        or isinstance(t, (DecimalType, TimestampType))
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"bad count {value!r}")
+    return value
+
+
+def _decode(value: Any, t: Type) -> Any:
+    if value is None:
+        return None
+    if t in FLOAT_TYPES:
+        if isinstance(value, str):
+            special = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+            if value not in special:
+                raise ValueError(f"bad float {value!r}")
+            return special[value]
+        return float(_json_number(value))
+    if t in INTEGER_TYPES:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"bad integer {value!r}")
+        return value
+    if isinstance(t, DecimalType):
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise TypeError(f"bad decimal {value!r}")
+        return Decimal(value).quantize(Decimal(1).scaleb(-t.scale))
+    if t == BOOLEAN:
+        if not isinstance(value, bool):
+            raise TypeError(f"bad boolean {value!r}")
+        return value
+    if t == STRING:
+        return _string(value)
+    if t == BINARY:
+        return base64.b64decode(_string(value), validate=True)
+    if t == DATE:
+        return dt.date.fromisoformat(_string(value))
+    if t == TIME:
+        micros = _integer(value)
+        if not 0 <= micros < 86_400_000_000:
+            raise ValueError(f"bad time {value!r}")
+        return (dt.datetime.min + dt.timedelta(microseconds=micros)).time()
+    if isinstance(t, TimestampType):
+        if isinstance(value, str):  # written while the column was a date
+            day = dt.date.fromisoformat(value)
+            stamp = dt.datetime(day.year, day.month, day.day)
+            return stamp.replace(tzinfo=UTC) if t.tz else stamp
+        return _timestamp_from_count(_integer(value), t, up=False)
+    raise TypeError(f"no statistics for {t}")
+
+
+def _json_number(value: Any) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"bad number {value!r}")
+    return value
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"bad integer {value!r}")
+    return value
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"bad string {value!r}")
+    return value
+
+
+# ---------------------------------------------------------------- the file index column
+
+def stats_struct_array(per_file: Sequence[Mapping[int, ColumnStats]], schema: Schema) -> pa.StructArray:
+    """The typed `stats` column of the file index: one child per leaf field id (named str(id)),
+    each {min, max, null_count, nan_count}; a file without stats for a field has a null child."""
+    n = len(per_file)
+    children, fields = [], []
+    for _, field in schema.leaf_fields():
+        at = to_arrow_type(field.type)
+        mins, maxs, nulls, nans, missing = [], [], [], [], []
+        for stats in per_file:
+            s = stats.get(field.id)
+            missing.append(s is None)
+            mins.append(None if s is None else s.min)
+            maxs.append(None if s is None else s.max)
+            nulls.append(None if s is None else s.null_count)
+            nans.append(None if s is None else s.nan_count)
+        parts = [_typed(mins, field.type, at), _typed(maxs, field.type, at),
+                 pa.array(nulls, pa.int64()), pa.array(nans, pa.int64())]
+        child_type = _child_type(at)
+        children.append(pa.StructArray.from_arrays(parts, fields=list(child_type), mask=pa.array(missing, pa.bool_())))
+        fields.append(pa.field(str(field.id), child_type))
+    if not fields:
+        return pa.array([{}] * n, pa.struct([]))
+    return pa.StructArray.from_arrays(children, fields=fields)
+
+
+def _child_type(at: pa.DataType) -> pa.StructType:
+    return pa.struct([("min", at), ("max", at), ("null_count", pa.int64()), ("nan_count", pa.int64())])
+
+
+def _typed(values: list, t: Type, at: pa.DataType) -> pa.Array:
+    if isinstance(t, TimestampType):  # via exact integer counts: lossless for ns and tz-aware columns
+        return pa.array([None if v is None else _encode(v, t) for v in values], pa.int64()).cast(at)
+    return pa.array(values, at)
