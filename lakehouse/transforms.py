@@ -84,74 +84,94 @@ def hash_int64(values: pa.Array) -> pa.Array:
 
 
 def hash_bytes(values: pa.Array) -> pa.Array:
-    """Murmur3 of each binary/string value's bytes (UTF-8 for strings), as uint32."""
+    """Murmur3 of each binary/string value's bytes (UTF-8 for strings), as uint32 (nulls stay null)."""
     if pa.types.is_binary_view(values.type) or pa.types.is_string_view(values.type):
         values = values.cast(pa.large_binary())
     n = len(values)
-    if n < _SMALL:
+    data = values.buffers()[2]
+    words = (data.size if data is not None else 0) // 4
+    if n < _SMALL or words < 2:
         return pa.array([None if v is None else mmh3.hash(v, signed=False) for v in values.to_pylist()], _U32)
     large = pa.types.is_large_binary(values.type) or pa.types.is_large_string(values.type)
     off_type = pa.int64() if large else pa.int32()
     offsets = pa.Array.from_buffers(off_type, n + 1, [None, values.buffers()[1]], offset=values.offset)
-    starts, lengths = offsets.slice(0, n), pc.subtract(offsets.slice(1), offsets.slice(0, n))
-    data = values.buffers()[2]
-    size = data.size if data is not None else 0
-    rem = pc.bit_wise_and(lengths, pa.scalar(3, off_type))
-    nblocks = pc.shift_right(lengths, pa.scalar(2, off_type))
-    # One by one: long values, and a tail sitting in the buffer's last 3 bytes (a 4-byte read would overrun).
-    slow = pc.or_(pc.greater(nblocks, _LONG_BLOCKS),
-                  pc.and_(pc.not_equal(rem, 0), pc.greater(pc.add(pc.subtract(pc.add(starts, lengths), rem), 4), size)))
+    starts = raw_starts = offsets.slice(0, n)
+    ends = offsets.slice(1)
+    lengths = pc.subtract(ends, starts)
+    nblocks, rem = pc.shift_right(lengths, _int(2, off_type)), pc.bit_wise_and(lengths, _int(3, off_type))
+    # Hashed one by one: long values (the block loop runs once per 4 bytes of the longest value)
+    # and values in the buffer's last 8 bytes (the two-word read below would run past its end).
+    slow = pc.and_(pc.greater(lengths, 0), pc.or_(
+        pc.greater(nblocks, _LONG_BLOCKS), pc.greater_equal(pc.shift_right(ends, _int(2, off_type)), words - 1)))
     if values.null_count:
         slow = pc.and_(slow, values.is_valid())
     n_slow = pc.sum(slow).as_py() or 0
-    skip = pc.or_(slow, values.is_null()) if values.null_count else slow
-    if n_slow or values.null_count:  # their blocks are not read here (a null may have any length)
-        nblocks = pc.if_else(skip, pa.scalar(0, off_type), nblocks)
-        rem = pc.if_else(skip, pa.scalar(0, off_type), rem)
-    # Word j of a value starting at byte s is read from the uint32 view of the buffer shifted by s % 4.
-    h = _zeros(n)
-    for a in range(4):
-        in_group = pc.equal(pc.bit_wise_and(starts, pa.scalar(3, off_type)), a)
-        count = pc.sum(in_group).as_py() or 0
-        if not count:
-            continue
-        words = (size - a) // 4
-        view = pa.Array.from_buffers(_U32, words, [None, data.slice(a)]) if words > 0 else None
-        first = pc.shift_right(pc.filter(starts, in_group), pa.scalar(2, off_type))
-        part = _hash_aligned(view, first, pc.filter(nblocks, in_group), pc.filter(rem, in_group))
-        h = part if count == n else pc.replace_with_mask(h, in_group, part)
-    h = _fmix(h, lengths.cast(_U32, safe=False))
+    if n_slow or values.null_count:  # read nothing for these (a null may span any bytes)
+        skip = pc.or_(slow, values.is_null()) if values.null_count else slow
+        zero = _int(0, off_type)
+        starts, nblocks, rem = (pc.if_else(skip, zero, a) for a in (starts, nblocks, rem))
+    view = pa.Array.from_buffers(_U32, words, [None, data])
+    first = pc.shift_right(starts, _int(2, off_type))
+    shift = pc.multiply(pc.bit_wise_and(starts, _int(3, off_type)), _int(8, off_type)).cast(_U32)
+    h = _hash_blocks(view, first, shift, nblocks)
+    # Tail: up to 3 trailing bytes, zero-extended little-endian; k = 0 (no tail) leaves h unchanged.
+    at = pc.min_element_wise(pc.add(first, nblocks), words - 2)
+    k = pc.bit_wise_and(_read_word(view, at, shift), pc.take(_TAIL_MASKS, rem))
+    h = _fmix(pc.bit_wise_xor(h, _mix_k(k)), lengths.cast(_U32, safe=False))
     if n_slow:
-        h = pc.replace_with_mask(h, slow, pa.array(_slow_hashes(data, starts, lengths, slow), _U32))
+        h = pc.replace_with_mask(h, slow, pa.array(_slow_hashes(data, raw_starts, lengths, slow), _U32))
     if values.null_count:
         h = pc.if_else(values.is_valid(), h, pa.scalar(None, _U32))
     return h
+
+
+def _int(v: int, t: pa.DataType) -> pa.Scalar:
+    return pa.scalar(v, t)
 
 
 def _zeros(n: int) -> pa.Array:
     return pa.repeat(_ZERO, n)
 
 
-def _hash_aligned(view, first, nblocks, rem) -> pa.Array:
-    """Blocks and tail of murmur3 (all but the final mix) for values whose block j is view[first + j]."""
-    out = _zeros(len(first))
+def _read_word(view: pa.Array, at, shift) -> pa.Array:
+    """The 4 bytes at byte 4*at + shift/8 (unaligned), from the two aligned words around them."""
+    lo = pc.shift_right(pc.take(view, at), shift)
+    # Shifting by 32 is undefined in Arrow, so the high word goes by (31 - shift) and then 1.
+    hi = pc.shift_left(pc.shift_left(pc.take(view, pc.add(at, 1)), pc.subtract(_u32(31), shift)), _u32(1))
+    return pc.bit_wise_or(lo, hi)
+
+
+def _hash_blocks(view: pa.Array, first, shift, nblocks) -> pa.Array:
+    """Murmur3's block loop for values whose block j is the 4 bytes at byte 4*(first + j) + shift/8.
+
+    Step j updates the rows with more than j blocks; finished rows stay in the working set (frozen
+    by if_else) until fewer than half are still running, and are then written out, so a few long
+    values cost about what they hash rather than a pass over every row per block.
+    """
+    n = len(first)
     most = pc.max(nblocks).as_py() or 0
-    active = pc.greater(nblocks, 0)
-    pos, nb, h = pc.filter(first, active), pc.filter(nblocks, active), pc.filter(out, active)
+    out = _zeros(n)
+    done_at, all_live = -1, pc.min(nblocks).as_py()  # working set: rows with more than `done_at` blocks
+    pos, sh, nb, h = first, shift, nblocks, out
     for j in range(most):
-        h = _mix_h(h, _mix_k(pc.take(view, pos)))
-        done = pc.equal(nb, j + 1)
-        if pc.any(done).as_py():
-            out = pc.replace_with_mask(out, pc.equal(nblocks, j + 1), pc.filter(h, done))
-            keep = pc.invert(done)
-            pos, nb, h = pc.filter(pos, keep), pc.filter(nb, keep), pc.filter(h, keep)
+        if j < all_live:
+            h = _mix_h(h, _mix_k(_read_word(view, pos, sh)))
+        else:  # finished rows read a harmless in-bounds word and keep their hash
+            at = pc.min_element_wise(pos, len(view) - 2)
+            h = pc.if_else(pc.greater(nb, j), _mix_h(h, _mix_k(_read_word(view, at, sh))), h)
         pos = pc.add(pos, 1)
-    if view is None or not pc.any(pc.not_equal(rem, 0)).as_py():
-        return out
-    # Tail: up to 3 trailing bytes, zero-extended little-endian; a zero k leaves h unchanged.
-    tail_at = pc.min_element_wise(pc.add(first, nblocks), len(view) - 1)
-    k = pc.bit_wise_and(pc.take(view, tail_at), pc.take(_TAIL_MASKS, rem))
-    return pc.bit_wise_xor(out, _mix_k(k))
+        going = pc.greater(nb, j + 1)
+        still = pc.sum(going).as_py() or 0
+        if still and still * 2 >= len(h):
+            continue
+        members = pc.greater(nblocks, done_at)
+        if not still:
+            return h if done_at < 0 else pc.replace_with_mask(out, members, h)
+        rows = pc.and_(members, pc.less_equal(nblocks, j + 1))
+        out = pc.replace_with_mask(out, rows, pc.filter(h, pc.invert(going)))
+        pos, sh, nb, h = (pc.filter(a, going) for a in (pos, sh, nb, h))
+        done_at, all_live = j + 1, pc.min(nb).as_py()
+    return out
 
 
 def _slow_hashes(data: pa.Buffer, starts, lengths, slow) -> list[int]:

@@ -26,7 +26,7 @@ from .values import encode_value
 DATA_DIR = "data"
 
 # Table properties (spec/format.md, "Table properties") and their defaults.
-TARGET_FILE_SIZE = ("write.target-file-size-bytes", 256 * 1024 * 1024)
+TARGET_FILE_SIZE = ("write.target-file-size-bytes", 128 * 1024 * 1024)
 COMPRESSION = ("write.parquet.compression", "zstd")
 COMPRESSION_LEVEL = ("write.parquet.compression-level", None)
 ROW_GROUP_ROWS = ("write.parquet.row-group-rows", 1024 * 1024)
@@ -112,7 +112,10 @@ class _FileWriter:
         rows_per_file = _rows_per_file(table, self.options.target_file_size)
         for start in range(0, table.num_rows, rows_per_file):
             chunk = table.slice(start, rows_per_file)
-            self.futures.append(self.pool.submit(self._write, chunk, part))
+            # Statistics are computed beside the Parquet encoding, not after it: both release the GIL.
+            # The stats task is queued before its write task, so a write never waits on an unstarted task.
+            stats = self.pool.submit(compute_stats, chunk, self.schema, truncate_length=self.options.stats_truncate)
+            self.futures.append(self.pool.submit(self._write, chunk, part, stats))
 
     def finish(self) -> list[AddFile]:
         for key, (held, _, part) in list(self.buffers.items()):
@@ -128,7 +131,7 @@ class _FileWriter:
             f.cancel()
         self.pool.shutdown(wait=True)
 
-    def _write(self, table: pa.Table, part: dict) -> AddFile:
+    def _write(self, table: pa.Table, part: dict, stats: Future) -> AddFile:
         directory = DATA_DIR
         if self.spec.fields:
             directory = posixpath.join(DATA_DIR, partition_path(self.spec, self.schema, part))
@@ -145,11 +148,10 @@ class _FileWriter:
                 size = sink.tell()
         except (OSError, pa.ArrowException) as e:
             raise StorageError(f"writing data file {rel} failed: {e}") from None
-        stats = compute_stats(table, self.schema, truncate_length=o.stats_truncate)
         return AddFile(
             path=rel, size=size, record_count=table.num_rows, spec_id=self.spec.spec_id,
             schema_id=self.schema.schema_id, partition=_encode_partition(self.spec, self.schema, part),
-            stats=stats_to_json(stats, self.schema), modification_time=int(time.time() * 1000))
+            stats=stats_to_json(stats.result(), self.schema), modification_time=int(time.time() * 1000))
 
     def _make_dir(self, path: str) -> None:
         with self.dirs_lock:

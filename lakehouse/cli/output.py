@@ -9,9 +9,16 @@ from typing import Any, Mapping, Sequence, TextIO
 import orjson
 
 
-class TextOutput:
-    def __init__(self, stream: TextIO = sys.stdout) -> None:
-        self.stream = stream
+class _Output:
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+
+    @property
+    def stream(self) -> TextIO:
+        return self._stream or sys.stdout  # looked up late, so redirection after start-up works
+
+
+class TextOutput(_Output):
 
     def record(self, title: str, fields: Mapping[str, Any]) -> None:
         print(title, file=self.stream)
@@ -30,9 +37,7 @@ class TextOutput:
         print(f"error: {message}", file=sys.stderr)
 
 
-class JsonOutput:
-    def __init__(self, stream: TextIO = sys.stdout) -> None:
-        self.stream = stream
+class JsonOutput(_Output):
 
     def record(self, title: str, fields: Mapping[str, Any]) -> None:
         self._dump(dict(fields))
