@@ -16,6 +16,7 @@ tools only: partition values live in the log.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -120,6 +121,36 @@ def parse_partition_by(columns: Sequence[str], schema: Schema, *, spec_id: int,
                                      name=default_name(".".join(path), transform), transform=transform))
     _check_fields(fields)
     return PartitionSpec(spec_id=spec_id, fields=tuple(fields))
+
+
+def evolve_spec(metadata, partition_by: Sequence[str]) -> PartitionSpec:
+    """The spec a table with `metadata` (its `schema`, `partition_specs`, `last_partition_id`)
+    switches to for `partition_by`.
+
+    As the Iceberg spec asks: an existing equivalent spec (same source ids, transforms and names,
+    in order) is returned rather than duplicated, and a field equivalent to one of an older spec
+    keeps that field's id. Other fields get ids after `last_partition_id`; a new spec gets the next
+    spec id.
+    """
+    specs = tuple(metadata.partition_specs)
+    wanted = parse_partition_by(partition_by, metadata.schema, spec_id=max((s.spec_id for s in specs), default=-1) + 1,
+                                last_partition_id=metadata.last_partition_id)
+    for spec in specs:
+        if [_key(f) for f in spec.fields] == [_key(f) for f in wanted.fields]:
+            return spec
+    known = {_key(f): f.field_id for spec in specs for f in spec.fields}
+    next_id, fields = metadata.last_partition_id, []
+    for f in wanted.fields:
+        if _key(f) in known:
+            fields.append(dataclasses.replace(f, field_id=known[_key(f)]))
+        else:
+            next_id += 1
+            fields.append(dataclasses.replace(f, field_id=next_id))
+    return dataclasses.replace(wanted, fields=tuple(fields))
+
+
+def _key(f: PartitionField) -> tuple[int, str, str]:
+    return f.source_id, str(f.transform), f.name
 
 
 def default_name(source_name: str, transform: Transform) -> str:

@@ -84,6 +84,11 @@ class TableState:
     def file_index(self) -> pa.Table:
         return self.files.index(self.metadata)
 
+    def compacted(self) -> "TableState":
+        """The same state with its replayed adds folded into one Arrow index, so that later
+        commits on this handle copy nothing that grows with the table's history."""
+        return replace(self, files=FileSet(base=self.file_index()))
+
 
 def apply_actions(state: TableState | None, version: int, timestamp: int, actions: Iterable[Action]) -> TableState:
     """The state after committing `actions` as `version` on top of `state` (None before version 0)."""

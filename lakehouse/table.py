@@ -21,16 +21,19 @@ from .expressions.arrow_filter import to_arrow_filter
 from .expressions.tree import TRUE, Expr
 from .io import Store
 from .log import encode_entry, log_path, read_entries_from
+from .partition_evolution import evolve_spec
 from .partitioning import UNPARTITIONED, parse_partition_by
 from .planning import plan_files
 from .read import read_batches
 from .replay import load_state, version_at
 from .scan import Scan, bind_where
 from .schema import Schema
+from .schema_update import UpdateSchema
 from .state import TableState, apply_actions
 from .writer import WriteOptions, write_data_files
 
 SchemaMode = Literal["strict", "merge"]
+_COMPACT_AFTER_ADDS = 4096  # fold a handle's replayed adds into its Arrow index past this many
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -197,6 +200,30 @@ class Table:
             read_predicate=TRUE if predicate is None else predicate, read_files=read_files,
             extra_metrics={"num_removed_files": len(removes), "num_deleted_rows": deleted_rows})
 
+    # ------------------------------------------------------------ evolution
+    def update_schema(self) -> UpdateSchema:
+        """Change the schema by field id; commits when the `with` block ends (or on `.commit()`)."""
+        return UpdateSchema(self)
+
+    def update_partitioning(self, partition_by: Sequence[str]) -> CommitSummary:
+        """New data is written with this partitioning; existing files keep theirs."""
+        state = self._state
+        metadata = state.metadata
+        spec = evolve_spec(metadata, partition_by)
+        specs = metadata.partition_specs
+        if all(s.spec_id != spec.spec_id for s in specs):
+            specs = (*specs, spec)
+        new = replace(metadata, partition_specs=specs, default_spec_id=spec.spec_id,
+                      last_partition_id=max([metadata.last_partition_id, *(f.field_id for f in spec.fields)]))
+        return self._commit(state, "update_partitioning", [new], parameters={"partition_by": list(partition_by)})
+
+    def _commit_schema(self, base: TableState, schema: Schema, last_column_id: int,
+                       changes: list[str]) -> CommitSummary:
+        metadata = base.metadata
+        new = replace(metadata, schemas=(*metadata.schemas, schema), current_schema_id=schema.schema_id,
+                      last_column_id=last_column_id)
+        return self._commit(base, "update_schema", [new], parameters={"changes": changes})
+
     # ------------------------------------------------------------ internals
     def _write(self, batches: Iterator[pa.RecordBatch], state: TableState) -> list[AddFile]:
         return write_data_files(self._store, batches, state.metadata,
@@ -237,8 +264,10 @@ class Table:
                           read_files=read_files)
         policy = CommitPolicy(max_retries=int(state.metadata.property(*_str_default(MAX_RETRIES))))
         result = commit(self._store, self._state, txn, policy=policy)
-        self._state = result.state
-        maybe_checkpoint(self._store, result.state)
+        state = result.state
+        if maybe_checkpoint(self._store, state) or len(state.files.added) > _COMPACT_AFTER_ADDS:
+            state = state.compacted()
+        self._state = state
         return CommitSummary(version=result.version, operation=operation, metrics=metrics)
 
 

@@ -51,6 +51,7 @@ _C1, _C2, _FIVE, _N = _u32(0xCC9E2D51), _u32(0x1B873593), _u32(5), _u32(0xE6546B
 _F1, _F2, _ZERO = _u32(0x85EBCA6B), _u32(0xC2B2AE35), _u32(0)
 _TAIL_MASKS = pa.array([0, 0xFF, 0xFFFF, 0xFFFFFF], _U32)
 _EXACT = decimal.Context(prec=100)  # decimal arithmetic without rounding (precision <= 76)
+_CHUNK = 1 << 17  # rows per pass: temporaries stay in cache
 _SMALL = 64         # below this many values one mmh3 call per value beats ~100 kernel calls
 _LONG_BLOCKS = 64   # values over 256 bytes are hashed one by one: the block loop runs per 4 bytes
 
@@ -76,6 +77,8 @@ def _fmix(h, length):
 
 def hash_int64(values: pa.Array) -> pa.Array:
     """Murmur3 of each value's 8 little-endian bytes, as uint32 (nulls stay null)."""
+    if len(values) > _CHUNK:
+        return _chunked(hash_int64, values)
     u = values.cast(pa.int64()).view(pa.uint64())
     lo = u.cast(_U32, safe=False)
     hi = pc.shift_right(u, pa.scalar(32, pa.uint64())).cast(_U32)
@@ -83,66 +86,72 @@ def hash_int64(values: pa.Array) -> pa.Array:
     return _fmix(_mix_h(h, _mix_k(hi)), _u32(8))
 
 
+def _chunked(f, values: pa.Array) -> pa.Array:
+    return pa.concat_arrays([f(values.slice(i, _CHUNK)) for i in range(0, len(values), _CHUNK)])
+
+
 def hash_bytes(values: pa.Array) -> pa.Array:
     """Murmur3 of each binary/string value's bytes (UTF-8 for strings), as uint32 (nulls stay null)."""
     if pa.types.is_binary_view(values.type) or pa.types.is_string_view(values.type):
         values = values.cast(pa.large_binary())
+    if len(values) < _SMALL:
+        return _hash_each(values)
+    return _chunked(_hash_bytes, values) if len(values) > _CHUNK else _hash_bytes(values)
+
+
+def _hash_each(values: pa.Array) -> pa.Array:
+    return pa.array([None if v is None else mmh3.hash(v, signed=False) for v in values.to_pylist()], _U32)
+
+
+def _hash_bytes(values: pa.Array) -> pa.Array:
     n = len(values)
-    data = values.buffers()[2]
-    words = (data.size if data is not None else 0) // 4
-    if n < _SMALL or words < 2:
-        return pa.array([None if v is None else mmh3.hash(v, signed=False) for v in values.to_pylist()], _U32)
     large = pa.types.is_large_binary(values.type) or pa.types.is_large_string(values.type)
-    off_type = pa.int64() if large else pa.int32()
-    offsets = pa.Array.from_buffers(off_type, n + 1, [None, values.buffers()[1]], offset=values.offset)
-    starts = raw_starts = offsets.slice(0, n)
-    ends = offsets.slice(1)
-    lengths = pc.subtract(ends, starts)
-    nblocks, rem = pc.shift_right(lengths, _int(2, off_type)), pc.bit_wise_and(lengths, _int(3, off_type))
-    # Hashed one by one: long values (the block loop runs once per 4 bytes of the longest value)
-    # and values in the buffer's last 8 bytes (the two-word read below would run past its end).
-    slow = pc.and_(pc.greater(lengths, 0), pc.or_(
-        pc.greater(nblocks, _LONG_BLOCKS), pc.greater_equal(pc.shift_right(ends, _int(2, off_type)), words - 1)))
+    ot = pa.int64() if large else pa.int32()
+    offsets = pa.Array.from_buffers(ot, n + 1, [None, values.buffers()[1]], offset=values.offset)
+    lo, hi = offsets[0].as_py(), offsets[n].as_py()
+    data = values.buffers()[2]
+    # The values' bytes plus up to 3 more, so that a tail can be read as a whole word.
+    size = min(data.size, hi + 3) - lo if data is not None else 0
+    if size < 8:
+        return _hash_each(values)
+    region = data.slice(lo, size)
+    starts = pc.subtract(offsets.slice(0, n), pa.scalar(lo, ot))
+    lengths = pc.subtract(offsets.slice(1), offsets.slice(0, n))
+    nblocks, rem = pc.shift_right(lengths, pa.scalar(2, ot)), pc.bit_wise_and(lengths, pa.scalar(3, ot))
+    tail_end = pc.add(pc.subtract(pc.add(starts, lengths), rem), 4)
+    # One by one: long values (the block loop runs once per 4 bytes of the longest value) and
+    # tails in the buffer's last 3 bytes (a word read would run past it).
+    slow = pc.or_(pc.greater(nblocks, _LONG_BLOCKS), pc.and_(pc.not_equal(rem, 0), pc.greater(tail_end, size)))
     if values.null_count:
         slow = pc.and_(slow, values.is_valid())
     n_slow = pc.sum(slow).as_py() or 0
+    raw_starts = starts
     if n_slow or values.null_count:  # read nothing for these (a null may span any bytes)
         skip = pc.or_(slow, values.is_null()) if values.null_count else slow
-        zero = _int(0, off_type)
-        starts, nblocks, rem = (pc.if_else(skip, zero, a) for a in (starts, nblocks, rem))
-    view = pa.Array.from_buffers(_U32, words, [None, data])
-    first = pc.shift_right(starts, _int(2, off_type))
-    shift = pc.multiply(pc.bit_wise_and(starts, _int(3, off_type)), _int(8, off_type)).cast(_U32)
-    h = _hash_blocks(view, first, shift, nblocks)
+        starts, nblocks, rem = (pc.if_else(skip, pa.scalar(0, ot), a) for a in (starts, nblocks, rem))
+    # Word i of view a is bytes a+4i..a+4i+3: the 4 views, end to end, give every unaligned word.
+    counts = [(size - a) // 4 for a in range(4)]
+    words = pa.concat_arrays([pa.Array.from_buffers(_U32, c, [None, region.slice(a)]) for a, c in enumerate(counts)])
+    bases = pa.array([0, counts[0], counts[0] + counts[1], counts[0] + counts[1] + counts[2]], ot)
+    first = pc.add(pc.take(bases, pc.bit_wise_and(starts, pa.scalar(3, ot))), pc.shift_right(starts, pa.scalar(2, ot)))
+    h = _hash_blocks(words, first, nblocks)
     # Tail: up to 3 trailing bytes, zero-extended little-endian; k = 0 (no tail) leaves h unchanged.
-    at = pc.min_element_wise(pc.add(first, nblocks), words - 2)
-    k = pc.bit_wise_and(_read_word(view, at, shift), pc.take(_TAIL_MASKS, rem))
+    at = pc.min_element_wise(pc.add(first, nblocks), len(words) - 1)
+    k = pc.bit_wise_and(pc.take(words, at), pc.take(_TAIL_MASKS, rem))
     h = _fmix(pc.bit_wise_xor(h, _mix_k(k)), lengths.cast(_U32, safe=False))
     if n_slow:
-        h = pc.replace_with_mask(h, slow, pa.array(_slow_hashes(data, raw_starts, lengths, slow), _U32))
+        h = pc.replace_with_mask(h, slow, pa.array(_slow_hashes(region, raw_starts, lengths, slow), _U32))
     if values.null_count:
         h = pc.if_else(values.is_valid(), h, pa.scalar(None, _U32))
     return h
-
-
-def _int(v: int, t: pa.DataType) -> pa.Scalar:
-    return pa.scalar(v, t)
 
 
 def _zeros(n: int) -> pa.Array:
     return pa.repeat(_ZERO, n)
 
 
-def _read_word(view: pa.Array, at, shift) -> pa.Array:
-    """The 4 bytes at byte 4*at + shift/8 (unaligned), from the two aligned words around them."""
-    lo = pc.shift_right(pc.take(view, at), shift)
-    # Shifting by 32 is undefined in Arrow, so the high word goes by (31 - shift) and then 1.
-    hi = pc.shift_left(pc.shift_left(pc.take(view, pc.add(at, 1)), pc.subtract(_u32(31), shift)), _u32(1))
-    return pc.bit_wise_or(lo, hi)
-
-
-def _hash_blocks(view: pa.Array, first, shift, nblocks) -> pa.Array:
-    """Murmur3's block loop for values whose block j is the 4 bytes at byte 4*(first + j) + shift/8.
+def _hash_blocks(words: pa.Array, first, nblocks) -> pa.Array:
+    """Murmur3's block loop for values whose block j is words[first + j].
 
     Step j updates the rows with more than j blocks; finished rows stay in the working set (frozen
     by if_else) until fewer than half are still running, and are then written out, so a few long
@@ -152,13 +161,13 @@ def _hash_blocks(view: pa.Array, first, shift, nblocks) -> pa.Array:
     most = pc.max(nblocks).as_py() or 0
     out = _zeros(n)
     done_at, all_live = -1, pc.min(nblocks).as_py()  # working set: rows with more than `done_at` blocks
-    pos, sh, nb, h = first, shift, nblocks, out
+    pos, nb, h = first, nblocks, out
     for j in range(most):
         if j < all_live:
-            h = _mix_h(h, _mix_k(_read_word(view, pos, sh)))
+            h = _mix_h(h, _mix_k(pc.take(words, pos)))
         else:  # finished rows read a harmless in-bounds word and keep their hash
-            at = pc.min_element_wise(pos, len(view) - 2)
-            h = pc.if_else(pc.greater(nb, j), _mix_h(h, _mix_k(_read_word(view, at, sh))), h)
+            at = pc.min_element_wise(pos, len(words) - 1)
+            h = pc.if_else(pc.greater(nb, j), _mix_h(h, _mix_k(pc.take(words, at))), h)
         pos = pc.add(pos, 1)
         going = pc.greater(nb, j + 1)
         still = pc.sum(going).as_py() or 0
@@ -169,7 +178,7 @@ def _hash_blocks(view: pa.Array, first, shift, nblocks) -> pa.Array:
             return h if done_at < 0 else pc.replace_with_mask(out, members, h)
         rows = pc.and_(members, pc.less_equal(nblocks, j + 1))
         out = pc.replace_with_mask(out, rows, pc.filter(h, pc.invert(going)))
-        pos, sh, nb, h = (pc.filter(a, going) for a in (pos, sh, nb, h))
+        pos, nb, h = (pc.filter(a, going) for a in (pos, nb, h))
         done_at, all_live = j + 1, pc.min(nb).as_py()
     return out
 

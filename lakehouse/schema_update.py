@@ -1,0 +1,184 @@
+"""Schema evolution by field id (spec/format.md, "Schema evolution").
+
+Changes are applied one by one to an immutable working schema, each validated as it is made;
+nothing is written until the block ends without an error:
+
+    with t.update_schema() as s:
+        s.add_column("discount", pa.float64())
+        s.rename_column("amount", "price")
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Callable
+
+import pyarrow as pa
+
+from .errors import ColumnNotFoundError, SchemaMismatchError
+from .schema import Schema
+from .types import Field, IdAssigner, StructType, Type, can_widen, from_arrow_type
+
+if TYPE_CHECKING:
+    from .table import CommitSummary, Table
+
+
+class UpdateSchema:
+    """A pending set of schema changes; `commit()` (or leaving the `with` block) commits them."""
+
+    def __init__(self, table: "Table") -> None:
+        self._table = table
+        self._base = table.state
+        self._fields = table.schema.fields
+        self._ids = IdAssigner(self._base.metadata.last_column_id)
+        self._changes: list[str] = []
+        self._committed: "CommitSummary | None" = None
+
+    # ------------------------------------------------------------ changes
+    def add_column(self, name: str, type: pa.DataType | Type, *, doc: str | None = None,
+                   required: bool = False) -> "UpdateSchema":
+        """Add a column (dotted names add inside a struct). Old rows read it as null, so it cannot be required."""
+        if required:
+            raise SchemaMismatchError(f"cannot add required column {name!r}: existing rows have no value for it")
+        *parents, leaf = name.split(".")
+        field_id = self._ids.next()  # the parent's id before its children's, as at creation
+        new_type = from_arrow_type(type, self._ids) if isinstance(type, pa.DataType) else type
+        field = Field(id=field_id, name=leaf, type=new_type, required=False, doc=doc)
+
+        def add(fields: tuple[Field, ...]) -> tuple[Field, ...]:
+            if _named(fields, leaf) is not None:
+                raise SchemaMismatchError(f"cannot add {name!r}: a column of that name exists")
+            return fields + (field,)
+        self._fields = _edit_struct(self._fields, parents, add, name)
+        self._changes.append(f"add {name} {new_type}")
+        return self
+
+    def rename_column(self, name: str, new_name: str) -> "UpdateSchema":
+        """Rename a column in place (`new_name` is the new last part of the name)."""
+        *parents, leaf = name.split(".")
+        if "." in new_name:
+            raise SchemaMismatchError(f"the new name {new_name!r} must not contain '.'; rename moves no column")
+
+        def rename(fields: tuple[Field, ...]) -> tuple[Field, ...]:
+            target = _require(fields, leaf, name)
+            if new_name != leaf and _named(fields, new_name) is not None:
+                raise SchemaMismatchError(f"cannot rename {name!r} to {new_name!r}: a column of that name exists")
+            return tuple(replace(f, name=new_name) if f is target else f for f in fields)
+        self._fields = _edit_struct(self._fields, parents, rename, name)
+        self._changes.append(f"rename {name} to {new_name}")
+        return self
+
+    def drop_column(self, name: str) -> "UpdateSchema":
+        """Drop a column. Its values stay in old files but are never read again under this id."""
+        *parents, leaf = name.split(".")
+
+        def drop(fields: tuple[Field, ...]) -> tuple[Field, ...]:
+            target = _require(fields, leaf, name)
+            used = _partition_sources(self._base.metadata) & Schema(fields=(target,)).all_ids()
+            if used:
+                raise SchemaMismatchError(f"cannot drop {name!r}: the current partition spec uses it "
+                                          "(change the partitioning first)")
+            rest = tuple(f for f in fields if f is not target)
+            if not rest:
+                raise SchemaMismatchError(f"cannot drop {name!r}: a table or struct needs at least one column")
+            return rest
+        self._fields = _edit_struct(self._fields, parents, drop, name)
+        self._changes.append(f"drop {name}")
+        return self
+
+    def widen_column(self, name: str, type: pa.DataType | Type) -> "UpdateSchema":
+        """Promote a column's type: int8→16→32→64, float32→64, decimal precision up, date→timestamp."""
+        *parents, leaf = name.split(".")
+        new_type = from_arrow_type(type, IdAssigner(0)) if isinstance(type, pa.DataType) else type
+
+        def widen(fields: tuple[Field, ...]) -> tuple[Field, ...]:
+            target = _require(fields, leaf, name)
+            if not can_widen(target.type, new_type):
+                raise SchemaMismatchError(f"cannot change {name!r} from {target.type} to {new_type}: only widening "
+                                          "int8→int16→int32→int64, float32→float64, decimal(P,S)→decimal(P'>P,S) "
+                                          "and date→timestamp is allowed")
+            return tuple(replace(f, type=new_type) if f is target else f for f in fields)
+        self._fields = _edit_struct(self._fields, parents, widen, name)
+        self._changes.append(f"widen {name} to {new_type}")
+        return self
+
+    def move_column(self, name: str, *, after: str | None = None, before: str | None = None,
+                    first: bool = False) -> "UpdateSchema":
+        """Move a column within its struct: `after=` or `before=` a sibling, or `first=True`."""
+        if sum([after is not None, before is not None, first]) != 1:
+            raise SchemaMismatchError("move_column needs exactly one of after=, before= or first=True")
+        *parents, leaf = name.split(".")
+
+        def move(fields: tuple[Field, ...]) -> tuple[Field, ...]:
+            target = _require(fields, leaf, name)
+            rest = [f for f in fields if f is not target]
+            if first:
+                return (target, *rest)
+            anchor_name = (after or before).split(".")[-1]
+            anchor = _require(tuple(rest), anchor_name, after or before)
+            i = rest.index(anchor) + (1 if after is not None else 0)
+            return tuple(rest[:i] + [target] + rest[i:])
+        self._fields = _edit_struct(self._fields, parents, move, name)
+        self._changes.append(f"move {name}")
+        return self
+
+    def set_nullable(self, name: str, nullable: bool = True) -> "UpdateSchema":
+        """Make a required column optional. The reverse is refused: old rows may hold nulls."""
+        *parents, leaf = name.split(".")
+
+        def relax(fields: tuple[Field, ...]) -> tuple[Field, ...]:
+            target = _require(fields, leaf, name)
+            if not nullable and not target.required:
+                raise SchemaMismatchError(f"cannot make {name!r} required: existing rows may hold nulls")
+            return tuple(replace(f, required=not nullable) if f is target else f for f in fields)
+        self._fields = _edit_struct(self._fields, parents, relax, name)
+        self._changes.append(f"set {name} {'nullable' if nullable else 'required'}")
+        return self
+
+    # ------------------------------------------------------------ result
+    @property
+    def schema(self) -> Schema:
+        """The schema as it will be committed."""
+        metadata = self._base.metadata
+        return Schema(fields=self._fields, schema_id=max(s.schema_id for s in metadata.schemas) + 1)
+
+    def commit(self) -> "CommitSummary":
+        if self._committed is None:
+            if not self._changes:
+                raise SchemaMismatchError("no schema changes to commit")
+            self._committed = self._table._commit_schema(self._base, self.schema, self._ids.last_id, self._changes)
+        return self._committed
+
+    def __enter__(self) -> "UpdateSchema":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None and self._changes:
+            self.commit()
+
+
+def _named(fields: tuple[Field, ...], name: str) -> Field | None:
+    return next((f for f in fields if f.name == name), None)
+
+
+def _require(fields: tuple[Field, ...], name: str, full: str) -> Field:
+    found = _named(fields, name)
+    if found is None:
+        raise ColumnNotFoundError(f"no column named {full!r}")
+    return found
+
+
+def _edit_struct(fields: tuple[Field, ...], parents: list[str], edit: Callable[[tuple[Field, ...]], tuple[Field, ...]],
+                 full: str) -> tuple[Field, ...]:
+    """Apply `edit` to the fields of the struct reached through `parents`."""
+    if not parents:
+        return edit(fields)
+    head = _require(fields, parents[0], full)
+    if not isinstance(head.type, StructType):
+        raise SchemaMismatchError(f"{full!r}: {head.name!r} is {head.type}, not a struct")
+    inner = _edit_struct(head.type.fields, parents[1:], edit, full)
+    return tuple(replace(f, type=StructType(inner)) if f is head else f for f in fields)
+
+
+def _partition_sources(metadata) -> set[int]:
+    return {pf.source_id for pf in metadata.partition_spec.fields}
