@@ -258,8 +258,6 @@ def _prepare(arr: pa.Array | pa.ChunkedArray, t: Type) -> pa.Array:
     """One contiguous array of the format's Arrow type for `t` (large strings/binaries kept as they are)."""
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks() if arr.num_chunks else pa.array([], arr.type)
-    if pa.types.is_dictionary(arr.type):
-        arr = arr.dictionary_decode()
     target = to_arrow_type(t)
     if arr.type == target or (t in (STRING, BINARY) and arr.type in (pa.large_string(), pa.large_binary())):
         return arr
@@ -292,6 +290,12 @@ class Transform:
         """The partition value of every element (null for null)."""
         if not self.can_transform(source_type):
             raise InvalidPartitionSpecError(f"transform {self} does not apply to {source_type}")
+        if pa.types.is_dictionary(arr.type):
+            # Transform each distinct value once, then spread the results by the indices.
+            if isinstance(arr, pa.ChunkedArray):
+                chunks = [self.apply(c, source_type) for c in arr.chunks]
+                return pa.concat_arrays(chunks) if chunks else self.apply(pa.array([], arr.type.value_type), source_type)
+            return pc.take(self.apply(arr.dictionary, source_type), arr.indices)
         out = self._apply(_prepare(arr, source_type), source_type)
         return out.cast(to_arrow_type(self.result_type(source_type)))
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .actions import AddFile, TableMetadata
@@ -86,16 +87,16 @@ class _FileWriter:
         if not self.spec.fields:
             self._buffer((), {}, batch)
             return
-        table = pa.Table.from_batches([batch])
-        values = partition_values(self.spec, self.schema, table)
-        keys = values.column_names
-        rows = values.append_column("__row", pa.array(range(batch.num_rows), pa.int64()))
-        groups = rows.group_by(keys, use_threads=False).aggregate([("__row", "list")])
-        key_columns = [groups[k].to_pylist() for k in keys]
-        for i, indices in enumerate(groups["__row_list"]):
-            key = tuple(col[i] for col in key_columns)
-            part = {int(k): key[j] for j, k in enumerate(keys)}
-            self._buffer(key, part, batch.take(indices.values))
+        values = partition_values(self.spec, self.schema, pa.Table.from_batches([batch]))
+        # Sort rows by partition key once, then cut the sorted batch into runs (zero-copy slices).
+        order = pc.sort_indices(values, sort_keys=[(k, "ascending") for k in values.column_names])
+        values, batch = values.take(order), batch.take(order)
+        starts = _run_starts(values)
+        ends = starts[1:] + [batch.num_rows]
+        keys = values.take(pa.array(starts, pa.int64())).to_pylist()
+        for start, end, key in zip(starts, ends, keys):
+            part = {int(k): v for k, v in key.items()}
+            self._buffer(tuple(key.values()), part, batch.slice(start, end - start))
 
     def _buffer(self, key: tuple, part: dict, batch: pa.RecordBatch) -> None:
         held, size, _ = self.buffers.get(key, ([], 0, part))
@@ -158,6 +159,21 @@ class _FileWriter:
             if path not in self.dirs_made:
                 os.makedirs(path, exist_ok=True)
                 self.dirs_made.add(path)
+
+
+def _run_starts(values: pa.Table) -> list[int]:
+    """Row numbers where the (sorted) key columns change value, nulls included."""
+    n = values.num_rows
+    if n == 0:
+        return []
+    changed = None
+    for column in values.columns:
+        col = column.combine_chunks()
+        head, tail = col.slice(0, n - 1), col.slice(1)
+        differs = pc.fill_null(pc.not_equal(head, tail), True)
+        differs = pc.and_not(differs, pc.and_(head.is_null(), tail.is_null()))  # null == null here
+        changed = differs if changed is None else pc.or_(changed, differs)
+    return [0] + [i + 1 for i in pc.indices_nonzero(changed).to_pylist()]
 
 
 def _rows_per_file(table: pa.Table, target: int) -> int:
