@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping, Union
 
-from .errors import CorruptTableError
+from .errors import CorruptTableError, LakehouseError
 from .partitioning import PartitionSpec
 from .schema import Schema
 
@@ -210,5 +210,5 @@ def action_from_json(obj: dict) -> Action | None:
         return None
     try:
         return cls.from_json(body)
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError, AttributeError, LakehouseError) as e:
         raise CorruptTableError(f"malformed {key!r} action: {e!r}") from None
