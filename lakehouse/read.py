@@ -18,7 +18,7 @@ from .actions import TableMetadata
 from .errors import StorageError
 from .io import Store
 from .schema import Schema
-from .types import Field, ListType, StructType, to_arrow_type
+from .types import FLOAT_TYPES, Field, ListType, StructType, Type, to_arrow_type
 
 BATCH_ROWS = 128 * 1024
 
@@ -49,7 +49,8 @@ def read_batches(store: Store, metadata: TableMetadata, files: pa.Table, fields:
         paths = [store.full_path(p) for _, p in group]
         file_schema = metadata.schema_by_id(schema_id)
         try:
-            yield from _read_group(store, paths, file_schema, needed, target, row_filter)
+            yield from _read_group(store, paths, file_schema, needed, target, row_filter,
+                                   push_down=row_filter is None or _safe_to_push_down(filter_fields))
         except (OSError, pa.ArrowException) as e:
             if isinstance(e, pa.ArrowInvalid) and "expression" in str(e).lower():
                 raise
@@ -57,9 +58,9 @@ def read_batches(store: Store, metadata: TableMetadata, files: pa.Table, fields:
 
 
 def _read_group(store: Store, paths: list[str], file_schema: Schema, needed: tuple[Field, ...],
-                target: pa.Schema, row_filter: pc.Expression | None) -> Iterator[pa.RecordBatch]:
+                target: pa.Schema, row_filter: pc.Expression | None, *, push_down: bool) -> Iterator[pa.RecordBatch]:
     dataset = ds.dataset(paths, schema=file_schema.to_arrow(), format="parquet", filesystem=store.arrow_fs)
-    if all(file_schema.find_top(f.id) == f for f in needed):
+    if push_down and all(file_schema.find_top(f.id) == f for f in needed):
         # Same ids, names and types: pyarrow reads, filters and projects natively.
         scanner = dataset.scanner(columns=list(target.names), filter=row_filter, batch_size=BATCH_ROWS)
         for batch in scanner.to_batches():
@@ -78,6 +79,20 @@ def _read_group(store: Store, paths: list[str], file_schema: Schema, needed: tup
             table = table.filter(row_filter)
         for out in table.select(target.names).to_batches():
             yield pa.RecordBatch.from_arrays(out.columns, schema=target)
+
+
+def _safe_to_push_down(fields: tuple[Field, ...]) -> bool:
+    """pyarrow's row-group pruning trusts Parquet float min/max, which leave NaN out: a filter
+    NaN satisfies (`NOT x > 1`, `x != 1`) would skip row groups holding matches. Filters over
+    float columns therefore run after the read."""
+    return not any(t in FLOAT_TYPES for f in fields for t in _types(f.type))
+
+
+def _types(t: Type) -> Iterator[Type]:
+    yield t
+    if isinstance(t, StructType):
+        for child in t.fields:
+            yield from _types(child.type)
 
 
 def adapt(arr: pa.Array, old: Field, new: Field) -> pa.Array:

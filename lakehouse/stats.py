@@ -44,7 +44,7 @@ import base64
 import datetime as dt
 import math
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any, Mapping, Sequence
 
 import pyarrow as pa
@@ -64,6 +64,7 @@ _EPOCH = dt.datetime(1970, 1, 1)
 _EPOCH_DATE = dt.date(1970, 1, 1)
 _PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 _MAX_CODE_POINT = 0x10FFFF
+_DECIMALS = Context(prec=100)  # decimal256 holds 76 digits; the default context rounds at 28
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +197,7 @@ def _encode(value: Any, t: Type) -> Any:
             return "Infinity" if value > 0 else "-Infinity"
         return value
     if isinstance(t, DecimalType):
-        return format(Decimal(value).quantize(Decimal(1).scaleb(-t.scale)), "f")
+        return format(Decimal(value).quantize(Decimal(1).scaleb(-t.scale), context=_DECIMALS), "f")
     if t == BINARY:
         return base64.b64encode(value).decode("ascii")
     if t == DATE:
@@ -269,7 +270,7 @@ def _decode(value: Any, t: Type) -> Any:
     if isinstance(t, DecimalType):
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise TypeError(f"bad decimal {value!r}")
-        return Decimal(value).quantize(Decimal(1).scaleb(-t.scale))
+        return Decimal(value).quantize(Decimal(1).scaleb(-t.scale), context=_DECIMALS)
     if t == BOOLEAN:
         if not isinstance(value, bool):
             raise TypeError(f"bad boolean {value!r}")

@@ -238,7 +238,8 @@ class Table:
         keep = None if predicate is None else pc.invert(pc.coalesce(to_arrow_filter(predicate), pa.scalar(False)))
         for i, row in enumerate(index.select(["path", "size", "record_count"]).to_pylist()):
             if keep is not None:
-                kept = list(read_batches(self._store, state.metadata, index.slice(i, 1), state.schema.fields, keep))
+                fields = state.schema.fields
+                kept = list(read_batches(self._store, state.metadata, index.slice(i, 1), fields, keep, fields))
                 kept_rows = sum(b.num_rows for b in kept)
                 if kept_rows == row["record_count"]:
                     continue

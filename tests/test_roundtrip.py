@@ -43,8 +43,9 @@ def test_every_type_round_trips(table_uri):
     t.append(data)
     out = lakehouse.open_table(table_uri).scan().to_arrow()
     assert out.schema.equals(data.schema)
-    assert out.to_pylist()[0]["f64"] == float("inf")
-    assert out.equals(data)
+    assert out.column("f64").to_pylist()[0] == float("inf")
+    assert out.drop_columns(["f32"]).equals(data.drop_columns(["f32"]))
+    assert out.column("f32").to_string() == data.column("f32").to_string()  # as text, so NaN equals NaN
 
 
 def test_field_ids_are_stable_and_written_to_parquet(local_uri):

@@ -226,3 +226,14 @@ def test_compute_stats_is_vectorised():
     elapsed = time.perf_counter() - start
     assert stats[1] == ColumnStats(0, n - 1, 0, None) and stats[3].min == "0" and stats[3].max == "999999"
     assert elapsed < 1.0, elapsed
+
+
+def test_wide_decimals_keep_every_digit():
+    big = Decimal("1" * 40 + ".25")
+    table = pa.table({"d": pa.array([big, Decimal("-5.00")], pa.decimal256(60, 2))})
+    schema = Schema.from_arrow(table.schema)
+    stats = compute_stats(table, schema)
+    assert stats[1] == ColumnStats(Decimal("-5.00"), big, 0, None)
+    assert stats_to_json(stats, schema) == {"1": {"null_count": 0, "min": "-5.00", "max": "1" * 40 + ".25"}}
+    assert stats_from_json(stats_to_json(stats, schema), schema) == stats
+    assert stats_struct_array([stats], schema).field("1").field("max")[0].as_py() == big

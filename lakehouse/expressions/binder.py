@@ -31,7 +31,7 @@ import datetime as dt
 import math
 import struct
 from dataclasses import replace
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -57,6 +57,7 @@ _EPOCH_DATE = dt.date(1970, 1, 1)
 _PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 _DAY_US = 86_400_000_000
 _ORDERED = ("<", "<=", ">", ">=")
+_DECIMALS = Context(prec=100)  # decimal256 holds 76 digits; the default context rounds at 28
 
 
 def bind(expr: Expr, schema: Schema) -> Expr:
@@ -97,7 +98,8 @@ def _resolve(term: Any, schema: Schema) -> BoundRef:
         raise InvalidExpressionError(f"unknown column {name!r} in where expression (columns: {known})")
     if isinstance(field.type, (ListType, MapType)):
         kind = "list" if isinstance(field.type, ListType) else "map"
-        raise InvalidExpressionError(f"column {name!r} is a {kind}; list and map columns cannot be used in a where expression")
+        raise InvalidExpressionError(
+            f"column {name!r} is a {kind}; list and map columns cannot be used in a where expression")
     return BoundRef(field.id, schema.path_of(field.id), field.type)
 
 
@@ -108,7 +110,8 @@ def _top_level(schema: Schema, name: str) -> Field | None:
 
 def _check_primitive(ref: BoundRef) -> None:
     if isinstance(ref.type, StructType):
-        raise InvalidExpressionError(f"column {ref.name!r} is a struct; compare its fields (e.g. {ref.name}.child) or use IS [NOT] NULL")
+        raise InvalidExpressionError(
+            f"column {ref.name!r} is a struct; compare its fields (e.g. {ref.name}.child) or use IS [NOT] NULL")
 
 
 # ---------------------------------------------------------------- comparisons
@@ -246,7 +249,7 @@ def _from_units(t: Type, n: int) -> pa.Scalar:
     if t in INTEGER_TYPES:
         return pa.scalar(n, at)
     if isinstance(t, DecimalType):
-        return pa.scalar(Decimal(n).scaleb(-t.scale), at)
+        return pa.scalar(Decimal(n).scaleb(-t.scale, _DECIMALS), at)
     return pa.scalar(n, pa.int32() if t == DATE else pa.int64()).cast(at)
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import replace
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any, Callable
 
 import pyarrow as pa
@@ -143,7 +143,8 @@ def _compare(op: str, left: exp.Expression, right: exp.Expression) -> Expr:
     lcol, rcol = _is_column(left), _is_column(right)
     if lcol and rcol:
         raise InvalidExpressionError(
-            f"comparing two columns ({_sql(left)} {op} {_sql(right)}) is not supported; compare a column with a literal")
+            f"comparing two columns ({_sql(left)} {op} {_sql(right)}) is not supported; "
+            "compare a column with a literal")
     if lcol:
         return Compare(op, Ref(_column_name(left)), _literal(right))
     if rcol:  # `5 < x` is stored as `x > 5`
@@ -188,10 +189,10 @@ def _like(node: exp.Expression) -> Expr:
     pattern = _literal(node.expression)
     if not isinstance(pattern, str):
         raise InvalidExpressionError(f"LIKE needs a string pattern: {_sql(node)!r}")
-    return like_predicate(Ref(_column_name(node.this)), pattern, escape, bool(node.args.get("negate")))
+    return _like_predicate(Ref(_column_name(node.this)), pattern, escape, bool(node.args.get("negate")))
 
 
-def like_predicate(term: Any, pattern: str, escape: str | None, negated: bool) -> Expr:
+def _like_predicate(term: Any, pattern: str, escape: str | None, negated: bool) -> Expr:
     """`term [NOT] LIKE pattern [ESCAPE escape]` as =, StartsWith or Like (see the module doc)."""
     chars: list[tuple[str, bool]] = []  # (character, is a wildcard)
     i = 0
@@ -273,64 +274,36 @@ def _number(text: str) -> int | float | Decimal:
         raise InvalidExpressionError(f"not a number: {text!r}") from None
 
 
-_DATE_TYPES = {"DATE"}
-_TS_TYPES = {"TIMESTAMP", "TIMESTAMPNTZ", "DATETIME", "DATETIME2", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
-_TSTZ_TYPES = {"TIMESTAMPTZ", "TIMESTAMPLTZ"}
-_TIME_TYPES = {"TIME"}
-_DECIMAL_TYPES = {"DECIMAL", "BIGDECIMAL"}
-_FLOAT_TYPES = {"DOUBLE", "FLOAT", "REAL"}
-_INT_TYPES = {"TINYINT", "SMALLINT", "INT", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINT", "UBIGINT"}
-_STRING_TYPES = {"VARCHAR", "TEXT", "CHAR", "NVARCHAR", "NCHAR"}
-_BINARY_TYPES = {"BINARY", "VARBINARY", "BLOB"}
-
-
 def _cast(value: Any, to: exp.DataType, node: exp.Expression) -> Any:
-    kind = to.this.name
-    convert: Callable[[Any], Any] | None = None
-    if kind in _DATE_TYPES:
-        convert = lambda v: parse_date(_text(v))  # noqa: E731
-    elif kind in _TS_TYPES or kind in _TSTZ_TYPES:
-        convert = lambda v: timestamp_literal(_text(v), assume_utc=kind in _TSTZ_TYPES)  # noqa: E731
-    elif kind in _TIME_TYPES:
-        convert = lambda v: parse_time(_text(v))  # noqa: E731
-    elif kind in _DECIMAL_TYPES:
-        convert = lambda v: _decimal(v, to)  # noqa: E731
-    elif kind in _FLOAT_TYPES:
-        convert = lambda v: float(v if not isinstance(v, str) else v.strip())  # noqa: E731
-    elif kind in _INT_TYPES:
-        convert = lambda v: int(Decimal(str(v).strip()).to_integral_value(ROUND_HALF_UP))  # noqa: E731
-    elif kind in _STRING_TYPES:
-        convert = lambda v: v if isinstance(v, str) else str(v)  # noqa: E731
-    elif kind in _BINARY_TYPES:
-        convert = lambda v: _text(v).encode()  # noqa: E731
-    elif kind == "BOOLEAN":
-        convert = _boolean
+    convert = _CASTS.get(to.this.name)
     if convert is None:
         raise InvalidExpressionError(f"CAST to {_sql(to)} is not supported: {_sql(node)!r}")
     if value is None:
         return None
     try:
-        return convert(value)
+        return convert(value, to)
     except (ValueError, TypeError, ArithmeticError, InvalidExpressionError) as e:
         raise InvalidExpressionError(f"invalid literal {_sql(node)!r}: {e}") from None
 
 
-def _text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"expected a string, got {value!r}")
-    return value
+def _to_int(value: Any, _: exp.DataType) -> int:
+    return int(Decimal(str(value).strip()).to_integral_value(ROUND_HALF_UP))
 
 
-def _decimal(value: Any, to: exp.DataType) -> Decimal:
+def _to_float(value: Any, _: exp.DataType) -> float:
+    return float(value.strip() if isinstance(value, str) else value)
+
+
+def _to_decimal(value: Any, to: exp.DataType) -> Decimal:
     d = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
     params = to.expressions
     if len(params) == 2:  # DECIMAL(p, s) rounds to s digits, as SQL does
         scale = int(params[1].this.this if isinstance(params[1].this, exp.Literal) else params[1].name)
-        d = d.quantize(Decimal(1).scaleb(-scale), ROUND_HALF_UP)
+        d = d.quantize(Decimal(1).scaleb(-scale), ROUND_HALF_UP, Context(prec=100))
     return d
 
 
-def _boolean(value: Any) -> bool:
+def _to_boolean(value: Any, _: exp.DataType) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -339,6 +312,35 @@ def _boolean(value: Any) -> bool:
     if text in ("false", "f", "0", "no"):
         return False
     raise ValueError(f"not a boolean: {value!r}")
+
+
+def _casts() -> dict[str, Callable[[Any, exp.DataType], Any]]:
+    table: dict[str, Callable[[Any, exp.DataType], Any]] = {
+        "DATE": lambda v, _: parse_date(_text(v)),
+        "TIME": lambda v, _: parse_time(_text(v)),
+        "BOOLEAN": _to_boolean,
+    }
+    for name in ("TIMESTAMP", "TIMESTAMPNTZ", "DATETIME", "DATETIME2", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"):
+        table[name] = lambda v, _: _timestamp_literal(_text(v), assume_utc=False)
+    for name in ("TIMESTAMPTZ", "TIMESTAMPLTZ"):  # zone-less: DuckDB would use the session zone, we use UTC
+        table[name] = lambda v, _: _timestamp_literal(_text(v), assume_utc=True)
+    table.update(dict.fromkeys(("DECIMAL", "BIGDECIMAL"), _to_decimal))
+    table.update(dict.fromkeys(("DOUBLE", "FLOAT", "REAL"), _to_float))
+    table.update(dict.fromkeys(("TINYINT", "SMALLINT", "INT", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINT",
+                                "UBIGINT"), _to_int))
+    table.update(dict.fromkeys(("VARCHAR", "TEXT", "CHAR", "NVARCHAR", "NCHAR"),
+                               lambda v, _: v if isinstance(v, str) else str(v)))
+    table.update(dict.fromkeys(("BINARY", "VARBINARY", "BLOB"), lambda v, _: _text(v).encode()))
+    return table
+
+
+_CASTS = _casts()
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {value!r}")
+    return value
 
 
 # ---------------------------------------------------------------- date/time text (shared with the binder)
@@ -403,7 +405,7 @@ def _offset(text: str) -> dt.tzinfo:
     return dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
 
 
-def timestamp_literal(text: str, *, assume_utc: bool = False) -> Any:
+def _timestamp_literal(text: str, *, assume_utc: bool = False) -> Any:
     """A datetime, or a nanosecond pa.TimestampScalar when the text is finer than a microsecond."""
     value, nanos = parse_timestamp(text)
     if assume_utc and value.tzinfo is None:

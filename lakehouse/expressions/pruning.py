@@ -11,13 +11,15 @@ Everything below therefore only compares the literal with bounds, never assumes 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..types import FLOAT_TYPES
 from .binder import rewrite_not
 from .tree import (
     NEGATED, AlwaysFalse, AlwaysTrue, And, BoundRef, Compare, Expr, In, IsNull, Like, Not, Or, StartsWith,
+    referenced_fields,
 )
 
 __all__ = ["stats_may_match"]
@@ -27,54 +29,44 @@ _IN_LIST_LIMIT = 32  # longer IN lists are checked against their overall [min, m
 
 def stats_may_match(expr: Expr, files: pa.Table) -> pa.BooleanArray:
     """For each file (row of `files`): False only if no row of it can satisfy `expr`."""
-    result = _visit(rewrite_not(expr), _Files(files))
+    expr = rewrite_not(expr)
+    names = files.column_names
+    stats = files.column("stats").combine_chunks() if "stats" in names else None
+    records = files.column("record_count").combine_chunks() if "record_count" in names else None
+    columns = {fid: _column_stats(stats, records, fid) for fid in referenced_fields(expr)}
+    result = _visit(expr, columns)
     if isinstance(result, bool):
         return pa.repeat(result, files.num_rows)
     return result
 
 
-class _Files:
-    """Per-field statistic arrays of the file index, extracted once each."""
+@dataclass(frozen=True, slots=True)
+class _Stats:
+    """One column's statistics over all files. Masks are arrays, or a bool that holds for every file."""
 
-    def __init__(self, files: pa.Table) -> None:
-        self.n = files.num_rows
-        self.records = files.column("record_count").combine_chunks() if "record_count" in files.column_names else None
-        stats = files.column("stats").combine_chunks() if "stats" in files.column_names else None
-        self.stats = stats
-        self.cache: dict[int, _Column | None] = {}
-
-    def column(self, ref: BoundRef) -> "_Column | None":
-        if ref.field_id not in self.cache:
-            self.cache[ref.field_id] = self._column(ref)
-        return self.cache[ref.field_id]
-
-    def _column(self, ref: BoundRef) -> "_Column | None":
-        name = str(ref.field_id)
-        if self.stats is None or self.stats.type.get_field_index(name) < 0:
-            return None
-        child = pc.struct_field(self.stats, [name])  # a null child struct makes every part null
-        parts = {f.name: pc.struct_field(child, [f.name]) for f in child.type}
-        return _Column(parts.get("min"), parts.get("max"), parts.get("null_count"), parts.get("nan_count"),
-                       self.records, ref.type in FLOAT_TYPES, self.n)
+    min: pa.Array | None
+    max: pa.Array | None
+    nulls: pa.Array | None
+    has_value: pa.Array | bool  # some row is not null
+    has_ordinary: pa.Array | bool  # some row is neither null nor NaN: the only rows =, <, > can match
+    may_nan: pa.Array | bool  # some row may be NaN (which satisfies != and NOT IN)
 
 
-class _Column:
-    def __init__(self, lo, hi, nulls, nans, records, is_float: bool, n: int) -> None:
-        self.min, self.max, self.is_float = lo, hi, is_float
-        # A file whose null_count equals its record_count has no value at all.
-        known = nulls is not None and records is not None
-        self.has_value = _unknown_true(pc.less(nulls, records)) if known else True
-        # Rows that are neither null nor NaN: the only ones an ordering or `=` can match.
-        if not is_float:
-            self.has_ordinary = self.has_value
-            self.may_nan = False
-        elif nans is None or nulls is None or records is None:
-            self.has_ordinary, self.may_nan = self.has_value, True
-        else:
-            ordinary = pc.less(pc.add(nulls, nans), records)
-            self.has_ordinary = _and(self.has_value, _unknown_true(ordinary))
-            self.may_nan = _unknown_true(pc.greater(nans, 0))
-        self.nulls, self.records, self.n = nulls, records, n
+def _column_stats(stats: pa.StructArray | None, records: pa.Array | None, field_id: int) -> _Stats | None:
+    name = str(field_id)
+    if stats is None or stats.type.get_field_index(name) < 0:
+        return None
+    child = pc.struct_field(stats, [name])  # a null child struct nulls every part
+    part = {f.name: pc.struct_field(child, [f.name]) for f in child.type}
+    lo, hi, nulls, nans = (part.get(k) for k in ("min", "max", "null_count", "nan_count"))
+    # A file whose null_count equals its record_count has no value at all.
+    has_value = True if nulls is None or records is None else _unknown_true(pc.less(nulls, records))
+    if lo is None or not pa.types.is_floating(lo.type):
+        return _Stats(lo, hi, nulls, has_value, has_value, False)
+    if nans is None or nulls is None or records is None:
+        return _Stats(lo, hi, nulls, has_value, has_value, True)
+    ordinary = _and(has_value, _unknown_true(pc.less(pc.add(nulls, nans), records)))
+    return _Stats(lo, hi, nulls, has_value, ordinary, _unknown_true(pc.greater(nans, 0)))
 
 
 def _unknown_true(mask) -> pa.Array | bool:
@@ -118,11 +110,11 @@ def _bound(arr, kernel: str, value) -> pa.Array | bool:
 
 # ---------------------------------------------------------------- visitor
 
-def _visit(expr: Expr, files: _Files) -> pa.Array | bool:
+def _visit(expr: Expr, columns: dict[int, _Stats | None]) -> pa.Array | bool:
     if isinstance(expr, And):
-        return _and(_visit(expr.left, files), _visit(expr.right, files))
+        return _and(_visit(expr.left, columns), _visit(expr.right, columns))
     if isinstance(expr, Or):
-        return _or(_visit(expr.left, files), _visit(expr.right, files))
+        return _or(_visit(expr.left, columns), _visit(expr.right, columns))
     if isinstance(expr, AlwaysTrue):
         return True
     if isinstance(expr, AlwaysFalse):
@@ -131,7 +123,7 @@ def _visit(expr: Expr, files: _Files) -> pa.Array | bool:
         child = expr.child
         if not isinstance(child, Compare) or not isinstance(child.term, BoundRef):
             return True
-        col = files.column(child.term)
+        col = columns.get(child.term.field_id)
         if col is None:
             return True
         # NOT (x < v) holds for NaN rows, and wherever x >= v (x < NaN is never true: all rows match).
@@ -141,7 +133,7 @@ def _visit(expr: Expr, files: _Files) -> pa.Array | bool:
     term = getattr(expr, "term", None)
     if not isinstance(term, BoundRef):
         return True
-    col = files.column(term)
+    col = columns.get(term.field_id)
     if col is None:
         return True
     if isinstance(expr, Compare):
@@ -161,9 +153,10 @@ def _visit(expr: Expr, files: _Files) -> pa.Array | bool:
     return True
 
 
-def _compare(col: _Column, op: str, value) -> pa.Array | bool:
+def _compare(col: _Stats, op: str, value) -> pa.Array | bool:
     if op == "=":
-        return _and(col.has_ordinary, _and(_bound(col.min, "less_equal", value), _bound(col.max, "greater_equal", value)))
+        in_range = _and(_bound(col.min, "less_equal", value), _bound(col.max, "greater_equal", value))
+        return _and(col.has_ordinary, in_range)
     if op == "!=":
         # Only a file whose every ordinary value equals v fails, and NaN != v always holds.
         return _or(_and(col.has_ordinary, _not(_all_equal(col, value))), col.may_nan)
@@ -172,13 +165,13 @@ def _compare(col: _Column, op: str, value) -> pa.Array | bool:
     return _and(col.has_ordinary, _bound(col.max, "greater" if op == ">" else "greater_equal", value))
 
 
-def _all_equal(col: _Column, value) -> pa.Array | bool:
+def _all_equal(col: _Stats, value) -> pa.Array | bool:
     if col.min is None or col.max is None:
         return False
     return _known_false(pc.and_(pc.equal(col.min, value), pc.equal(col.max, value)))
 
 
-def _in(col: _Column, expr: In) -> pa.Array | bool:
+def _in(col: _Stats, expr: In) -> pa.Array | bool:
     values = pa.array(list(expr.values), type=expr.values[0].type)
     if expr.negated:
         if col.min is None or col.max is None:
@@ -196,7 +189,7 @@ def _in(col: _Column, expr: In) -> pa.Array | bool:
     return _and(col.has_ordinary, hit)
 
 
-def _starts_with(col: _Column, expr: StartsWith) -> pa.Array | bool:
+def _starts_with(col: _Stats, expr: StartsWith) -> pa.Array | bool:
     p = expr.prefix
     if expr.negated:
         # Fails only if min and max both start with p: strings with prefix p form an interval.

@@ -239,3 +239,10 @@ def test_rewrite_not_keeps_not_over_float_orderings():
         expr = b(sql)
         assert evaluate(rewrite_not(expr), table).to_pylist() == evaluate(expr, table).to_pylist()
     assert evaluate(rewrite_not(b("NOT f < 1")), table).to_pylist() == [False, True, True, None]
+
+
+def test_wide_decimal_literals_are_exact():
+    schema = Schema.from_arrow(pa.schema([("d", pa.decimal256(50, 2))]))
+    expr = bind(parse("d >= " + "1" * 45 + ".001"), schema)
+    assert expr.op == ">=" and expr.value.as_py() == Decimal("1" * 45 + ".01")
+    assert bind(parse("d < 1e60"), schema).value.as_py() == Decimal("9" * 48 + ".99")
