@@ -19,18 +19,8 @@ JSON encoding (the `stats` object of an add action), keyed by the decimal field 
     {"<field id>": {"null_count": <int>, "min": <value>, "max": <value>, "nan_count": <int>}}
 
 `null_count` is always present; `min`, `max` and `nan_count` are left out when unknown (None),
-and `nan_count` is written for float columns only. A value is encoded by the column's type:
-
-    boolean                  JSON true / false
-    int8, int16, int32, int64  JSON integer
-    float32, float64         JSON number; NaN, +inf, -inf as the strings "NaN", "Infinity", "-Infinity"
-    decimal(p, s)            string of the plain decimal with exactly s fraction digits: "123.45", "-0.50"
-    string                   JSON string
-    binary                   string: standard base64 with padding (RFC 4648 section 4)
-    date                     string "YYYY-MM-DD"
-    time                     JSON integer: microseconds since midnight
-    timestamp(unit, tz)      JSON integer: count of `unit` since 1970-01-01T00:00:00 UTC (for a
-                             tz-aware column the instant; for a naive one the wall time read as UTC)
+and `nan_count` is written for float columns only. Values use the encoding of `values.py`
+(spec/format.md, "Value encoding").
 
 Decoding uses the schema's current type, so widened columns read older stats: int8/16/32 ->
 a wider int, float32 -> float64, decimal(p, s) -> decimal(p' > p, s), and date -> timestamp (a
@@ -40,17 +30,16 @@ dropped. A value that does not fit its column raises CorruptTableError.
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
 import math
 from dataclasses import dataclass
-from decimal import Context, Decimal, InvalidOperation
+from decimal import InvalidOperation
 from typing import Any, Mapping, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import CorruptTableError
+from .values import decode_value, encode_value, timestamp_from_count
 from .schema import Schema
 from .types import (
     BINARY, BOOLEAN, DATE, FLOAT_TYPES, INTEGER_TYPES, STRING, TIME, DecimalType, TimestampType, Type,
@@ -59,12 +48,7 @@ from .types import (
 
 __all__ = ["ColumnStats", "compute_stats", "stats_from_json", "stats_struct_array", "stats_to_json"]
 
-UTC = dt.timezone.utc
-_EPOCH = dt.datetime(1970, 1, 1)
-_EPOCH_DATE = dt.date(1970, 1, 1)
-_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 _MAX_CODE_POINT = 0x10FFFF
-_DECIMALS = Context(prec=100)  # decimal256 holds 76 digits; the default context rounds at 28
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +106,7 @@ def _py(scalar: pa.Scalar, t: Type, *, up: bool) -> Any:
     if not scalar.is_valid:
         return None
     if isinstance(t, TimestampType):
-        return _timestamp_from_count(scalar.value, t, up=up)
+        return timestamp_from_count(scalar.value, t, up=up)
     try:
         value = scalar.as_py()
     except (ValueError, OverflowError):  # dates beyond year 9999 and the like
@@ -132,14 +116,6 @@ def _py(scalar: pa.Scalar, t: Type, *, up: bool) -> Any:
     return value
 
 
-def _timestamp_from_count(count: int, t: TimestampType, *, up: bool) -> dt.datetime | None:
-    per = _PER_SECOND[t.unit]
-    micros = -(-count * 1_000_000 // per) if up else count * 1_000_000 // per
-    try:
-        value = _EPOCH + dt.timedelta(microseconds=micros)
-    except OverflowError:
-        return None
-    return value.replace(tzinfo=UTC) if t.tz else value
 
 
 def _truncate_min(value: str | bytes | None, length: int) -> str | bytes | None:
@@ -179,42 +155,15 @@ def stats_to_json(stats: Mapping[int, ColumnStats], schema: Schema) -> dict:
             continue
         entry: dict[str, Any] = {"null_count": int(s.null_count)}
         if s.min is not None:
-            entry["min"] = _encode(s.min, field.type)
+            entry["min"] = encode_value(s.min, field.type)
         if s.max is not None:
-            entry["max"] = _encode(s.max, field.type)
+            entry["max"] = encode_value(s.max, field.type)
         if s.nan_count is not None:
             entry["nan_count"] = int(s.nan_count)
         out[str(fid)] = entry
     return out
 
 
-def _encode(value: Any, t: Type) -> Any:
-    if t in FLOAT_TYPES:
-        value = float(value)
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return value
-    if isinstance(t, DecimalType):
-        return format(Decimal(value).quantize(Decimal(1).scaleb(-t.scale), context=_DECIMALS), "f")
-    if t == BINARY:
-        return base64.b64encode(value).decode("ascii")
-    if t == DATE:
-        return value.isoformat()
-    if t == TIME:
-        return ((value.hour * 60 + value.minute) * 60 + value.second) * 1_000_000 + value.microsecond
-    if isinstance(t, TimestampType):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        micros = (value - _EPOCH) // dt.timedelta(microseconds=1)
-        per = _PER_SECOND[t.unit]
-        return micros * per // 1_000_000 if per < 1_000_000 else micros * (per // 1_000_000)
-    if t == BOOLEAN:
-        return bool(value)
-    if t in INTEGER_TYPES:
-        return int(value)
-    return value
 
 
 def stats_from_json(obj: Mapping[str, Any] | None, schema: Schema) -> dict[int, ColumnStats]:
@@ -232,8 +181,8 @@ def stats_from_json(obj: Mapping[str, Any] | None, schema: Schema) -> dict[int, 
             raise CorruptTableError(f"statistics of field {fid} are not an object: {entry!r}")
         try:
             out[fid] = ColumnStats(
-                min=_decode(entry.get("min"), field.type),
-                max=_decode(entry.get("max"), field.type),
+                min=decode_value(entry.get("min"), field.type),
+                max=decode_value(entry.get("max"), field.type),
                 null_count=_count(entry.get("null_count", 0)),
                 nan_count=None if entry.get("nan_count") is None else _count(entry["nan_count"]),
             )
@@ -253,64 +202,12 @@ def _count(value: Any) -> int:
     return value
 
 
-def _decode(value: Any, t: Type) -> Any:
-    if value is None:
-        return None
-    if t in FLOAT_TYPES:
-        if isinstance(value, str):
-            special = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-            if value not in special:
-                raise ValueError(f"bad float {value!r}")
-            return special[value]
-        return float(_json_number(value))
-    if t in INTEGER_TYPES:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"bad integer {value!r}")
-        return value
-    if isinstance(t, DecimalType):
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise TypeError(f"bad decimal {value!r}")
-        return Decimal(value).quantize(Decimal(1).scaleb(-t.scale), context=_DECIMALS)
-    if t == BOOLEAN:
-        if not isinstance(value, bool):
-            raise TypeError(f"bad boolean {value!r}")
-        return value
-    if t == STRING:
-        return _string(value)
-    if t == BINARY:
-        return base64.b64decode(_string(value), validate=True)
-    if t == DATE:
-        return dt.date.fromisoformat(_string(value))
-    if t == TIME:
-        micros = _integer(value)
-        if not 0 <= micros < 86_400_000_000:
-            raise ValueError(f"bad time {value!r}")
-        return (dt.datetime.min + dt.timedelta(microseconds=micros)).time()
-    if isinstance(t, TimestampType):
-        if isinstance(value, str):  # written while the column was a date
-            day = dt.date.fromisoformat(value)
-            stamp = dt.datetime(day.year, day.month, day.day)
-            return stamp.replace(tzinfo=UTC) if t.tz else stamp
-        return _timestamp_from_count(_integer(value), t, up=False)
-    raise TypeError(f"no statistics for {t}")
 
 
-def _json_number(value: Any) -> int | float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"bad number {value!r}")
-    return value
 
 
-def _integer(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"bad integer {value!r}")
-    return value
 
 
-def _string(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"bad string {value!r}")
-    return value
 
 
 # ---------------------------------------------------------------- the file index column
@@ -346,5 +243,5 @@ def _child_type(at: pa.DataType) -> pa.StructType:
 
 def _typed(values: list, t: Type, at: pa.DataType) -> pa.Array:
     if isinstance(t, TimestampType):  # via exact integer counts: lossless for ns and tz-aware columns
-        return pa.array([None if v is None else _encode(v, t) for v in values], pa.int64()).cast(at)
+        return pa.array([None if v is None else encode_value(v, t) for v in values], pa.int64()).cast(at)
     return pa.array(values, at)

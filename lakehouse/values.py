@@ -1,7 +1,21 @@
 """JSON encoding of single typed values (spec/format.md, "Value encoding").
 
-Used for partition values and column statistics in log entries. Encodings are exact:
-decimals travel as strings, timestamps as integer counts of their unit, binary as base64.
+Partition values and column statistics in log entries use it. Encodings are exact: decimals
+travel as strings, timestamps as integer counts of their unit, binary as base64.
+
+    boolean                  JSON true / false
+    int8, int16, int32, int64  JSON integer
+    float32, float64         JSON number; NaN, +inf, -inf as the strings "NaN", "Infinity", "-Infinity"
+    decimal(p, s)            string of the plain decimal with exactly s fraction digits: "123.45", "-0.50"
+    string                   JSON string
+    binary                   string: standard base64 with padding (RFC 4648 section 4)
+    date                     string "YYYY-MM-DD"
+    time                     JSON integer: microseconds since midnight
+    timestamp(unit, tz)      JSON integer: count of `unit` since 1970-01-01T00:00:00 UTC (for a
+                             tz-aware column the instant; for a naive one the wall time read as UTC)
+
+Decoding uses the current type, so values written under a narrower type read as the wider one
+(a date string decodes as midnight of a timestamp column).
 """
 
 from __future__ import annotations
@@ -9,21 +23,33 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import math
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any, Sequence
 
 import pyarrow as pa
 
+from .errors import CorruptTableError
 from .types import (
-    BINARY, BOOLEAN, DATE, FLOAT_TYPES, STRING, TIME, DecimalType, TimestampType, Type, to_arrow_type,
+    BINARY, BOOLEAN, DATE, FLOAT_TYPES, INTEGER_TYPES, STRING, TIME, DecimalType, TimestampType, Type,
+    to_arrow_type,
 )
 
-_EPOCH_DATE = dt.date(1970, 1, 1)
-_UNIT_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+UTC = dt.timezone.utc
+_EPOCH = dt.datetime(1970, 1, 1)
+_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+_DECIMALS = Context(prec=100)  # decimal256 holds 76 digits; the default context rounds at 28
+
+
+def decode_values(objs: Sequence[Any], t: Type) -> pa.Array:
+    """An Arrow array of type `t` from encoded values (None stays null)."""
+    try:
+        return pa.array([decode_value(o, t) for o in objs], type=to_arrow_type(t))
+    except (TypeError, ValueError, ArithmeticError, OverflowError, pa.ArrowException) as e:
+        raise CorruptTableError(f"a {t} value in the log is invalid: {e}") from None
 
 
 def encode_value(value: Any, t: Type) -> Any:
-    """A JSON-safe form of `value` (a Python value of type `t`, or an int for timestamps)."""
+    """The JSON form of a Python value of type `t` (None stays None)."""
     if value is None:
         return None
     if t in FLOAT_TYPES:
@@ -34,55 +60,93 @@ def encode_value(value: Any, t: Type) -> Any:
             return "Infinity" if value > 0 else "-Infinity"
         return value
     if isinstance(t, DecimalType):
-        return str(value)
+        return format(Decimal(value).quantize(Decimal(1).scaleb(-t.scale), context=_DECIMALS), "f")
     if t == BINARY:
-        return base64.b64encode(bytes(value)).decode("ascii")
+        return base64.b64encode(value).decode("ascii")
     if t == DATE:
         return value.isoformat()
     if t == TIME:
-        return value.hour * 3_600_000_000 + value.minute * 60_000_000 + value.second * 1_000_000 + value.microsecond
+        return ((value.hour * 60 + value.minute) * 60 + value.second) * 1_000_000 + value.microsecond
     if isinstance(t, TimestampType):
-        return value if isinstance(value, int) else _timestamp_count(value, t.unit)
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        micros = (value - _EPOCH) // dt.timedelta(microseconds=1)
+        per = _PER_SECOND[t.unit]
+        return micros * per // 1_000_000 if per < 1_000_000 else micros * (per // 1_000_000)
+    if t == BOOLEAN:
+        return bool(value)
+    if t in INTEGER_TYPES:
+        return int(value)
     return value
 
 
-def decode_values(objs: Sequence[Any], t: Type) -> pa.Array:
-    """An Arrow array of type `t` from encoded values (None stays null)."""
-    arrow_type = to_arrow_type(t)
-    if isinstance(t, TimestampType):
-        return pa.array(objs, type=pa.int64()).cast(arrow_type)
-    if t == TIME:
-        return pa.array(objs, type=pa.int64()).cast(arrow_type)
-    if t == DATE:
-        return pa.array([None if o is None else dt.date.fromisoformat(o) for o in objs], type=arrow_type)
-    if isinstance(t, DecimalType):
-        return pa.array([None if o is None else Decimal(o) for o in objs], type=arrow_type)
-    if t == BINARY:
-        return pa.array([None if o is None else base64.b64decode(o) for o in objs], type=arrow_type)
-    if t in FLOAT_TYPES:
-        return pa.array([_decode_float(o) for o in objs], type=arrow_type)
-    if t in (STRING, BOOLEAN):
-        return pa.array(objs, type=arrow_type)
-    return pa.array(objs, type=arrow_type)
-
-
-def decode_value(obj: Any, t: Type) -> Any:
-    return decode_values([obj], t)[0].as_py()
-
-
-def _decode_float(o: Any) -> float | None:
-    if o is None:
+def decode_value(value: Any, t: Type) -> Any:
+    """The Python value of an encoded value, under the (possibly widened) type `t`.
+    Raises TypeError / ValueError on a value that does not fit."""
+    if value is None:
         return None
-    if isinstance(o, str):
-        return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[o]
-    return float(o)
+    if t in FLOAT_TYPES:
+        if isinstance(value, str):
+            special = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+            if value not in special:
+                raise ValueError(f"bad float {value!r}")
+            return special[value]
+        return float(_json_number(value))
+    if t in INTEGER_TYPES:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"bad integer {value!r}")
+        return value
+    if isinstance(t, DecimalType):
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise TypeError(f"bad decimal {value!r}")
+        return Decimal(value).quantize(Decimal(1).scaleb(-t.scale), context=_DECIMALS)
+    if t == BOOLEAN:
+        if not isinstance(value, bool):
+            raise TypeError(f"bad boolean {value!r}")
+        return value
+    if t == STRING:
+        return _string(value)
+    if t == BINARY:
+        return base64.b64decode(_string(value), validate=True)
+    if t == DATE:
+        return dt.date.fromisoformat(_string(value))
+    if t == TIME:
+        micros = _integer(value)
+        if not 0 <= micros < 86_400_000_000:
+            raise ValueError(f"bad time {value!r}")
+        return (dt.datetime.min + dt.timedelta(microseconds=micros)).time()
+    if isinstance(t, TimestampType):
+        if isinstance(value, str):  # written while the column was a date
+            day = dt.date.fromisoformat(value)
+            stamp = dt.datetime(day.year, day.month, day.day)
+            return stamp.replace(tzinfo=UTC) if t.tz else stamp
+        return timestamp_from_count(_integer(value), t, up=False)
+    raise TypeError(f"no statistics for {t}")
 
 
-def _timestamp_count(value: dt.datetime, unit: str) -> int:
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    delta = value - dt.datetime(1970, 1, 1)
-    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-    if unit == "ns":
-        return micros * 1000
-    return micros // (1_000_000 // _UNIT_PER_SECOND[unit])
+def _json_number(value: Any) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"bad number {value!r}")
+    return value
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"bad integer {value!r}")
+    return value
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"bad string {value!r}")
+    return value
+
+
+def timestamp_from_count(count: int, t: TimestampType, *, up: bool) -> dt.datetime | None:
+    per = _PER_SECOND[t.unit]
+    micros = -(-count * 1_000_000 // per) if up else count * 1_000_000 // per
+    try:
+        value = _EPOCH + dt.timedelta(microseconds=micros)
+    except OverflowError:
+        return None
+    return value.replace(tzinfo=UTC) if t.tz else value
