@@ -188,10 +188,11 @@ def _parse_term(text: str) -> tuple[Transform, str]:
 
 
 def _unquote(name: str) -> str:
+    """A column name, bare or quoted with backticks or double quotes (for names with odd characters)."""
     name = name.strip()
-    if len(name) >= 2 and name[0] == name[-1] and name[0] in "`\"":
-        name = name[1:-1]
-    if not name or "(" in name or ")" in name or "," in name:
+    if len(name) > 2 and name[0] == name[-1] and name[0] in "`\"":
+        return name[1:-1]
+    if not name or any(c in name for c in "()`\","):
         raise InvalidPartitionSpecError(f"partition_by: {name!r} is not a column name")
     return name
 
@@ -290,7 +291,9 @@ def _human_value(t: Type, value: object) -> str:
     if t == DATE:
         return _date(value)
     if t == TIME:
-        return value.isoformat() if isinstance(value, dt.time) else _clock(int(value), 1_000_000)
+        if isinstance(value, dt.time):
+            value = ((value.hour * 60 + value.minute) * 60 + value.second) * 1_000_000 + value.microsecond
+        return _clock(int(value), 1_000_000)
     if isinstance(t, TimestampType):
         return _timestamp(value, t)
     if t == BINARY:

@@ -21,8 +21,7 @@ from .expressions.arrow_filter import to_arrow_filter
 from .expressions.tree import TRUE, Expr
 from .io import Store
 from .log import encode_entry, log_path, read_entries_from
-from .partition_evolution import evolve_spec
-from .partitioning import UNPARTITIONED, parse_partition_by
+from .partitioning import UNPARTITIONED, evolve_spec, parse_partition_by
 from .planning import plan_files
 from .read import read_batches
 from .replay import load_state, version_at

@@ -33,7 +33,7 @@ from .expressions.tree import (
 )
 from .types import (
     BINARY, DATE, INT32, INTEGER_TYPES, STRING, TIME,
-    DecimalType, PrimitiveType, TimestampType, Type, is_primitive, to_arrow_type,
+    DecimalType, TimestampType, Type, is_primitive, to_arrow_type,
 )
 
 # ---------------------------------------------------------------- Murmur3 x86 32-bit (Appendix B)
@@ -54,6 +54,7 @@ _EXACT = decimal.Context(prec=100)  # decimal arithmetic without rounding (preci
 _CHUNK = 1 << 17  # rows per pass: temporaries stay in cache
 _SMALL = 64         # below this many values one mmh3 call per value beats ~100 kernel calls
 _LONG_BLOCKS = 64   # values over 256 bytes are hashed one by one: the block loop runs per 4 bytes
+_MEAN_BYTES = 64    # above this mean length, hashing one by one wins (and the word views stay small)
 
 
 def _rotl(x, r: int):
@@ -112,7 +113,7 @@ def _hash_bytes(values: pa.Array) -> pa.Array:
     data = values.buffers()[2]
     # The values' bytes plus up to 3 more, so that a tail can be read as a whole word.
     size = min(data.size, hi + 3) - lo if data is not None else 0
-    if size < 8:
+    if size < 8 or size > _MEAN_BYTES * n:  # long values: one mmh3 call each costs less than the block loop
         return _hash_each(values)
     region = data.slice(lo, size)
     starts = pc.subtract(offsets.slice(0, n), pa.scalar(lo, ot))
@@ -371,7 +372,7 @@ class VoidTransform(Transform):
         return "void"
 
     def can_transform(self, source_type: Type) -> bool:
-        return True
+        return is_primitive(source_type)  # partition sources are primitive
 
     def _apply(self, arr: pa.Array, t: Type) -> pa.Array:
         return pa.nulls(len(arr), to_arrow_type(t))
@@ -454,26 +455,30 @@ class TruncateTransform(Transform):
 
 
 def _truncate_int(arr: pa.Array, width: int) -> pa.Array:
-    v = arr.cast(pa.int64())
+    lowest = -(2 ** (arr.type.bit_width - 1))
+    return _truncate_int64(arr.cast(pa.int64()), width, lowest).cast(arr.type)
+
+
+def _truncate_int64(v: pa.Array, width: int, lowest: int) -> pa.Array:
+    """v - (v mod W) with a non-negative remainder, saturating at `lowest` rather than wrapping,
+    so the transform stays monotonic (and projections sound) at the bottom of the type."""
     w = pa.scalar(width, pa.int64())
     rest = pc.subtract(v, pc.multiply(pc.divide(v, w), w))           # sign of v
     rest = pc.if_else(pc.less(rest, 0), pc.add(rest, w), rest)       # in [0, W)
     out = pc.subtract(v, rest)
-    lowest = pa.scalar(_int_min(arr.type), pa.int64())
-    # Below the type's minimum (or wrapped past int64's): saturate, keeping the transform monotonic.
-    out = pc.if_else(pc.or_(pc.greater(out, v), pc.less(out, lowest)), lowest, out)
-    return out.cast(arr.type)
-
-
-def _int_min(t: pa.DataType) -> int:
-    return -(2 ** (t.bit_width - 1))
+    low = pa.scalar(lowest, pa.int64())
+    return pc.if_else(pc.or_(pc.greater(out, v), pc.less(out, low)), low, out)  # out > v: wrapped
 
 
 def _truncate_decimal(arr: pa.Array, t: DecimalType, width: int) -> pa.Array:
-    # Arrow has no decimal modulo; Python integers are exact and decimals are rarely partitioned by.
+    """Truncation of the unscaled value, keeping the scale (the spec's decimal(W, scale(v)))."""
     lowest = -(10 ** t.precision - 1)
+    if t.precision <= 18:  # unscaled values fit int64: reinterpret with scale 0 and stay vectorized
+        unscaled = arr.view(pa.decimal128(t.precision, 0)).cast(pa.int64())
+        out = _truncate_int64(unscaled, width, lowest)
+        return out.cast(pa.decimal128(19, 0)).view(arr.type)  # 19 digits: the narrowest that holds int64
     out = []
-    for d in arr.to_pylist():
+    for d in arr.to_pylist():  # Arrow has no decimal modulo; Python integers are exact
         if d is None:
             out.append(None)
             continue

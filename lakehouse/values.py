@@ -68,6 +68,8 @@ def encode_value(value: Any, t: Type) -> Any:
     if t == TIME:
         return ((value.hour * 60 + value.minute) * 60 + value.second) * 1_000_000 + value.microsecond
     if isinstance(t, TimestampType):
+        if isinstance(value, int):  # already a count of the unit
+            return value
         if value.tzinfo is not None:
             value = value.astimezone(UTC).replace(tzinfo=None)
         micros = (value - _EPOCH) // dt.timedelta(microseconds=1)

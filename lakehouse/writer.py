@@ -93,10 +93,10 @@ class _FileWriter:
         values, batch = values.take(order), batch.take(order)
         starts = _run_starts(values)
         ends = starts[1:] + [batch.num_rows]
-        keys = values.take(pa.array(starts, pa.int64())).to_pylist()
-        for start, end, key in zip(starts, ends, keys):
-            part = {int(k): v for k, v in key.items()}
-            self._buffer(tuple(key.values()), part, batch.slice(start, end - start))
+        firsts = values.take(pa.array(starts, pa.int64()))
+        ids = [int(name) for name in firsts.column_names]
+        for start, end, key in zip(starts, ends, zip(*(_py_values(c) for c in firsts.columns))):
+            self._buffer(key, dict(zip(ids, key)), batch.slice(start, end - start))
 
     def _buffer(self, key: tuple, part: dict, batch: pa.RecordBatch) -> None:
         held, size, _ = self.buffers.get(key, ([], 0, part))
@@ -159,6 +159,13 @@ class _FileWriter:
             if path not in self.dirs_made:
                 os.makedirs(path, exist_ok=True)
                 self.dirs_made.add(path)
+
+
+def _py_values(column: pa.ChunkedArray) -> list:
+    """Python values of a key column; timestamps as integer ticks (nanoseconds have no datetime)."""
+    if pa.types.is_timestamp(column.type):
+        return column.cast(pa.int64()).to_pylist()
+    return column.to_pylist()
 
 
 def _run_starts(values: pa.Table) -> list[int]:

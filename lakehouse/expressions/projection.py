@@ -19,7 +19,7 @@ from ..transforms import IdentityTransform
 from .arrow_filter import evaluate
 from .binder import rewrite_not
 from .tree import (
-    FALSE, TRUE, AlwaysFalse, AlwaysTrue, And, BoundRef, Expr, Not, Or, and_, or_,
+    TRUE, AlwaysFalse, AlwaysTrue, And, BoundRef, Expr, Not, Or, and_, or_,
 )
 
 __all__ = ["inclusive_projection", "partition_may_match", "partition_ref"]
