@@ -43,6 +43,16 @@ def best_of(fn: Callable[[], object], repeat: int = 3, setup: Callable[[], objec
     return min(times)
 
 
+def append_latencies(table, batch: pa.Table, n: int) -> list[float]:
+    """Seconds each of `n` appends of `batch` took, in order."""
+    samples = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        table.append(batch)
+        samples.append(time.perf_counter() - t0)
+    return samples
+
+
 def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import best_of, events, median_ms, optional, report, scratch, utcnow  # noqa: E402
+from _common import append_latencies, best_of, events, median_ms, optional, report, scratch, utcnow  # noqa: E402
 
 import lakehouse  # noqa: E402
 
@@ -50,11 +50,7 @@ def small_appends(n: int, out: list) -> None:
     batch = events(10)
     with scratch("lh-small-") as d:
         t = lakehouse.create_table(os.path.join(d, "t"), schema=batch.schema)
-        samples = []
-        for _ in range(n):
-            t0 = time.perf_counter()
-            t.append(batch)
-            samples.append(time.perf_counter() - t0)
+        samples = append_latencies(t, batch, n)
         out.append((f"small append median ({n} x 10 rows), lakehouse", f"{median_ms(samples):.2f} ms",
                     "target <= 5 ms"))
         deltalake = optional("deltalake")

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import best_of, events, optional, report, scratch, utcnow  # noqa: E402
+from _common import append_latencies, best_of, events, optional, report, scratch, utcnow  # noqa: E402
 
 import lakehouse  # noqa: E402
 from lakehouse.actions import AddFile  # noqa: E402
@@ -27,11 +27,7 @@ def commit_growth(n: int, out: list) -> None:
     batch = events(10)
     with scratch("lh-growth-") as d:
         t = lakehouse.create_table(os.path.join(d, "t"), schema=batch.schema)
-        samples = []
-        for _ in range(n):
-            t0 = time.perf_counter()
-            t.append(batch)
-            samples.append(time.perf_counter() - t0)
+        samples = append_latencies(t, batch, n)
     first, last = statistics.median(samples[:100]), statistics.median(samples[-100:])
     out.append((f"{n} small appends: median first 100", f"{first * 1000:.2f} ms", ""))
     out.append((f"{n} small appends: median last 100", f"{last * 1000:.2f} ms",

@@ -12,7 +12,7 @@ snapshot metadata on any fsspec filesystem.
 from ._version import __version__
 from .errors import (
     AtomicCommitUnsupportedError, ColumnNotFoundError, CommitConflictError, CommitRetriesExceededError,
-    CorruptTableError, InvalidExpressionError, InvalidPartitionSpecError, LakehouseError,
+    CorruptTableError, InvalidArgumentError, InvalidExpressionError, InvalidPartitionSpecError, LakehouseError,
     PredicateViolationError, SchemaMismatchError, StorageError, TableExistsError, TableNotFoundError,
     UnsupportedFeatureError, VersionNotFoundError,
 )
@@ -26,7 +26,7 @@ __all__ = [
     "create_table", "open_table", "Table", "Scan", "Schema", "Field", "DataFile", "ColumnStatistics",
     "Explanation", "CommitSummary", "HistoryEntry",
     "LakehouseError", "TableNotFoundError", "TableExistsError", "CommitConflictError",
-    "CommitRetriesExceededError", "SchemaMismatchError", "PredicateViolationError", "InvalidExpressionError",
+    "CommitRetriesExceededError", "SchemaMismatchError", "PredicateViolationError", "InvalidArgumentError", "InvalidExpressionError",
     "ColumnNotFoundError", "InvalidPartitionSpecError", "VersionNotFoundError", "CorruptTableError",
     "UnsupportedFeatureError", "StorageError", "AtomicCommitUnsupportedError",
 ]

@@ -7,6 +7,7 @@
     │   └── CommitRetriesExceededError  gave up rebasing after the configured attempts
     ├── SchemaMismatchError         data or a schema change that does not fit the table's schema
     ├── PredicateViolationError     overwrite(where=...) data holding rows outside the predicate
+    ├── InvalidArgumentError        an argument the API does not accept (also a ValueError)
     ├── InvalidExpressionError      a `where` string that does not parse or bind
     │   └── ColumnNotFoundError     a column name the schema does not have
     ├── InvalidPartitionSpecError   a partition transform that is unknown or does not fit its column
@@ -53,6 +54,10 @@ class SchemaMismatchError(LakehouseError):
 
 
 class PredicateViolationError(LakehouseError):
+    pass
+
+
+class InvalidArgumentError(LakehouseError, ValueError):
     pass
 
 

@@ -109,25 +109,22 @@ def apply_actions(state: TableState | None, version: int, timestamp: int, action
         raise CorruptTableError(f"version {version} has no protocol or metadata before it")
     check_readable(protocol)
     files = (state.files if state else FileSet()).apply(adds, removes)
-    if state is None:
-        return TableState(version=version, timestamp=timestamp, protocol=protocol, metadata=metadata, files=files)
-    return replace(state, version=version, timestamp=timestamp, protocol=protocol, metadata=metadata, files=files)
+    return TableState(version=version, timestamp=timestamp, protocol=protocol, metadata=metadata, files=files)
 
 
 def check_readable(protocol: Protocol) -> None:
     """Refuse, before reading anything else, a table this library cannot read correctly."""
-    unknown = set(protocol.reader_features) - KNOWN_READER_FEATURES
-    if protocol.reader_version > READER_VERSION or unknown:
-        raise UnsupportedFeatureError(
-            f"this table needs reader version {protocol.reader_version}"
-            f"{' with features ' + ', '.join(sorted(unknown)) if unknown else ''}; "
-            f"this lakehouse reads version {READER_VERSION}: upgrade lakehouse to read it")
+    _check_supported("read", protocol.reader_version, protocol.reader_features, READER_VERSION, KNOWN_READER_FEATURES)
 
 
 def check_writable(protocol: Protocol) -> None:
-    unknown = set(protocol.writer_features) - KNOWN_WRITER_FEATURES
-    if protocol.writer_version > WRITER_VERSION or unknown:
+    _check_supported("write", protocol.writer_version, protocol.writer_features, WRITER_VERSION, KNOWN_WRITER_FEATURES)
+
+
+def _check_supported(verb: str, version: int, features, known_version: int, known_features: frozenset) -> None:
+    unknown = set(features) - known_features
+    if version > known_version or unknown:
         raise UnsupportedFeatureError(
-            f"this table needs writer version {protocol.writer_version}"
+            f"this table needs {verb.rstrip('e')}er version {version}"
             f"{' with features ' + ', '.join(sorted(unknown)) if unknown else ''}; "
-            f"this lakehouse writes version {WRITER_VERSION}: upgrade lakehouse to write it")
+            f"this lakehouse {verb}s version {known_version}: upgrade lakehouse to {verb} it")

@@ -16,7 +16,7 @@ from .checkpoint import maybe_checkpoint
 from .commit import ENGINE, MAX_RETRIES, CommitPolicy, commit
 from .conflicts import Transaction
 from .conform import conform_batches, merged_schema, schema_differences, to_reader
-from .errors import PredicateViolationError, TableExistsError
+from .errors import InvalidArgumentError, PredicateViolationError, TableExistsError
 from .expressions.arrow_filter import to_arrow_filter
 from .expressions.tree import TRUE, Expr
 from .io import Store
@@ -161,7 +161,7 @@ class Table:
     def _state_at(self, version: int | None, as_of: dt.datetime | None) -> TableState:
         if as_of is not None:
             if version is not None:
-                raise ValueError("pass version or as_of, not both")
+                raise InvalidArgumentError("pass version or as_of, not both")
             latest = load_state(self._store)
             version = version_at(self._store, _to_millis(as_of), latest)
             if version == latest.version:
@@ -174,20 +174,14 @@ class Table:
     def append(self, data: Any, *, schema_mode: SchemaMode = "strict") -> CommitSummary:
         """Add rows. With schema_mode="merge", columns the table lacks are added first."""
         reader = to_reader(data)
-        state, actions = self._state, []
-        if schema_mode == "merge":
-            state, actions = _merge_schema(state, reader.schema)
-        elif schema_mode != "strict":
-            raise ValueError(f"schema_mode must be 'strict' or 'merge', not {schema_mode!r}")
+        state, actions = _apply_schema_mode(self._state, reader.schema, schema_mode)
         adds = self._write(conform_batches(reader, state.schema), state)
         return self._commit(state, "append", [*actions, *adds], parameters={"schema_mode": schema_mode})
 
     def overwrite(self, data: Any, *, where: str | None = None, schema_mode: SchemaMode = "strict") -> CommitSummary:
         """Replace the whole table, or only the rows matching `where` (then every new row must match it)."""
         reader = to_reader(data)
-        state, actions = self._state, []
-        if schema_mode == "merge":
-            state, actions = _merge_schema(state, reader.schema)
+        state, actions = _apply_schema_mode(self._state, reader.schema, schema_mode)
         predicate = bind_where(where, state)
         batches = conform_batches(reader, state.schema)
         if predicate is not None:
@@ -269,6 +263,14 @@ class Table:
             state = state.compacted()
         self._state = state
         return CommitSummary(version=result.version, operation=operation, metrics=metrics)
+
+
+def _apply_schema_mode(state: TableState, data: pa.Schema, mode: SchemaMode) -> tuple[TableState, list]:
+    if mode == "merge":
+        return _merge_schema(state, data)
+    if mode != "strict":
+        raise InvalidArgumentError(f"schema_mode must be 'strict' or 'merge', not {mode!r}")
+    return state, []
 
 
 def _merge_schema(state: TableState, data: pa.Schema) -> tuple[TableState, list]:

@@ -107,3 +107,14 @@ def test_unsafe_store_is_refused():
     with pytest.raises(lakehouse.AtomicCommitUnsupportedError, match="unsafe_single_writer"):
         choose(Fake(), unsafe_single_writer=False, conditional_put=None, fsync=False)
     assert not choose(Fake(), unsafe_single_writer=True, conditional_put=None, fsync=False).atomic
+
+
+def test_bad_arguments_are_lakehouse_errors(table_uri):
+    import datetime as dt
+    t = lakehouse.create_table(table_uri, schema=SCHEMA)
+    with pytest.raises(lakehouse.InvalidArgumentError, match="schema_mode"):
+        t.append(pa.table({"id": [1], "name": ["a"]}), schema_mode="loose")
+    with pytest.raises(lakehouse.InvalidArgumentError):
+        t.scan(version=0, as_of=dt.datetime.now(dt.timezone.utc))
+    with pytest.raises(lakehouse.SchemaMismatchError, match="list"):
+        t.append([1, 2, 3])

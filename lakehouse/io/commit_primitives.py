@@ -82,16 +82,56 @@ class MemoryLocked:
 
 class ConditionalPut:
     """Object stores with conditional writes: s3fs sends `If-None-Match: *` for
-    `mode="create"` and turns the 412 into FileExistsError."""
+    `mode="create"` and turns the 412 into FileExistsError.
+
+    The entry always goes up in one PUT (s3fs would switch to a multipart upload above twice
+    its chunk size), so it lands whole or not at all. Stores that answer 412 without naming
+    the condition count as "exists" too; one that rejects the header (501) is refused.
+    """
 
     name, atomic = "conditional-put", True
+    MAX_SINGLE_PUT = 5 * 2**30  # S3's limit for one PUT
 
     def __call__(self, fs: AbstractFileSystem, path: str, data: bytes) -> bool:
+        if len(data) >= self.MAX_SINGLE_PUT:
+            raise AtomicCommitUnsupportedError(
+                f"a log entry of {len(data)} bytes cannot be written with one conditional PUT (limit 5 GiB)")
         try:
-            fs.pipe_file(path, data, mode="create")
+            fs.pipe_file(path, data, mode="create", chunksize=self.MAX_SINGLE_PUT)
         except FileExistsError:
             return False
+        except OSError as e:
+            status = _http_status(e)
+            if status == 412:
+                return False
+            if status == 501:
+                raise AtomicCommitUnsupportedError(
+                    "this S3-compatible store rejects conditional writes (If-None-Match: *), so commits "
+                    "cannot be atomic. Use a store that supports them, or pass unsafe_single_writer=True "
+                    "if exactly one process will ever write this table.") from None
+            raise
         return True
+
+
+def _http_status(exc: BaseException) -> int | None:
+    """The HTTP status of the botocore error behind an s3fs OSError, if any."""
+    cause = exc.__cause__
+    response = getattr(cause, "response", None)
+    if isinstance(response, dict):
+        return response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return None
+
+
+class Refused:
+    """A store without atomic put-if-absent: reads work, every commit is refused."""
+
+    name, atomic = "refused", False
+
+    def __init__(self, error: AtomicCommitUnsupportedError) -> None:
+        self.error = error
+
+    def __call__(self, fs: AbstractFileSystem, path: str, data: bytes) -> bool:
+        raise AtomicCommitUnsupportedError(str(self.error))
 
 
 class UnsafeCheckThenWrite:
@@ -104,6 +144,20 @@ class UnsafeCheckThenWrite:
             return False
         fs.pipe_file(path, data)
         return True
+
+
+def parse_conditional_put(value: object) -> bool:
+    """The `conditional_put` storage option: true (or deltalake's "etag") or false ("disabled")."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("etag", "true", "1", "yes", "on", "if-none-match"):
+        return True
+    if text in ("disabled", "none", "false", "0", "no", "off"):
+        return False
+    raise AtomicCommitUnsupportedError(
+        f"conditional_put must be true/'etag' or false/'disabled', not {value!r}: lakehouse commits with "
+        "conditional writes (If-None-Match: *) and needs no lock service")
 
 
 def choose(fs: AbstractFileSystem, *, unsafe_single_writer: bool, conditional_put: bool | None,

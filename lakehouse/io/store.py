@@ -2,13 +2,17 @@
 
 A Store is rooted at a table's folder and speaks paths relative to it, so metadata never
 holds an absolute path. It wraps one fsspec filesystem, picks that filesystem's atomic
-put-if-absent, retries transient failures, and hands pyarrow a filesystem for Parquet I/O.
+put-if-absent, retries transient failures, and hands pyarrow a filesystem for Parquet I/O
+(pyarrow's own for local disk and S3, so data files move in parallel outside the GIL).
+Every error it raises is a StorageError (or FileNotFoundError / FileExistsError) whose
+message has been stripped of credentials.
 """
 
 from __future__ import annotations
 
 import os
 import posixpath
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Mapping, TypeVar
 
@@ -16,25 +20,35 @@ import fsspec
 import pyarrow.fs as pafs
 from fsspec import AbstractFileSystem
 
-from ..errors import StorageError, TableNotFoundError
+from ..errors import AtomicCommitUnsupportedError, StorageError, TableNotFoundError
 from . import commit_primitives
-from .retry import RetryPolicy, with_retries
+from .redact import redact
+from .retry import RetryPolicy, is_store_error, with_retries
 
 T = TypeVar("T")
 
 # Keys of storage_options that configure lakehouse itself rather than the filesystem.
 _OWN_OPTIONS = ("unsafe_single_writer", "conditional_put", "fsync", "max_io_retries")
+_S3_SCHEMES = ("s3", "s3a")
 
 
 class Store:
     def __init__(self, fs: AbstractFileSystem, root: str, *, put_if_absent: commit_primitives.PutIfAbsent,
-                 retry: RetryPolicy | None = None, uri: str | None = None) -> None:
+                 retry: RetryPolicy | None = None, uri: str | None = None,
+                 arrow_fs: Callable[[], pafs.FileSystem | None] | None = None,
+                 secrets: tuple[str, ...] = ()) -> None:
         self.fs = fs
         self.root = root.rstrip("/")
-        self.uri = uri or root
+        self._secrets = secrets
+        self.uri = _redact(uri or root)  # user-info only: secret values could collide with path names
         self._put_if_absent = put_if_absent
         self.retry = retry or RetryPolicy()
         self._arrow_fs: pafs.FileSystem | None = None
+        self._make_arrow_fs = arrow_fs
+        self._object_store = not isinstance(put_if_absent, (commit_primitives.LocalLink, commit_primitives.MemoryLocked))
+
+    def __repr__(self) -> str:
+        return f"Store({self.uri!r}, commits={self._put_if_absent.name})"
 
     # ------------------------------------------------------------ construction
     @classmethod
@@ -42,15 +56,25 @@ class Store:
         options = dict(storage_options or {})
         own = {k: options.pop(k) for k in _OWN_OPTIONS if k in options}
         uri = _normalise_uri(uri)
-        try:
-            fs, root = fsspec.core.url_to_fs(uri, **options)
-        except (ImportError, ValueError) as e:
-            raise StorageError(f"cannot open a filesystem for {_redact(uri)}: {e}") from None
-        put = commit_primitives.choose(
-            fs, unsafe_single_writer=bool(own.get("unsafe_single_writer", False)),
-            conditional_put=own.get("conditional_put"), fsync=bool(own.get("fsync", False)))
+        arrow_fs, secrets = None, ()
+        if uri.split("://", 1)[0].lower() in _S3_SCHEMES:
+            fs, root, own, arrow_fs, secrets = _open_s3(uri, options, own)
+        else:
+            try:
+                fs, root = fsspec.core.url_to_fs(uri, **options)
+            except (ImportError, ValueError, TypeError) as e:
+                raise StorageError(f"cannot open a filesystem for {_redact(uri)}: {_redact(str(e))}") from None
         retry = RetryPolicy(max_attempts=int(own["max_io_retries"])) if "max_io_retries" in own else RetryPolicy()
-        return cls(fs, root, put_if_absent=put, retry=retry, uri=uri)
+        try:
+            put = commit_primitives.choose(
+                fs, unsafe_single_writer=_flag(own.get("unsafe_single_writer", False)),
+                conditional_put=None if own.get("conditional_put") is None
+                else commit_primitives.parse_conditional_put(own["conditional_put"]),
+                fsync=_flag(own.get("fsync", False)))
+        except AtomicCommitUnsupportedError as e:
+            put = commit_primitives.Refused(e)  # reading is fine; the first commit raises this
+        make_arrow = None if arrow_fs is None else (lambda: arrow_fs(max_attempts=retry.max_attempts))
+        return cls(fs, root, put_if_absent=put, retry=retry, uri=uri, arrow_fs=make_arrow, secrets=secrets)
 
     @property
     def is_local(self) -> bool:
@@ -60,6 +84,12 @@ class Store:
     def atomic_commits(self) -> bool:
         return self._put_if_absent.atomic
 
+    def check_can_commit(self) -> None:
+        """Raise AtomicCommitUnsupportedError now if a commit to this store would be refused
+        (call it before writing data files, so a refused write leaves no orphans)."""
+        if isinstance(self._put_if_absent, commit_primitives.Refused):
+            raise AtomicCommitUnsupportedError(str(self._put_if_absent.error))
+
     # ------------------------------------------------------------ paths
     def full_path(self, rel: str) -> str:
         return posixpath.join(self.root, rel) if rel else self.root
@@ -68,12 +98,12 @@ class Store:
     def _call(self, what: str, rel: str, fn: Callable[[], T]) -> T:
         try:
             return with_retries(fn, self.retry)
-        except FileNotFoundError:
+        except (FileNotFoundError, FileExistsError, StorageError):
             raise
-        except FileExistsError:
-            raise
-        except OSError as e:
-            raise StorageError(f"{what} {self._show(rel)} failed: {_redact(str(e))}") from None
+        except Exception as e:  # noqa: BLE001 - only the store's own errors are wrapped
+            if not is_store_error(e):
+                raise
+            raise StorageError(f"{what} {self._show(rel)} failed: {self._redact(_describe(e))}") from None
 
     def read_bytes(self, rel: str) -> bytes:
         """The file's bytes; FileNotFoundError if it is not there."""
@@ -98,18 +128,24 @@ class Store:
         path = self.full_path(rel)
 
         def write() -> None:
-            self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
             if self.is_local:
-                tmp = f"{path}.{os.getpid()}.tmp"
+                os.makedirs(posixpath.dirname(path), exist_ok=True)
+                tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
                 with open(tmp, "wb") as f:
                     f.write(data)
                 os.replace(tmp, path)
             else:
+                if not self._object_store:
+                    self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
                 self.fs.pipe_file(path, data)
         self._call("writing", rel, write)
 
     def put_if_absent(self, rel: str, data: bytes) -> bool:
-        """Create `rel` holding `data` unless it exists; True if this call created it."""
+        """Create `rel` holding `data` unless it exists; True if this call created it.
+
+        A request that failed transiently is retried: the retry is itself conditional, so if
+        the first attempt landed after all the retry reports "exists", and the caller learns
+        the outcome by reading the entry back (spec/format.md, "Unknown outcomes")."""
         path = self.full_path(rel)
         if self.is_local:
             os.makedirs(posixpath.dirname(path), exist_ok=True)
@@ -139,23 +175,63 @@ class Store:
     # ------------------------------------------------------------ pyarrow
     @property
     def arrow_fs(self) -> pafs.FileSystem:
-        """A pyarrow filesystem over the same store (native for local disk, for speed)."""
+        """A pyarrow filesystem over the same store: native for local disk and S3 (parallel,
+        outside the GIL), otherwise fsspec wrapped for pyarrow."""
         if self._arrow_fs is None:
             if self.is_local:
                 self._arrow_fs = pafs.LocalFileSystem()
             else:
-                self._arrow_fs = pafs.PyFileSystem(pafs.FSSpecHandler(self.fs))
+                native = self._make_arrow_fs() if self._make_arrow_fs is not None else None
+                self._arrow_fs = native if native is not None else pafs.PyFileSystem(pafs.FSSpecHandler(self.fs))
         return self._arrow_fs
 
     def makedirs(self, rel_dir: str) -> None:
+        if self._object_store:
+            return  # object stores have no folders
         self._call("creating", rel_dir, lambda: self.fs.makedirs(self.full_path(rel_dir), exist_ok=True))
 
     def _show(self, rel: str) -> str:
-        return _redact(posixpath.join(self.uri.rstrip("/"), rel))
+        return self._redact(posixpath.join(self.uri.rstrip("/"), rel))
+
+    def _redact(self, text: str) -> str:
+        return _redact(text, self._secrets)
 
     def require_table_root(self) -> None:
-        if not self.fs.exists(self.root):
-            raise TableNotFoundError(f"no table at {_redact(self.uri)}")
+        if not self._call("checking", "", lambda: self.fs.exists(self.root)):
+            raise TableNotFoundError(f"no table at {self.uri}")
+
+
+def _open_s3(uri: str, options: dict, own: dict):
+    """s3fs for the log, pyarrow's S3 client (built on first use) for data files."""
+    from . import s3
+
+    config = s3.resolve(options)
+    own = {**config.own, **own}
+    try:
+        fs = s3.filesystem(config)
+    except ImportError:
+        raise StorageError("s3:// tables need s3fs: pip install 'lakehouse[s3]'") from None
+    except (ValueError, TypeError) as e:
+        raise StorageError(f"cannot open {_redact(uri)}: {_redact(str(e), config.secrets)}") from None
+    root = fs._strip_protocol(uri)
+
+    def arrow_fs(*, max_attempts: int) -> pafs.FileSystem | None:
+        return s3.arrow_filesystem(config, root.split("/", 1)[0], max_attempts=max_attempts)
+    return fs, root, own, arrow_fs, config.secrets
+
+
+def _flag(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "on")
+    return bool(value)
+
+
+def _describe(e: BaseException) -> str:
+    text = (e.strerror if isinstance(e, OSError) and e.strerror else str(e)) or type(e).__name__
+    cause = e.__cause__
+    code = getattr(cause, "response", {}).get("Error", {}).get("Code") if isinstance(
+        getattr(cause, "response", None), dict) else None
+    return f"{text} ({code})" if code and code not in text else text
 
 
 def _normalise_uri(uri: str) -> str:
@@ -165,7 +241,6 @@ def _normalise_uri(uri: str) -> str:
     return uri
 
 
-def _redact(text: str) -> str:
-    """Strip credentials a URI may carry (scheme://key:secret@host/...)."""
-    import re
-    return re.sub(r"(://)[^/@\s]*:[^/@\s]*@", r"\1***@", text)
+def _redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Strip credentials a URI or message may carry (scheme://key:secret@host/..., signatures, secrets)."""
+    return redact(text, secrets)
