@@ -77,7 +77,7 @@ class _FileWriter:
     def __init__(self, store: Store, schema: Schema, spec: PartitionSpec, options: WriteOptions) -> None:
         self.store, self.schema, self.spec, self.options = store, schema, spec, options
         self.arrow_schema = schema.to_arrow()
-        self.buffers: dict[tuple, tuple[list[pa.RecordBatch], int, dict]] = {}
+        self.buffers: dict[tuple, tuple[list[_Piece], int, dict]] = {}
         self.pool = ThreadPoolExecutor(max_workers=options.max_workers)
         self.futures: list[Future] = []
         self.dirs_made: set[str] = set()
@@ -85,45 +85,56 @@ class _FileWriter:
 
     def add(self, batch: pa.RecordBatch) -> None:
         if not self.spec.fields:
-            self._buffer((), {}, batch)
+            self._buffer((), {}, _Piece(batch, None))
             return
         values = partition_values(self.spec, self.schema, pa.Table.from_batches([batch]))
-        # Sort rows by partition key once, then cut the sorted batch into runs (zero-copy slices).
+        # Sort the (small) key columns only; each partition's rows are then gathered from the
+        # batch by a worker thread, so the expensive take runs in parallel, once per file.
         order = pc.sort_indices(values, sort_keys=[(k, "ascending") for k in values.column_names])
-        values, batch = values.take(order), batch.take(order)
+        values = values.take(order)
         starts = _run_starts(values)
         ends = starts[1:] + [batch.num_rows]
         firsts = values.take(pa.array(starts, pa.int64()))
         ids = [int(name) for name in firsts.column_names]
         for start, end, key in zip(starts, ends, zip(*(_py_values(c) for c in firsts.columns))):
-            self._buffer(key, dict(zip(ids, key)), batch.slice(start, end - start))
+            self._buffer(key, dict(zip(ids, key)), _Piece(batch, order.slice(start, end - start)))
 
-    def _buffer(self, key: tuple, part: dict, batch: pa.RecordBatch) -> None:
+    def _buffer(self, key: tuple, part: dict, piece: "_Piece") -> None:
         held, size, _ = self.buffers.get(key, ([], 0, part))
-        held.append(batch)
-        size += batch.nbytes
+        held.append(piece)
+        size += piece.nbytes
         if size >= self.options.target_file_size:
-            self._flush(key, held, part)
+            self._flush(held, part)
             self.buffers.pop(key, None)
         else:
             self.buffers[key] = (held, size, part)
 
-    def _flush(self, key: tuple, batches: list[pa.RecordBatch], part: dict) -> None:
-        table = pa.Table.from_batches(batches, schema=self.arrow_schema)
-        rows_per_file = _rows_per_file(table, self.options.target_file_size)
-        for start in range(0, table.num_rows, rows_per_file):
-            chunk = table.slice(start, rows_per_file)
+    def _flush(self, pieces: list["_Piece"], part: dict) -> None:
+        if any(p.rows is not None for p in pieces):
+            self.futures.append(self.pool.submit(self._gather_and_write, pieces, part))
+            return
+        table = pa.Table.from_batches([p.batch for p in pieces], schema=self.arrow_schema)
+        for chunk in _chunks(table, self.options.target_file_size):
             # Statistics are computed beside the Parquet encoding, not after it: both release the GIL.
             # The stats task is queued before its write task, so a write never waits on an unstarted task.
             stats = self.pool.submit(compute_stats, chunk, self.schema, truncate_length=self.options.stats_truncate)
             self.futures.append(self.pool.submit(self._write, chunk, part, stats))
 
+    def _gather_and_write(self, pieces: list["_Piece"], part: dict) -> list[AddFile]:
+        table = pa.Table.from_batches([p.materialise() for p in pieces], schema=self.arrow_schema)
+        return [self._write(chunk, part, compute_stats(chunk, self.schema, truncate_length=self.options.stats_truncate))
+                for chunk in _chunks(table, self.options.target_file_size)]
+
     def finish(self) -> list[AddFile]:
-        for key, (held, _, part) in list(self.buffers.items()):
-            self._flush(key, held, part)
+        for held, _, part in list(self.buffers.values()):
+            self._flush(held, part)
         self.buffers.clear()
         try:
-            return [f.result() for f in self.futures]
+            out: list[AddFile] = []
+            for f in self.futures:
+                result = f.result()
+                out.extend(result if isinstance(result, list) else [result])
+            return out
         finally:
             self.pool.shutdown()
 
@@ -132,7 +143,7 @@ class _FileWriter:
             f.cancel()
         self.pool.shutdown(wait=True)
 
-    def _write(self, table: pa.Table, part: dict, stats: Future) -> AddFile:
+    def _write(self, table: pa.Table, part: dict, stats: Future | dict) -> AddFile:
         directory = DATA_DIR
         if self.spec.fields:
             directory = posixpath.join(DATA_DIR, partition_path(self.spec, self.schema, part))
@@ -152,7 +163,8 @@ class _FileWriter:
         return AddFile(
             path=rel, size=size, record_count=table.num_rows, spec_id=self.spec.spec_id,
             schema_id=self.schema.schema_id, partition=_encode_partition(self.spec, self.schema, part),
-            stats=stats_to_json(stats.result(), self.schema), modification_time=int(time.time() * 1000))
+            stats=stats_to_json(stats.result() if isinstance(stats, Future) else stats, self.schema),
+            modification_time=int(time.time() * 1000))
 
     def _make_dir(self, path: str) -> None:
         with self.dirs_lock:
@@ -183,11 +195,28 @@ def _run_starts(values: pa.Table) -> list[int]:
     return [0] + [i + 1 for i in pc.indices_nonzero(changed).to_pylist()]
 
 
-def _rows_per_file(table: pa.Table, target: int) -> int:
-    if table.num_rows == 0:
-        return 1
-    per_row = max(1, table.nbytes // table.num_rows)
-    return max(1, target // per_row)
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    """Rows of one partition: a whole batch (rows=None) or the batch's rows at `rows`."""
+
+    batch: pa.RecordBatch
+    rows: pa.Array | None
+
+    @property
+    def nbytes(self) -> int:
+        if self.rows is None:
+            return self.batch.nbytes
+        return self.batch.nbytes * len(self.rows) // max(1, self.batch.num_rows)
+
+    def materialise(self) -> pa.RecordBatch:
+        return self.batch if self.rows is None else self.batch.take(self.rows)
+
+
+def _chunks(table: pa.Table, target: int) -> list[pa.Table]:
+    """`table` cut into slices of about `target` Arrow bytes."""
+    per_row = max(1, table.nbytes // max(1, table.num_rows))
+    rows = max(1, target // per_row)
+    return [table.slice(start, rows) for start in range(0, table.num_rows, rows)]
 
 
 def _encode_partition(spec: PartitionSpec, schema: Schema, part: dict) -> dict:
