@@ -43,9 +43,8 @@ class FileSet:
 
     def index(self, metadata: TableMetadata) -> pa.Table:
         """The Arrow file index under `metadata` (spec/format.md, "Checkpoints" names its columns)."""
-        key = id(metadata)
         hit = self._cache.get("index")
-        if hit is not None and hit[0] == key:
+        if hit is not None and hit[0] is metadata:  # holding the metadata keeps its identity unique
             return hit[1]
         parts = []
         if self.base is not None and self.base.num_rows:
@@ -61,7 +60,7 @@ class FileSet:
             index = parts[0]
         else:
             index = pa.concat_tables(parts).combine_chunks()
-        self._cache["index"] = (key, index)
+        self._cache["index"] = (metadata, index)
         return index
 
     def count(self) -> int:
