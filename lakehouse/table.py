@@ -219,6 +219,7 @@ class Table:
 
     # ------------------------------------------------------------ internals
     def _write(self, batches: Iterator[pa.RecordBatch], state: TableState) -> list[AddFile]:
+        self._store.check_can_commit()  # refuse before writing, so a refused commit leaves no orphans
         return write_data_files(self._store, batches, state.metadata,
                                 WriteOptions.from_properties(state.metadata.properties))
 

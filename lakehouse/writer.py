@@ -78,7 +78,9 @@ class _FileWriter:
         self.store, self.schema, self.spec, self.options = store, schema, spec, options
         self.arrow_schema = schema.to_arrow()
         self.buffers: dict[tuple, tuple[list[_Piece], int, dict]] = {}
-        self.pool = ThreadPoolExecutor(max_workers=options.max_workers)
+        # Object stores are latency-bound: keep more uploads in flight than there are cores.
+        workers = options.max_workers if store.is_local else max(options.max_workers, 8)
+        self.pool = ThreadPoolExecutor(max_workers=workers)
         self.futures: list[Future] = []
         self.dirs_made: set[str] = set()
         self.dirs_lock = threading.Lock()

@@ -92,7 +92,13 @@ class ConditionalPut:
     name, atomic = "conditional-put", True
     MAX_SINGLE_PUT = 5 * 2**30  # S3's limit for one PUT
 
+    def __init__(self) -> None:
+        self._client_checked = False
+
     def __call__(self, fs: AbstractFileSystem, path: str, data: bytes) -> bool:
+        if not self._client_checked:
+            _require_if_none_match(fs)
+            self._client_checked = True
         if len(data) >= self.MAX_SINGLE_PUT:
             raise AtomicCommitUnsupportedError(
                 f"a log entry of {len(data)} bytes cannot be written with one conditional PUT (limit 5 GiB)")
@@ -111,6 +117,20 @@ class ConditionalPut:
                     "if exactly one process will ever write this table.") from None
             raise
         return True
+
+
+def _require_if_none_match(fs: AbstractFileSystem) -> None:
+    """s3fs silently drops request parameters its botocore does not know, so with a botocore
+    older than 1.35.2 `mode="create"` would be an ordinary, overwriting PUT. Refuse instead."""
+    client = getattr(fs, "s3", None)
+    model = getattr(getattr(client, "meta", None), "service_model", None)
+    if model is None:
+        return  # not an s3fs client we can inspect; trust the filesystem's mode="create"
+    if "IfNoneMatch" not in model.operation_model("PutObject").input_shape.members:
+        import botocore
+        raise AtomicCommitUnsupportedError(
+            f"botocore {botocore.__version__} cannot send conditional writes (If-None-Match), so s3fs would "
+            "overwrite log entries; lakehouse needs botocore>=1.35.2 (aiobotocore>=2.15)")
 
 
 def _http_status(exc: BaseException) -> int | None:

@@ -24,6 +24,7 @@ TRANSIENT_CODES = frozenset({
     "BandwidthLimitExceeded", "ProvisionedThroughputExceededException", "RequestTimeout",
     "RequestTimeoutException", "PriorRequestNotComplete", "InternalError", "ServiceUnavailable",
     "OperationAborted",
+    "ConditionalRequestConflict",  # S3's 409 while a concurrent conditional write to the key is in flight
 })
 TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
 # pyarrow's native S3 client reports AWS SDK error kinds only in its message.

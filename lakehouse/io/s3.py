@@ -29,7 +29,6 @@ instance roles) in both clients. Secret values are collected so every error can 
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 from urllib.parse import urlsplit
@@ -38,7 +37,7 @@ from ..errors import StorageError
 from .commit_primitives import parse_conditional_put
 from .redact import redact
 
-__all__ = ["S3Config", "resolve", "filesystem", "arrow_filesystem", "redact"]
+__all__ = ["S3Config", "resolve", "filesystem", "arrow_filesystem", "list_names", "redact"]
 
 # object_store / deltalake spelling -> our option name
 _ALIASES = {
@@ -52,6 +51,7 @@ _ALIASES = {
     "aws_conditional_put": "conditional_put",
     "aws_s3_allow_unsafe_rename": "unsafe_single_writer",
 }
+CONNECT_TIMEOUT, READ_TIMEOUT = 10.0, 60.0  # seconds, both clients (botocore's defaults are 60 and 60)
 _IGNORED = {"aws_allow_http", "allow_http"}
 _SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 
@@ -146,6 +146,8 @@ def _s3fs_kwargs(passthrough: dict[str, Any], *, key, secret, token, profile, an
     # One retry policy, ours (retry.py), instead of botocore's and s3fs's stacked on top of it.
     config_kwargs = dict(kwargs.get("config_kwargs") or {})
     config_kwargs.setdefault("retries", {"total_max_attempts": 1, "mode": "standard"})
+    config_kwargs.setdefault("connect_timeout", CONNECT_TIMEOUT)
+    config_kwargs.setdefault("read_timeout", READ_TIMEOUT)
     kwargs["config_kwargs"] = config_kwargs
     return kwargs
 
@@ -168,6 +170,23 @@ def filesystem(config: S3Config):
     return fs
 
 
+def list_names(fs, path: str) -> list[str]:
+    """Base names directly under `path` (objects and common prefixes), with one paginated
+    LIST per 1000 names; empty if there are none (s3fs's ls would list the parent as well to
+    tell "empty" from "missing", which an object store cannot tell apart anyway)."""
+    bucket, _, prefix = path.strip("/").partition("/")
+    prefix = f"{prefix}/" if prefix else ""
+    names: list[str] = []
+    token: dict[str, str] = {}
+    while True:
+        page = fs.call_s3("list_objects_v2", Bucket=bucket, Prefix=prefix, Delimiter="/", **token)
+        names += [c["Prefix"][len(prefix):].rstrip("/") for c in page.get("CommonPrefixes", [])]
+        names += [o["Key"][len(prefix):] for o in page.get("Contents", []) if o["Key"] != prefix]
+        if not page.get("IsTruncated"):
+            return sorted(names)
+        token = {"ContinuationToken": page["NextContinuationToken"]}
+
+
 def arrow_filesystem(config: S3Config, bucket: str, *, max_attempts: int):
     """pyarrow's native S3 client for data files, configured like the s3fs one; None when it
     cannot be configured identically (a named profile, custom client options), and the
@@ -178,9 +197,12 @@ def arrow_filesystem(config: S3Config, bucket: str, *, max_attempts: int):
 
     region = config.region
     if region is None:  # botocore follows region redirects; pyarrow must be told
-        region = "us-east-1" if config.endpoint_url else pafs.resolve_s3_region(bucket)
+        region = "us-east-1" if config.endpoint_url else _bucket_region(bucket)
+    timeouts = config.s3fs_kwargs.get("config_kwargs", {})
     kwargs: dict[str, Any] = {
         "region": region,
+        "connect_timeout": float(timeouts.get("connect_timeout", CONNECT_TIMEOUT)),
+        "request_timeout": float(timeouts.get("read_timeout", READ_TIMEOUT)),
         "retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=max_attempts),
         "allow_bucket_creation": False, "allow_bucket_deletion": False, "allow_delayed_open": True,
     }
@@ -195,6 +217,15 @@ def arrow_filesystem(config: S3Config, bucket: str, *, max_attempts: int):
         kwargs["scheme"] = parts.scheme or "https"
         kwargs["endpoint_override"] = parts.netloc + parts.path.rstrip("/")
     return pafs.S3FileSystem(**kwargs)
+
+
+def _bucket_region(bucket: str) -> str:
+    import pyarrow.fs as pafs
+
+    try:
+        return pafs.resolve_s3_region(bucket)
+    except OSError:
+        return "us-east-1"
 
 
 def _truthy(value: Any) -> bool:

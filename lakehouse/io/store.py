@@ -45,7 +45,10 @@ class Store:
         self.retry = retry or RetryPolicy()
         self._arrow_fs: pafs.FileSystem | None = None
         self._make_arrow_fs = arrow_fs
-        self._object_store = not isinstance(put_if_absent, (commit_primitives.LocalLink, commit_primitives.MemoryLocked))
+        self._object_store = not isinstance(put_if_absent,
+                                            (commit_primitives.LocalLink, commit_primitives.MemoryLocked))
+        protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+        self._is_s3 = bool({"s3", "s3a"} & set(protocols)) and hasattr(fs, "call_s3")
 
     def __repr__(self) -> str:
         return f"Store({self.uri!r}, commits={self._put_if_absent.name})"
@@ -116,12 +119,25 @@ class Store:
             return None
 
     def read_many(self, rels: Iterable[str]) -> list[bytes | None]:
-        """Read several small files concurrently (None for each missing one)."""
+        """Read several small files concurrently (None for each missing one): one batch on the
+        filesystem's event loop for async stores (S3), in order for local disk and memory."""
         rels = list(rels)
-        if len(rels) <= 1:
+        if len(rels) <= 1 or not self._object_store:
             return [self.try_read_bytes(r) for r in rels]
-        with ThreadPoolExecutor(max_workers=min(16, len(rels))) as pool:
-            return list(pool.map(self.try_read_bytes, rels))
+        if not getattr(self.fs, "async_impl", False):
+            return list(_shared_pool().map(self.try_read_bytes, rels))
+        paths = [self.full_path(r) for r in rels]
+        got = self._call("reading", posixpath.dirname(rels[0]), lambda: self.fs.cat(paths, on_error="return"))
+        out: list[bytes | None] = []
+        for rel, path in zip(rels, paths, strict=True):
+            value = got.get(path, got.get(self.fs._strip_protocol(path)))
+            if isinstance(value, FileNotFoundError):
+                out.append(None)
+            elif isinstance(value, BaseException) or value is None:
+                out.append(self.try_read_bytes(rel))  # this one alone, with retries (or its error)
+            else:
+                out.append(value)
+        return out
 
     def write_bytes(self, rel: str, data: bytes) -> None:
         """Write (or replace) a whole file. Atomic on object stores and, via rename, on local disk."""
@@ -157,6 +173,9 @@ class Store:
     def list_names(self, rel_dir: str) -> list[str]:
         """Base names in a folder (empty if the folder does not exist)."""
         path = self.full_path(rel_dir)
+        if self._is_s3:
+            from . import s3
+            return self._call("listing", rel_dir, lambda: s3.list_names(self.fs, path))
         try:
             entries = self._call("listing", rel_dir, lambda: self.fs.ls(path, detail=False))
         except FileNotFoundError:
@@ -218,6 +237,18 @@ def _open_s3(uri: str, options: dict, own: dict):
     def arrow_fs(*, max_attempts: int) -> pafs.FileSystem | None:
         return s3.arrow_filesystem(config, root.split("/", 1)[0], max_attempts=max_attempts)
     return fs, root, own, arrow_fs, config.secrets
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _shared_pool() -> ThreadPoolExecutor:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="lakehouse-io")
+        return _POOL
 
 
 def _flag(value: object) -> bool:
