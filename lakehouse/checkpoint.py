@@ -91,9 +91,11 @@ def checkpoint_versions(store: Store) -> list[int]:
     return sorted(int(m.group(1)) for n in store.list_names(CHECKPOINT_DIR) if (m := _NAME.match(n)))
 
 
-def latest_checkpoint(store: Store, at_most: int | None = None) -> TableState | None:
-    """The newest readable checkpoint at or before `at_most` (any, if None)."""
-    if at_most is None:
+def latest_checkpoint(store: Store, at_most: int | None = None, *, use_hint: bool = True,
+                      list_folder: bool = True) -> TableState | None:
+    """The newest readable checkpoint at or before `at_most` (any, if None): the one
+    `last_checkpoint.json` names if `use_hint`, else (if `list_folder`) by listing."""
+    if at_most is None and use_hint:
         hint = store.try_read_bytes(LAST_CHECKPOINT)
         if hint is not None:
             try:
@@ -102,6 +104,8 @@ def latest_checkpoint(store: Store, at_most: int | None = None) -> TableState | 
                 state = None
             if state is not None:
                 return state
+    if not list_folder:
+        return None
     for version in reversed(checkpoint_versions(store)):
         if at_most is None or version <= at_most:
             state = read_checkpoint(store, version)

@@ -13,15 +13,20 @@ def load_state(store: Store, version: int | None = None) -> TableState:
     """The state at `version`, or at the newest version if None."""
     if version is not None and version < 0:
         raise VersionNotFoundError(f"version {version} does not exist: versions start at 0")
-    state = latest_checkpoint(store, at_most=version)
-    if state is not None:
-        check_readable(state.protocol)
+    # The newest state starts from the hinted checkpoint, or from version 0 without listing
+    # (young tables have no checkpoint); time travel lists the checkpoints at or before it.
+    state = latest_checkpoint(store, at_most=version, list_folder=version is not None)
     first = 0 if state is None else state.version + 1
     entries = read_entries_from(store, first, until=version)
+    if state is None and not entries and version is None:
+        state = latest_checkpoint(store, use_hint=False)  # the log's start may have been cleaned up
+        entries = [] if state is None else read_entries_from(store, state.version + 1)
     if state is None and not entries:
         if store.exists("_lakehouse"):
             raise VersionNotFoundError(f"the log of {store.uri} has no version 0")
         raise TableNotFoundError(f"no table at {store.uri}")
+    if state is not None:
+        check_readable(state.protocol)
     state = fold(state, entries)
     if version is not None and state.version != version:
         raise VersionNotFoundError(f"version {version} does not exist: the newest is {state.version}")

@@ -68,3 +68,13 @@ def test_checkpoint_survives_schema_and_partition_evolution(table_uri):
     assert t2.scan(where="label = 'row 3'").count() == 1
     assert t2.scan(where="extra = 1.0").count() == 9
     assert t2.scan(where="i = 15").explain().metrics.files_read == 1
+
+
+def test_without_pointer_or_log_start_the_checkpoints_are_listed(table_uri):
+    _table(table_uri, 25)
+    store = Store.from_uri(table_uri)
+    store.delete(LAST_CHECKPOINT)
+    for v in range(0, 15):
+        store.delete(log_path(v))
+    t = lakehouse.open_table(table_uri)
+    assert t.version == 25 and t.scan().count() == 25
