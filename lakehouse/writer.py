@@ -21,6 +21,7 @@ from .errors import StorageError
 from .io import Store
 from .partitioning import PartitionSpec, partition_path, partition_values
 from .schema import Schema
+from .types import BINARY, STRING
 from .stats import compute_stats, stats_to_json
 from .values import encode_value
 
@@ -77,6 +78,7 @@ class _FileWriter:
     def __init__(self, store: Store, schema: Schema, spec: PartitionSpec, options: WriteOptions) -> None:
         self.store, self.schema, self.spec, self.options = store, schema, spec, options
         self.arrow_schema = schema.to_arrow()
+        self.dictionary_columns = dictionary_columns(schema)
         self.buffers: dict[tuple, tuple[list[_Piece], int, dict]] = {}
         # Object stores are latency-bound: keep more uploads in flight than there are cores.
         workers = options.max_workers if store.is_local else max(options.max_workers, 8)
@@ -158,7 +160,8 @@ class _FileWriter:
         try:
             with fs.open_output_stream(path) as sink:
                 pq.write_table(table, sink, compression=o.compression, compression_level=o.compression_level,
-                               row_group_size=o.row_group_rows, write_statistics=True)
+                               row_group_size=o.row_group_rows, write_statistics=True,
+                               use_dictionary=self.dictionary_columns)
                 size = sink.tell()
         except (OSError, pa.ArrowException) as e:
             raise StorageError(f"writing data file {rel} failed: {e}") from None
@@ -195,6 +198,15 @@ def _run_starts(values: pa.Table) -> list[int]:
         differs = pc.and_not(differs, pc.and_(head.is_null(), tail.is_null()))  # null == null here
         changed = differs if changed is None else pc.or_(changed, differs)
     return [0] + [i + 1 for i in pc.indices_nonzero(changed).to_pylist()]
+
+
+def dictionary_columns(schema: Schema) -> list[str]:
+    """Parquet column paths to dictionary-encode: strings and binary (reached through structs).
+
+    Trying a dictionary on numbers and timestamps, which rarely repeat, costs more time than it
+    saves space: the writer builds one, overflows it and falls back to plain pages anyway.
+    """
+    return [".".join(path) for path, f in schema.leaf_fields() if f.type in (STRING, BINARY)]
 
 
 @dataclass(frozen=True, slots=True)
