@@ -29,6 +29,7 @@ instance roles) in both clients. Secret values are collected so every error can 
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 from urllib.parse import urlsplit
@@ -193,12 +194,29 @@ def arrow_filesystem(config: S3Config, bucket: str, *, max_attempts: int):
     caller then wraps s3fs instead."""
     if not config.native_arrow:
         return None
+    timeouts = config.s3fs_kwargs.get("config_kwargs", {})
+    # One client per configuration and process: building an AWS SDK client (and resolving a
+    # bucket's region) costs more than reading a small table.
+    key = (config.region or (None if config.endpoint_url else bucket), config.endpoint_url, config.anon,
+           config.key, config.secret, config.token, max_attempts,
+           tuple(sorted((k, str(v)) for k, v in timeouts.items())))
+    with _ARROW_CLIENTS_LOCK:
+        client = _ARROW_CLIENTS.get(key)
+        if client is None:
+            client = _ARROW_CLIENTS[key] = _new_arrow_filesystem(config, bucket, timeouts, max_attempts)
+    return client
+
+
+_ARROW_CLIENTS: dict[tuple, Any] = {}
+_ARROW_CLIENTS_LOCK = threading.Lock()
+
+
+def _new_arrow_filesystem(config: S3Config, bucket: str, timeouts: dict, max_attempts: int):
     import pyarrow.fs as pafs
 
     region = config.region
     if region is None:  # botocore follows region redirects; pyarrow must be told
         region = "us-east-1" if config.endpoint_url else _bucket_region(bucket)
-    timeouts = config.s3fs_kwargs.get("config_kwargs", {})
     kwargs: dict[str, Any] = {
         "region": region,
         "connect_timeout": float(timeouts.get("connect_timeout", CONNECT_TIMEOUT)),
