@@ -13,7 +13,7 @@ shutil.rmtree(uri, ignore_errors=True)
 
 schema = pa.schema([("id", pa.int64()), ("ts", pa.timestamp("us")), ("category", pa.string()),
                     ("amount", pa.float64())])
-t = lakehouse.create_table(uri, schema=schema)
+t = lakehouse.create_table(uri, schema=schema, partition_by=["day(ts)"])
 day = dt.datetime(2024, 2, 27)
 for i in range(5):
     t.append(pa.table({
@@ -25,9 +25,9 @@ for i in range(5):
 t.overwrite(pa.table({"id": [-1], "ts": [dt.datetime(2024, 3, 2)], "category": ["books"], "amount": [99.0]},
                      schema=schema), where="ts >= '2024-03-01'")
 
-scan = t.scan(where="category = 'books' AND amount > 10", columns=["id", "amount"])
+scan = t.scan(where="ts >= '2024-02-29' AND category = 'books' AND amount > 10", columns=["id", "amount"])
 print(f"table {t.uri} at version {t.version}: {t.scan().count()} rows")
-print(f"books over 10: {scan.count()} rows from {len(scan.files())} of {len(t.scan().files())} files")
+print(f"books over 10 since Feb 29: {scan.count()} rows from {len(scan.files())} of {len(t.scan().files())} files")
 print(scan.explain())
 print(f"version 5 (before the overwrite) had {t.scan(version=5).count()} rows")
 for h in t.history(limit=3):

@@ -1,5 +1,5 @@
 """A hypothesis state machine of the commit protocol: writers with stale handles interleave
-appends and predicate overwrites. After every step the log is dense, every version reads, and
+appends, predicate overwrites and schema changes, across checkpoints. After every step the log is dense, every version reads, and
 the newest version equals the serial application of exactly the commits that succeeded."""
 
 import uuid
@@ -53,6 +53,19 @@ class CommitProtocol(RuleBasedStateMachine):
                      lambda m: [r for r in m if r[0] != key] + rows)
 
     @rule(w=st.integers(0, WRITERS - 1))
+    def add_column(self, w):
+        """Schema changes conflict only with other metadata changes; rows are unaffected."""
+        self.counter += 1
+        handle = self.handles[w]
+        try:
+            with handle.update_schema() as s:
+                s.add_column(f"c{self.counter}", pa.int64())
+        except lakehouse.CommitConflictError as e:
+            assert "metadata" in str(e)
+            return
+        self.versions[handle.version] = list(self.model)
+
+    @rule(w=st.integers(0, WRITERS - 1))
     def refresh(self, w):
         self.handles[w] = self.handles[w].refresh()
 
@@ -68,6 +81,6 @@ class CommitProtocol(RuleBasedStateMachine):
             assert sorted(zip(got.column("k").to_pylist(), got.column("v").to_pylist())) == sorted(self.versions[v])
 
 
-CommitProtocol.TestCase.settings = settings(max_examples=25, stateful_step_count=14, deadline=None,
+CommitProtocol.TestCase.settings = settings(max_examples=60, stateful_step_count=16, deadline=None,
                                             suppress_health_check=[HealthCheck.too_slow])
 TestCommitProtocol = CommitProtocol.TestCase
