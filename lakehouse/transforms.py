@@ -32,8 +32,8 @@ from .expressions.tree import (
     FALSE, TRUE, BoundRef, Compare, Expr, In, IsNull, Like, StartsWith,
 )
 from .types import (
-    BINARY, DATE, INT32, INTEGER_TYPES, STRING, TIME,
-    DecimalType, TimestampType, Type, is_primitive, to_arrow_type,
+    BINARY, DATE, INT32, INTEGER_TYPES, STRING, TICKS_PER_SECOND, TIME, DecimalType, TimestampType, Type,
+    is_primitive, to_arrow_type,
 )
 
 # ---------------------------------------------------------------- Murmur3 x86 32-bit (Appendix B)
@@ -232,7 +232,6 @@ def _hash(arr: pa.Array, t: Type) -> pa.Array:
 
 # ---------------------------------------------------------------- integer helpers
 
-_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
 
 def _floor_div(v: pa.Array, d: int) -> pa.Array:
@@ -252,7 +251,7 @@ def _to_micros(arr: pa.Array, t: Type) -> pa.Array:
     v = _ticks(arr).cast(pa.int64())
     if unit == "ns":
         return _floor_div(v, 1000)
-    return v if unit == "us" else pc.multiply(v, pa.scalar(1_000_000 // _PER_SECOND[unit], pa.int64()))
+    return v if unit == "us" else pc.multiply(v, pa.scalar(1_000_000 // TICKS_PER_SECOND[unit], pa.int64()))
 
 
 def _prepare(arr: pa.Array | pa.ChunkedArray, t: Type) -> pa.Array:
@@ -506,7 +505,7 @@ class _TimeTransform(Transform):
 
     def _apply(self, arr: pa.Array, t: Type) -> pa.Array:
         if self.unit == "hour":
-            return _floor_div(_ticks(arr), 3600 * _PER_SECOND[arr.type.unit]).cast(pa.int32())
+            return _floor_div(_ticks(arr), 3600 * TICKS_PER_SECOND[arr.type.unit]).cast(pa.int32())
         days = arr if t == DATE else arr.view(pa.timestamp(arr.type.unit)).cast(pa.date32())
         if self.unit == "day":
             return days

@@ -7,6 +7,7 @@ that evolution (add, rename, drop, widen) can address any column by id.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Context
 from typing import Union
 
 import pyarrow as pa
@@ -18,6 +19,8 @@ PRIMITIVE_NAMES = (
     "string", "binary", "date", "time",
 )
 TIME_UNITS = ("s", "ms", "us", "ns")
+TICKS_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+DECIMAL_CONTEXT = Context(prec=100)  # decimal256 holds 76 digits; the default context rounds at 28
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,21 +23,19 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import math
-from decimal import Context, Decimal
+from decimal import Decimal
 from typing import Any, Sequence
 
 import pyarrow as pa
 
 from .errors import CorruptTableError
 from .types import (
-    BINARY, BOOLEAN, DATE, FLOAT_TYPES, INTEGER_TYPES, STRING, TIME, DecimalType, TimestampType, Type,
-    to_arrow_type,
+    BINARY, BOOLEAN, DATE, DECIMAL_CONTEXT, FLOAT_TYPES, INTEGER_TYPES, STRING, TICKS_PER_SECOND, TIME,
+    DecimalType, TimestampType, Type, to_arrow_type,
 )
 
 UTC = dt.timezone.utc
 _EPOCH = dt.datetime(1970, 1, 1)
-_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
-_DECIMALS = Context(prec=100)  # decimal256 holds 76 digits; the default context rounds at 28
 
 
 def decode_values(objs: Sequence[Any], t: Type) -> pa.Array:
@@ -60,7 +58,7 @@ def encode_value(value: Any, t: Type) -> Any:
             return "Infinity" if value > 0 else "-Infinity"
         return value
     if isinstance(t, DecimalType):
-        return format(Decimal(value).quantize(Decimal(1).scaleb(-t.scale), context=_DECIMALS), "f")
+        return format(Decimal(value).quantize(Decimal(1).scaleb(-t.scale), context=DECIMAL_CONTEXT), "f")
     if t == BINARY:
         return base64.b64encode(value).decode("ascii")
     if t == DATE:
@@ -73,7 +71,7 @@ def encode_value(value: Any, t: Type) -> Any:
         if value.tzinfo is not None:
             value = value.astimezone(UTC).replace(tzinfo=None)
         micros = (value - _EPOCH) // dt.timedelta(microseconds=1)
-        per = _PER_SECOND[t.unit]
+        per = TICKS_PER_SECOND[t.unit]
         return micros * per // 1_000_000 if per < 1_000_000 else micros * (per // 1_000_000)
     if t == BOOLEAN:
         return bool(value)
@@ -101,7 +99,7 @@ def decode_value(value: Any, t: Type) -> Any:
     if isinstance(t, DecimalType):
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise TypeError(f"bad decimal {value!r}")
-        return Decimal(value).quantize(Decimal(1).scaleb(-t.scale), context=_DECIMALS)
+        return Decimal(value).quantize(Decimal(1).scaleb(-t.scale), context=DECIMAL_CONTEXT)
     if t == BOOLEAN:
         if not isinstance(value, bool):
             raise TypeError(f"bad boolean {value!r}")
@@ -145,7 +143,7 @@ def _string(value: Any) -> str:
 
 
 def timestamp_from_count(count: int, t: TimestampType, *, up: bool) -> dt.datetime | None:
-    per = _PER_SECOND[t.unit]
+    per = TICKS_PER_SECOND[t.unit]
     micros = -(-count * 1_000_000 // per) if up else count * 1_000_000 // per
     try:
         value = _EPOCH + dt.timedelta(microseconds=micros)

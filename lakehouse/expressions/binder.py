@@ -31,7 +31,7 @@ import datetime as dt
 import math
 import struct
 from dataclasses import replace
-from decimal import Context, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -40,8 +40,8 @@ import pyarrow as pa
 from ..errors import InvalidExpressionError
 from ..schema import Schema
 from ..types import (
-    BINARY, BOOLEAN, DATE, FLOAT32, FLOAT_TYPES, INTEGER_TYPES, STRING, TIME,
-    DecimalType, Field, ListType, MapType, StructType, TimestampType, Type, to_arrow_type,
+    BINARY, BOOLEAN, DATE, DECIMAL_CONTEXT, FLOAT32, FLOAT_TYPES, INTEGER_TYPES, STRING, TICKS_PER_SECOND,
+    TIME, DecimalType, Field, ListType, MapType, StructType, TimestampType, Type, to_arrow_type,
 )
 from .parser import parse_time, parse_timestamp
 from .tree import (
@@ -54,10 +54,8 @@ __all__ = ["bind", "rewrite_not"]
 UTC = dt.timezone.utc
 _EPOCH = dt.datetime(1970, 1, 1)
 _EPOCH_DATE = dt.date(1970, 1, 1)
-_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 _DAY_US = 86_400_000_000
 _ORDERED = ("<", "<=", ">", ">=")
-_DECIMALS = Context(prec=100)  # decimal256 holds 76 digits; the default context rounds at 28
 
 
 def bind(expr: Expr, schema: Schema) -> Expr:
@@ -233,7 +231,7 @@ def _integer_domain(t: Type) -> tuple[int, int] | None:
     if t == DATE:
         return (dt.date.min - _EPOCH_DATE).days, (dt.date.max - _EPOCH_DATE).days
     if isinstance(t, TimestampType):
-        per = _PER_SECOND[t.unit]
+        per = TICKS_PER_SECOND[t.unit]
         lo = (dt.datetime.min - _EPOCH) // dt.timedelta(microseconds=1) * per // 1_000_000
         hi = (dt.datetime.max - _EPOCH) // dt.timedelta(microseconds=1) * per // 1_000_000
         if t.unit == "ns":  # int64 nanoseconds, kept to whole microseconds so scalars print
@@ -249,7 +247,7 @@ def _from_units(t: Type, n: int) -> pa.Scalar:
     if t in INTEGER_TYPES:
         return pa.scalar(n, at)
     if isinstance(t, DecimalType):
-        return pa.scalar(Decimal(n).scaleb(-t.scale, _DECIMALS), at)
+        return pa.scalar(Decimal(n).scaleb(-t.scale, DECIMAL_CONTEXT), at)
     return pa.scalar(n, pa.int32() if t == DATE else pa.int64()).cast(at)
 
 
@@ -267,7 +265,7 @@ def _units(ref: BoundRef, value: Any) -> Fraction | float:
                 return Fraction((value - _EPOCH_DATE).days)
             return _timestamp_ns(value) / (_DAY_US * 1000)
         if isinstance(t, TimestampType):
-            return _timestamp_ns(value) * _PER_SECOND[t.unit] / 1_000_000_000
+            return _timestamp_ns(value) * TICKS_PER_SECOND[t.unit] / 1_000_000_000
         if t == TIME:
             v = parse_time(value) if isinstance(value, str) else value
             if not isinstance(v, dt.time) or v.tzinfo is not None:
@@ -298,7 +296,7 @@ def _timestamp_ns(value: Any) -> Fraction:
     if isinstance(value, str):
         value, nanos = parse_timestamp(value)
     if isinstance(value, pa.TimestampScalar):
-        return Fraction(value.value * 1_000_000_000, _PER_SECOND[value.type.unit])
+        return Fraction(value.value * 1_000_000_000, TICKS_PER_SECOND[value.type.unit])
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         value = dt.datetime(value.year, value.month, value.day)
     if not isinstance(value, dt.datetime):
