@@ -38,6 +38,11 @@ def _plain(t: pa.DataType) -> pa.DataType:
     return t
 
 
+def fields_reading(schema: Schema, ids: set[int]) -> tuple[Field, ...]:
+    """The top-level fields that hold (or are) any of the field ids `ids`."""
+    return tuple(f for f in schema.fields if Schema(fields=(f,)).all_ids() & ids)
+
+
 def read_batches(store: Store, metadata: TableMetadata, files: pa.Table, fields: tuple[Field, ...],
                  row_filter: pc.Expression | None, filter_fields: tuple[Field, ...] = ()) -> Iterator[pa.RecordBatch]:
     """Batches of `fields` (current top-level fields) from `files`, rows matching `row_filter`

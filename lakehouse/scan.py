@@ -16,8 +16,7 @@ from .expressions.parser import parse
 from .expressions.tree import Expr, referenced_fields
 from .io import Store
 from .planning import PlanMetrics, ScanPlan, plan_files
-from .read import output_schema, read_batches
-from .schema import Schema
+from .read import fields_reading, output_schema, read_batches
 from .state import TableState
 from .types import Field
 
@@ -104,8 +103,7 @@ class Scan:
         """Top-level fields the predicate reads."""
         if self.predicate is None:
             return ()
-        ids = referenced_fields(self.predicate)
-        return tuple(f for f in self.state.schema.fields if Schema(fields=(f,)).all_ids() & ids)
+        return fields_reading(self.state.schema, referenced_fields(self.predicate))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

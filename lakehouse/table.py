@@ -11,7 +11,7 @@ from typing import Any, Iterator, Literal, Mapping, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .actions import AddFile, CommitInfo, Protocol, RemoveFile, TableMetadata
+from .actions import AddFile, CommitInfo, Protocol, TableMetadata
 from .checkpoint import maybe_checkpoint
 from .commit import ENGINE, MAX_RETRIES, CommitPolicy, commit
 from .conflicts import Transaction
@@ -22,9 +22,8 @@ from .expressions.tree import TRUE, Expr
 from .io import Store
 from .log import encode_entry, log_path, read_entries_from
 from .partitioning import UNPARTITIONED, evolve_spec, parse_partition_by
-from .planning import plan_files
-from .read import read_batches
 from .replay import load_state, version_at
+from .rewrite import remove_matching
 from .scan import Scan, bind_where
 from .schema import Schema
 from .schema_update import UpdateSchema
@@ -187,11 +186,11 @@ class Table:
         if predicate is not None:
             batches = _check_all_match(batches, predicate, where)
         adds = self._write(batches, state)
-        removes, rewritten, read_files, deleted_rows = self._remove_matching(state, predicate)
+        removal = remove_matching(self._store, state, predicate, self._write)
         return self._commit(
-            state, "overwrite", [*actions, *removes, *rewritten, *adds], parameters={"where": where},
-            read_predicate=TRUE if predicate is None else predicate, read_files=read_files,
-            extra_metrics={"num_removed_files": len(removes), "num_deleted_rows": deleted_rows})
+            state, "overwrite", [*actions, *removal.removes, *removal.rewritten, *adds], parameters={"where": where},
+            read_predicate=TRUE if predicate is None else predicate, read_files=removal.read_files,
+            extra_metrics={"num_removed_files": len(removal.removes), "num_deleted_rows": removal.deleted_rows})
 
     # ------------------------------------------------------------ evolution
     def update_schema(self) -> UpdateSchema:
@@ -222,29 +221,6 @@ class Table:
         self._store.check_can_commit()  # refuse before writing, so a refused commit leaves no orphans
         return write_data_files(self._store, batches, state.metadata,
                                 WriteOptions.from_properties(state.metadata.properties))
-
-    def _remove_matching(self, state: TableState, predicate: Expr | None):
-        """Remove the live files holding rows that match `predicate` (all files if None);
-        files that match only in part are rewritten without the matching rows."""
-        now = int(time.time() * 1000)
-        index = plan_files(state, predicate).files
-        removes, rewritten, deleted = [], [], 0
-        keep = None if predicate is None else pc.invert(pc.coalesce(to_arrow_filter(predicate), pa.scalar(False)))
-        for i, row in enumerate(index.select(["path", "size", "record_count"]).to_pylist()):
-            if keep is not None:
-                fields = state.schema.fields
-                kept = list(read_batches(self._store, state.metadata, index.slice(i, 1), fields, keep, fields))
-                kept_rows = sum(b.num_rows for b in kept)
-                if kept_rows == row["record_count"]:
-                    continue
-                if kept_rows:
-                    rewritten.extend(self._write(iter(_with_ids(kept, state.schema)), state))
-                deleted += row["record_count"] - kept_rows
-            else:
-                deleted += row["record_count"]
-            removes.append(RemoveFile(path=row["path"], deletion_timestamp=now, size=row["size"],
-                                      record_count=row["record_count"]))
-        return removes, rewritten, frozenset(index["path"].to_pylist()), deleted
 
     def _commit(self, state: TableState, operation: str, actions: list, *, parameters: Mapping[str, Any],
                 read_predicate: Expr | None = None, read_files: frozenset[str] = frozenset(),
@@ -296,11 +272,6 @@ def _check_all_match(batches: Iterator[pa.RecordBatch], predicate: Expr, where: 
                 f"{bad} row(s) of the new data do not match where={where!r}; overwrite(where=...) only "
                 "replaces rows matching the predicate, so every new row must match it")
         yield batch
-
-
-def _with_ids(batches: list[pa.RecordBatch], schema: Schema) -> list[pa.RecordBatch]:
-    target = schema.to_arrow()
-    return [pa.RecordBatch.from_arrays(b.columns, schema=target) for b in batches]
 
 
 def _to_millis(when: dt.datetime) -> int:

@@ -44,3 +44,14 @@ def test_overwrite_where_keeps_rows_where_predicate_is_null(table_uri):
     t.append(pa.table({"k": [1, None, 3], "v": ["a", "b", "c"]}))
     t.overwrite(pa.table({"k": [5], "v": ["e"]}), where="k > 2")
     assert sorted(t.scan().to_arrow().column("v").to_pylist()) == ["a", "b", "e"]
+
+
+def test_overwrite_of_whole_partitions_rewrites_nothing(table_uri):
+    t = lakehouse.create_table(table_uri, schema=pa.schema([("ts", pa.date32()), ("n", pa.int64())]),
+                               partition_by=["day(ts)"])
+    days = [dt.date(2024, 3, d) for d in (1, 1, 2, 2, 3)]
+    t.append(pa.table({"ts": days, "n": [1, 2, 3, 4, 5]}))
+    summary = t.overwrite(pa.table({"ts": [dt.date(2024, 3, 2)], "n": [40]}), where="ts = '2024-03-02'")
+    assert summary.metrics["num_removed_files"] == 1 and summary.metrics["num_deleted_rows"] == 2
+    assert summary.metrics["num_added_files"] == 1  # the new data only: no surviving rows to rewrite
+    assert sorted(t.scan().to_arrow().column("n").to_pylist()) == [1, 2, 5, 40]

@@ -1,0 +1,71 @@
+"""Removing the rows that match a predicate (spec/format.md, "Operations"): the copy-on-write
+half of `overwrite(where=...)`, and the base later row-level deletes and updates build on."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .actions import AddFile, RemoveFile
+from .expressions.arrow_filter import to_arrow_filter
+from .expressions.tree import Expr, referenced_fields
+from .io import Store
+from .planning import plan_files
+from .read import fields_reading, read_batches
+from .state import TableState
+
+WriteFn = Callable[[Iterator[pa.RecordBatch], TableState], list[AddFile]]
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    removes: list[RemoveFile]
+    rewritten: list[AddFile]
+    read_files: frozenset[str]
+    deleted_rows: int
+
+
+def remove_matching(store: Store, state: TableState, predicate: Expr | None, write: WriteFn) -> Removal:
+    """Remove the live files holding rows that match `predicate` (every file if None). A file
+    whose rows all match is dropped whole; one matching in part is rewritten without them.
+
+    Each candidate is first read for the predicate's columns only, so files that match entirely
+    (a whole partition, typically) or not at all are decided without reading their data.
+    """
+    now = int(time.time() * 1000)
+    index = plan_files(state, predicate).files
+    removes, rewritten, deleted = [], [], 0
+    rows = index.select(["path", "size", "record_count"]).to_pylist()
+    for i, row in enumerate(rows):
+        one = index.slice(i, 1)
+        if predicate is None:
+            matched = row["record_count"]
+        else:
+            matched = _count_matching(store, state, one, predicate)
+            if matched == 0:
+                continue
+            if matched < row["record_count"]:
+                rewritten.extend(write(_rows_not_matching(store, state, one, predicate), state))
+        deleted += matched
+        removes.append(RemoveFile(path=row["path"], deletion_timestamp=now, size=row["size"],
+                                  record_count=row["record_count"]))
+    return Removal(removes, rewritten, frozenset(index["path"].to_pylist()), deleted)
+
+
+def _count_matching(store: Store, state: TableState, one_file: pa.Table, predicate: Expr) -> int:
+    fields = fields_reading(state.schema, referenced_fields(predicate))
+    return sum(b.num_rows for b in read_batches(store, state.metadata, one_file, fields,
+                                                to_arrow_filter(predicate), fields))
+
+
+def _rows_not_matching(store: Store, state: TableState, one_file: pa.Table, predicate: Expr) -> Iterator[pa.RecordBatch]:
+    """The file's rows where the predicate is false or NULL, as batches of the table's schema."""
+    keep = pc.invert(pc.coalesce(to_arrow_filter(predicate), pa.scalar(False)))
+    fields = state.schema.fields
+    target = state.schema.to_arrow()
+    for batch in read_batches(store, state.metadata, one_file, fields, keep, fields):
+        yield pa.RecordBatch.from_arrays(batch.columns, schema=target)
