@@ -53,6 +53,31 @@ def append_latencies(table, batch: pa.Table, n: int) -> list[float]:
     return samples
 
 
+def pyiceberg_table(directory: str, schema: pa.Schema):
+    """A pyiceberg table in a SQLite catalog under `directory`, or None if pyiceberg is absent."""
+    try:
+        from pyiceberg.catalog.sql import SqlCatalog
+    except ImportError:
+        return None
+    catalog = SqlCatalog("bench", uri=f"sqlite:///{directory}/catalog.db", warehouse=f"file://{directory}")
+    catalog.create_namespace("bench")
+    return catalog.create_table("bench.t", schema=schema)
+
+
+def delta_appender(path: str):
+    """An object whose append() adds a batch to a deltalake table at `path` (None without deltalake)."""
+    deltalake = optional("deltalake")
+    if deltalake is None:
+        return None
+
+    class Appender:
+        version = deltalake.__version__
+
+        def append(self, batch: pa.Table) -> None:
+            deltalake.write_deltalake(path, batch, mode="append")
+    return Appender()
+
+
 def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 

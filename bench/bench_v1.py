@@ -11,13 +11,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import append_latencies, best_of, events, median_ms, optional, report, scratch, utcnow  # noqa: E402
+from _common import (  # noqa: E402
+    append_latencies, best_of, delta_appender, events, median_ms, pyiceberg_table, report, scratch, utcnow,
+)
 
 import lakehouse  # noqa: E402
 
@@ -53,17 +54,16 @@ def small_appends(n: int, out: list) -> None:
         samples = append_latencies(t, batch, n)
         out.append((f"small append median ({n} x 10 rows), lakehouse", f"{median_ms(samples):.2f} ms",
                     "target <= 5 ms"))
-        deltalake = optional("deltalake")
-        if deltalake is not None:
-            path = os.path.join(d, "delta")
-            deltalake.write_deltalake(path, batch)
-            samples = []
-            for _ in range(min(n, 200)):
-                t0 = time.perf_counter()
-                deltalake.write_deltalake(path, batch, mode="append")
-                samples.append(time.perf_counter() - t0)
-            out.append((f"small append median ({len(samples)} x 10 rows), deltalake {deltalake.__version__}",
-                        f"{median_ms(samples):.2f} ms", ""))
+        delta = delta_appender(os.path.join(d, "delta"))
+        if delta is not None:
+            samples = append_latencies(delta, batch, min(n, 200))
+            out.append((f"small append median ({len(samples)} x 10 rows), deltalake {delta.version}",
+                        f"{median_ms(samples):.2f} ms", "same run"))
+        iceberg = pyiceberg_table(d, batch.schema)
+        if iceberg is not None:
+            samples = append_latencies(iceberg, batch, min(n, 200))
+            out.append((f"small append median ({len(samples)} x 10 rows), pyiceberg (sqlite catalog)",
+                        f"{median_ms(samples):.2f} ms", "same run"))
 
 
 def main() -> None:

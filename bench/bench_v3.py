@@ -17,7 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import append_latencies, best_of, events, optional, report, scratch, utcnow  # noqa: E402
+from _common import (  # noqa: E402
+    append_latencies, best_of, delta_appender, events, optional, pyiceberg_table, report, scratch, utcnow,
+)
 
 import lakehouse  # noqa: E402
 from lakehouse.actions import AddFile  # noqa: E402
@@ -32,6 +34,20 @@ def commit_growth(n: int, out: list) -> None:
     out.append((f"{n} small appends: median first 100", f"{first * 1000:.2f} ms", ""))
     out.append((f"{n} small appends: median last 100", f"{last * 1000:.2f} ms",
                 f"last/first {last / first:.2f} (target <= 1.3)"))
+
+
+def others_growth(n: int, out: list) -> None:
+    """The same growth for deltalake and pyiceberg (first vs last 50 of `n`), when installed."""
+    batch = events(10)
+    with scratch("other-growth-") as d:
+        for name, target in (("deltalake", delta_appender(os.path.join(d, "delta"))),
+                             ("pyiceberg", pyiceberg_table(d, batch.schema))):
+            if target is None:
+                continue
+            samples = append_latencies(target, batch, n)
+            first, last = statistics.median(samples[:50]), statistics.median(samples[-50:])
+            out.append((f"{n} small appends, {name}: median first 50 / last 50",
+                        f"{first * 1000:.1f} / {last * 1000:.1f} ms", f"last/first {last / first:.2f}"))
 
 
 def synthetic_table(uri: str, commits: int, files_per_commit: int) -> lakehouse.Table:
@@ -126,10 +142,13 @@ def main() -> None:
     parser.add_argument("--commits", type=int, default=10_000)
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--skip-delta", action="store_true")
+    parser.add_argument("--others-appends", type=int, default=500, help="0 skips deltalake/pyiceberg growth")
     args = parser.parse_args()
     print(f"# lakehouse {lakehouse.__version__}, pyarrow {pa.__version__}, {os.cpu_count()} cores, {utcnow()}")
     out: list = []
     commit_growth(args.appends, out)
+    if args.others_appends:
+        others_growth(args.others_appends, out)
     open_and_plan(args.commits, out)
     partitioned(args.rows, out, not args.skip_delta)
     report(out)

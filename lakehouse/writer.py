@@ -26,6 +26,7 @@ from .stats import compute_stats, stats_to_json
 from .values import encode_value
 
 DATA_DIR = "data"
+_PARALLEL_STATS_BYTES = 8 * 1024 * 1024  # below this, statistics then Parquet in one task costs less
 
 # Table properties (spec/format.md, "Table properties") and their defaults.
 TARGET_FILE_SIZE = ("write.target-file-size-bytes", 128 * 1024 * 1024)
@@ -81,8 +82,9 @@ class _FileWriter:
         self.dictionary_columns = dictionary_columns(schema)
         self.buffers: dict[tuple, tuple[list[_Piece], int, dict]] = {}
         # Object stores are latency-bound: keep more uploads in flight than there are cores.
-        workers = options.max_workers if store.is_local else max(options.max_workers, 8)
-        self.pool = ThreadPoolExecutor(max_workers=workers)
+        self.workers = options.max_workers if store.is_local else max(options.max_workers, 8)
+        self.pool: ThreadPoolExecutor | None = None  # started by the second task: a lone one runs inline
+        self.deferred: list[tuple] = []
         self.futures: list[Future] = []
         self.dirs_made: set[str] = set()
         self.dirs_lock = threading.Lock()
@@ -115,37 +117,65 @@ class _FileWriter:
 
     def _flush(self, pieces: list["_Piece"], part: dict) -> None:
         if any(p.rows is not None for p in pieces):
-            self.futures.append(self.pool.submit(self._gather_and_write, pieces, part))
+            self._submit(self._gather_and_write, pieces, part)
             return
         table = pa.Table.from_batches([p.batch for p in pieces], schema=self.arrow_schema)
         for chunk in _chunks(table, self.options.target_file_size):
+            if chunk.nbytes < _PARALLEL_STATS_BYTES:
+                self._submit(self._write_with_stats, chunk, part)
+                continue
             # Statistics are computed beside the Parquet encoding, not after it: both release the GIL.
             # The stats task is queued before its write task, so a write never waits on an unstarted task.
-            stats = self.pool.submit(compute_stats, chunk, self.schema, truncate_length=self.options.stats_truncate)
-            self.futures.append(self.pool.submit(self._write, chunk, part, stats))
+            stats = self._submit(compute_stats, chunk, self.schema, truncate_length=self.options.stats_truncate)
+            self._submit(self._write, chunk, part, stats)
+
+    def _submit(self, fn, *args, **kwargs) -> Future:
+        """Queue a task. The first waits (`deferred`): if no other follows, finish() runs it in
+        the caller's thread, so a small append starts no threads at all."""
+        if self.pool is None and not self.deferred:
+            future: Future = Future()
+            self.deferred.append((future, fn, args, kwargs))
+            return future
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(max_workers=self.workers)
+            for future, f, a, kw in self.deferred:
+                self.futures.append(self.pool.submit(_resolve, future, f, *a, **kw))
+            self.deferred.clear()
+        future = self.pool.submit(fn, *args, **kwargs)
+        self.futures.append(future)
+        return future
 
     def _gather_and_write(self, pieces: list["_Piece"], part: dict) -> list[AddFile]:
         table = pa.Table.from_batches([p.materialise() for p in pieces], schema=self.arrow_schema)
-        return [self._write(chunk, part, compute_stats(chunk, self.schema, truncate_length=self.options.stats_truncate))
-                for chunk in _chunks(table, self.options.target_file_size)]
+        return [self._write_with_stats(chunk, part) for chunk in _chunks(table, self.options.target_file_size)]
+
+    def _write_with_stats(self, table: pa.Table, part: dict) -> AddFile:
+        return self._write(table, part, compute_stats(table, self.schema, truncate_length=self.options.stats_truncate))
 
     def finish(self) -> list[AddFile]:
         for held, _, part in list(self.buffers.values()):
             self._flush(held, part)
         self.buffers.clear()
+        for future, fn, args, kwargs in self.deferred:  # a lone task: run it here
+            _resolve(future, fn, *args, **kwargs)
+            self.futures.append(future)
+        self.deferred.clear()
         try:
             out: list[AddFile] = []
             for f in self.futures:
                 result = f.result()
-                out.extend(result if isinstance(result, list) else [result])
+                if isinstance(result, (AddFile, list)):  # statistics tasks return dicts
+                    out.extend(result if isinstance(result, list) else [result])
             return out
         finally:
-            self.pool.shutdown()
+            if self.pool is not None:
+                self.pool.shutdown()
 
     def abandon(self) -> None:
         for f in self.futures:
             f.cancel()
-        self.pool.shutdown(wait=True)
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
 
     def _write(self, table: pa.Table, part: dict, stats: Future | dict) -> AddFile:
         directory = DATA_DIR
@@ -198,6 +228,17 @@ def _run_starts(values: pa.Table) -> list[int]:
         differs = pc.and_not(differs, pc.and_(head.is_null(), tail.is_null()))  # null == null here
         changed = differs if changed is None else pc.or_(changed, differs)
     return [0] + [i + 1 for i in pc.indices_nonzero(changed).to_pylist()]
+
+
+def _resolve(future: Future, fn, *args, **kwargs):
+    """Run `fn` and settle `future` with its outcome (for tasks queued before the pool existed)."""
+    try:
+        result = fn(*args, **kwargs)
+    except BaseException as e:
+        future.set_exception(e)
+        raise
+    future.set_result(result)
+    return result
 
 
 def dictionary_columns(schema: Schema) -> list[str]:
