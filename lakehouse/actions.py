@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping, Union
+from typing import Any, Callable, Mapping, TypeVar, Union
 
 from .errors import CorruptTableError, LakehouseError
 from .partitioning import PartitionSpec
 from .schema import Schema
+
+T = TypeVar("T")
 
 # Protocol versions this library reads and writes (spec/format.md, "Protocol").
 READER_VERSION = 1
@@ -84,8 +86,11 @@ class TableMetadata:
     def specs_by_id(self) -> dict[int, PartitionSpec]:
         return {s.spec_id: s for s in self.partition_specs}
 
-    def property(self, key: str, default: str) -> str:
-        return self.properties.get(key, default)
+    def setting(self, key_default: tuple[str, T], convert: Callable[[str], T] = int) -> T:
+        """A table property (spec/format.md, "Table properties") as a typed value, or its default."""
+        key, default = key_default
+        value = self.properties.get(key)
+        return default if value is None else convert(value)
 
     def to_json(self) -> dict:
         return {

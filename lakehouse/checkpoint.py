@@ -55,7 +55,7 @@ def maybe_checkpoint(store: Store, state: TableState) -> bool:
     A failure here is logged, not raised: the commit has already succeeded, and the next
     multiple will try again.
     """
-    interval = int(state.metadata.property(CHECKPOINT_INTERVAL[0], str(CHECKPOINT_INTERVAL[1])))
+    interval = state.metadata.setting(CHECKPOINT_INTERVAL)
     if interval <= 0 or state.version == 0 or state.version % interval:
         return False
     try:

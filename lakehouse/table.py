@@ -220,7 +220,7 @@ class Table:
     def _write(self, batches: Iterator[pa.RecordBatch], state: TableState) -> list[AddFile]:
         self._store.check_can_commit()  # refuse before writing, so a refused commit leaves no orphans
         return write_data_files(self._store, batches, state.metadata,
-                                WriteOptions.from_properties(state.metadata.properties))
+                                WriteOptions.from_metadata(state.metadata))
 
     def _commit(self, state: TableState, operation: str, actions: list, *, parameters: Mapping[str, Any],
                 read_predicate: Expr | None = None, read_files: frozenset[str] = frozenset(),
@@ -233,7 +233,7 @@ class Table:
         txn = Transaction(operation=operation, actions=tuple(actions), read_version=self._state.version,
                           parameters=parameters, metrics=metrics, read_predicate=read_predicate,
                           read_files=read_files)
-        policy = CommitPolicy(max_retries=int(state.metadata.property(*_str_default(MAX_RETRIES))))
+        policy = CommitPolicy(max_retries=state.metadata.setting(MAX_RETRIES))
         result = commit(self._store, self._state, txn, policy=policy)
         state = result.state
         if maybe_checkpoint(self._store, state) or len(state.files.added) > _COMPACT_AFTER_ADDS:
@@ -278,9 +278,3 @@ def _to_millis(when: dt.datetime) -> int:
     if when.tzinfo is None:
         when = when.astimezone()  # a naive datetime is the caller's local time, as datetime.timestamp() reads it
     return int(when.timestamp() * 1000)
-
-
-def _str_default(key_default: tuple[str, Any]) -> tuple[str, str]:
-    return key_default[0], str(key_default[1])
-
-

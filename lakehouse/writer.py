@@ -48,14 +48,11 @@ class WriteOptions:
     max_workers: int = max(2, os.cpu_count() or 2)
 
     @classmethod
-    def from_properties(cls, props) -> "WriteOptions":
-        def get(key_default, conv):
-            key, default = key_default
-            value = props.get(key)
-            return default if value is None else conv(value)
-        return cls(target_file_size=get(TARGET_FILE_SIZE, int), compression=get(COMPRESSION, str),
-                   compression_level=get(COMPRESSION_LEVEL, int), row_group_rows=get(ROW_GROUP_ROWS, int),
-                   stats_truncate=get(STATS_TRUNCATE, int))
+    def from_metadata(cls, metadata: TableMetadata) -> "WriteOptions":
+        get = metadata.setting
+        return cls(target_file_size=get(TARGET_FILE_SIZE), compression=get(COMPRESSION, str),
+                   compression_level=get(COMPRESSION_LEVEL), row_group_rows=get(ROW_GROUP_ROWS),
+                   stats_truncate=get(STATS_TRUNCATE))
 
 
 def write_data_files(store: Store, batches: Iterable[pa.RecordBatch], metadata: TableMetadata,
@@ -85,7 +82,8 @@ class _FileWriter:
         self.workers = options.max_workers if store.is_local else max(options.max_workers, 8)
         self.pool: ThreadPoolExecutor | None = None  # started by the second task: a lone one runs inline
         self.deferred: list[tuple] = []
-        self.futures: list[Future] = []
+        self.futures: list[Future] = []  # every task, for cancelling
+        self.outputs: list[Future] = []  # the tasks that write files (an AddFile or a list of them)
         self.dirs_made: set[str] = set()
         self.dirs_lock = threading.Lock()
 
@@ -117,17 +115,17 @@ class _FileWriter:
 
     def _flush(self, pieces: list["_Piece"], part: dict) -> None:
         if any(p.rows is not None for p in pieces):
-            self._submit(self._gather_and_write, pieces, part)
+            self.outputs.append(self._submit(self._gather_and_write, pieces, part))
             return
         table = pa.Table.from_batches([p.batch for p in pieces], schema=self.arrow_schema)
         for chunk in _chunks(table, self.options.target_file_size):
             if chunk.nbytes < _PARALLEL_STATS_BYTES:
-                self._submit(self._write_with_stats, chunk, part)
+                self.outputs.append(self._submit(self._write_with_stats, chunk, part))
                 continue
             # Statistics are computed beside the Parquet encoding, not after it: both release the GIL.
             # The stats task is queued before its write task, so a write never waits on an unstarted task.
             stats = self._submit(compute_stats, chunk, self.schema, truncate_length=self.options.stats_truncate)
-            self._submit(self._write, chunk, part, stats)
+            self.outputs.append(self._submit(self._write, chunk, part, stats))
 
     def _submit(self, fn, *args, **kwargs) -> Future:
         """Queue a task. The first waits (`deferred`): if no other follows, finish() runs it in
@@ -158,14 +156,12 @@ class _FileWriter:
         self.buffers.clear()
         for future, fn, args, kwargs in self.deferred:  # a lone task: run it here
             _resolve(future, fn, *args, **kwargs)
-            self.futures.append(future)
         self.deferred.clear()
         try:
             out: list[AddFile] = []
-            for f in self.futures:
+            for f in self.outputs:
                 result = f.result()
-                if isinstance(result, (AddFile, list)):  # statistics tasks return dicts
-                    out.extend(result if isinstance(result, list) else [result])
+                out.extend(result if isinstance(result, list) else [result])
             return out
         finally:
             if self.pool is not None:
