@@ -14,6 +14,7 @@ from typing import Protocol
 from fsspec import AbstractFileSystem
 
 from ..errors import AtomicCommitUnsupportedError
+from .options import FALSE_WORDS, TRUE_WORDS
 
 
 class PutIfAbsent(Protocol):
@@ -171,9 +172,9 @@ def parse_conditional_put(value: object) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
-    if text in ("etag", "true", "1", "yes", "on", "if-none-match"):
+    if text in TRUE_WORDS | {"etag", "if-none-match"}:
         return True
-    if text in ("disabled", "none", "false", "0", "no", "off"):
+    if text in FALSE_WORDS | {"disabled", "none"}:
         return False
     raise AtomicCommitUnsupportedError(
         f"conditional_put must be true/'etag' or false/'disabled', not {value!r}: lakehouse commits with "

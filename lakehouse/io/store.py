@@ -22,6 +22,7 @@ from fsspec import AbstractFileSystem
 
 from ..errors import AtomicCommitUnsupportedError, StorageError, TableNotFoundError
 from . import commit_primitives
+from .options import truthy
 from .redact import redact
 from .retry import RetryPolicy, is_store_error, with_retries
 
@@ -40,7 +41,7 @@ class Store:
         self.fs = fs
         self.root = root.rstrip("/")
         self._secrets = secrets
-        self.uri = _redact(uri or root)  # user-info only: secret values could collide with path names
+        self.uri = redact(uri or root)  # user-info only: secret values could collide with path names
         self._put_if_absent = put_if_absent
         self.retry = retry or RetryPolicy()
         self._arrow_fs: pafs.FileSystem | None = None
@@ -66,14 +67,14 @@ class Store:
             try:
                 fs, root = fsspec.core.url_to_fs(uri, **options)
             except (ImportError, ValueError, TypeError) as e:
-                raise StorageError(f"cannot open a filesystem for {_redact(uri)}: {_redact(str(e))}") from None
+                raise StorageError(f"cannot open a filesystem for {redact(uri)}: {redact(str(e))}") from None
         retry = RetryPolicy(max_attempts=int(own["max_io_retries"])) if "max_io_retries" in own else RetryPolicy()
         try:
             put = commit_primitives.choose(
-                fs, unsafe_single_writer=_flag(own.get("unsafe_single_writer", False)),
+                fs, unsafe_single_writer=truthy(own.get("unsafe_single_writer", False)),
                 conditional_put=None if own.get("conditional_put") is None
                 else commit_primitives.parse_conditional_put(own["conditional_put"]),
-                fsync=_flag(own.get("fsync", False)))
+                fsync=truthy(own.get("fsync", False)))
         except AtomicCommitUnsupportedError as e:
             put = commit_primitives.Refused(e)  # reading is fine; the first commit raises this
         make_arrow = None if arrow_fs is None else (lambda: arrow_fs(max_attempts=retry.max_attempts))
@@ -213,7 +214,7 @@ class Store:
         return self._redact(posixpath.join(self.uri.rstrip("/"), rel))
 
     def _redact(self, text: str) -> str:
-        return _redact(text, self._secrets)
+        return redact(text, self._secrets)
 
     def require_table_root(self) -> None:
         if not self._call("checking", "", lambda: self.fs.exists(self.root)):
@@ -231,7 +232,7 @@ def _open_s3(uri: str, options: dict, own: dict):
     except ImportError:
         raise StorageError("s3:// tables need s3fs: pip install 'lakehouse[s3]'") from None
     except (ValueError, TypeError) as e:
-        raise StorageError(f"cannot open {_redact(uri)}: {_redact(str(e), config.secrets)}") from None
+        raise StorageError(f"cannot open {redact(uri)}: {redact(str(e), config.secrets)}") from None
     root = fs._strip_protocol(uri)
 
     def arrow_fs(*, max_attempts: int) -> pafs.FileSystem | None:
@@ -251,11 +252,6 @@ def _shared_pool() -> ThreadPoolExecutor:
         return _POOL
 
 
-def _flag(value: object) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes", "on")
-    return bool(value)
-
 
 def _describe(e: BaseException) -> str:
     text = (e.strerror if isinstance(e, OSError) and e.strerror else str(e)) or type(e).__name__
@@ -270,8 +266,3 @@ def _normalise_uri(uri: str) -> str:
     if "://" not in uri:
         return os.path.abspath(os.path.expanduser(uri))
     return uri
-
-
-def _redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Strip credentials a URI or message may carry (scheme://key:secret@host/..., signatures, secrets)."""
-    return redact(text, secrets)
