@@ -25,8 +25,8 @@ from typing import Iterable, Mapping, Sequence
 from urllib.parse import quote
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from .columns import column_at
 from .errors import InvalidPartitionSpecError, SchemaMismatchError
 from .schema import Schema
 from .transforms import (
@@ -228,11 +228,9 @@ def partition_values(spec: PartitionSpec, schema: Schema, table: pa.Table) -> pa
 
 
 def _column(table: pa.Table, path: tuple[str, ...]) -> pa.ChunkedArray:
-    if path[0] not in table.column_names:
-        raise SchemaMismatchError(f"the data has no column {path[0]!r} to partition by")
-    column = table.column(path[0])
-    for name in path[1:]:
-        column = pc.struct_field(column, [name])  # keeps the parent's nulls, unlike .field()
+    column = column_at(table, path)
+    if column is None:
+        raise SchemaMismatchError(f"the data has no column {'.'.join(path)!r} to partition by")
     return column
 
 

@@ -38,6 +38,7 @@ from typing import Any, Mapping, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .columns import column_at
 from .errors import CorruptTableError
 from .values import decode_value, encode_value, timestamp_from_count
 from .schema import Schema
@@ -67,21 +68,10 @@ def compute_stats(table: pa.Table, schema: Schema, *, truncate_length: int = 16)
     """Statistics of every leaf primitive column of `schema` present in `table` (by name)."""
     out: dict[int, ColumnStats] = {}
     for path, field in schema.leaf_fields():
-        column = _column(table, path)
+        column = column_at(table, path)
         if column is not None:
             out[field.id] = _column_stats(column, field.type, truncate_length)
     return out
-
-
-def _column(table: pa.Table, path: tuple[str, ...]) -> pa.ChunkedArray | None:
-    if path[0] not in table.column_names:
-        return None
-    column = table.column(path[0])
-    for name in path[1:]:
-        if not pa.types.is_struct(column.type) or column.type.get_field_index(name) < 0:
-            return None
-        column = pc.struct_field(column, [name])  # child values under a null parent count as null
-    return column
 
 
 def _column_stats(column: pa.ChunkedArray, t: Type, truncate_length: int) -> ColumnStats:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..columns import column_at
 from ..errors import InvalidExpressionError
 from ..types import to_arrow_type
 from .binder import rewrite_not
@@ -99,13 +100,6 @@ def _negated(expr: StartsWith | Like, value):
 
 
 def _column(table: pa.Table, ref: BoundRef) -> pa.ChunkedArray | pa.Array:
-    """The column at `ref.path` (struct children by name); all nulls where the table lacks it."""
-    names = table.column_names
-    if ref.path[0] not in names:
-        return pa.nulls(table.num_rows, to_arrow_type(ref.type))
-    column = table.column(ref.path[0])
-    for name in ref.path[1:]:
-        if not pa.types.is_struct(column.type) or column.type.get_field_index(name) < 0:
-            return pa.nulls(table.num_rows, to_arrow_type(ref.type))
-        column = pc.struct_field(column, [name])  # keeps the parent's nulls, unlike .field()
-    return column
+    """The column at `ref.path`; all nulls where the table lacks it."""
+    column = column_at(table, ref.path)
+    return pa.nulls(table.num_rows, to_arrow_type(ref.type)) if column is None else column
