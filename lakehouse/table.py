@@ -140,9 +140,12 @@ class Table:
 
     def history(self, *, limit: int | None = None) -> list[HistoryEntry]:
         """Commits, newest first."""
-        latest = load_state(self._store).version if limit is None else self.refresh().version
+        # Read the log itself: entries after this handle's version say how far the table has got.
+        newer = read_entries_from(self._store, self.version + 1)
+        latest = newer[-1].version if newer else self.version
         first = 0 if limit is None else max(0, latest - limit + 1)
-        entries = read_entries_from(self._store, first, until=latest, batch=32)
+        older = read_entries_from(self._store, first, until=self.version, batch=32) if first <= self.version else []
+        entries = older + [e for e in newer if e.version >= first]
         return [HistoryEntry(
             version=e.version, timestamp=dt.datetime.fromtimestamp(e.timestamp / 1000, dt.timezone.utc),
             operation=e.commit_info.operation, parameters=e.commit_info.parameters, metrics=e.commit_info.metrics,
