@@ -10,6 +10,7 @@ nothing is written until the block ends without an error:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from typing import TYPE_CHECKING, Callable
 
@@ -23,6 +24,16 @@ if TYPE_CHECKING:
     from .table import CommitSummary, Table
 
 
+def _recorded(change: Callable) -> Callable:
+    """Remember a change once it has been validated and applied."""
+    @functools.wraps(change)
+    def record(self: UpdateSchema, *args, **kwargs) -> UpdateSchema:
+        change(self, *args, **kwargs)
+        self._calls.append((change.__name__, args, kwargs))
+        return self
+    return record
+
+
 class UpdateSchema:
     """A pending set of schema changes; `commit()` (or leaving the `with` block) commits them."""
 
@@ -32,9 +43,11 @@ class UpdateSchema:
         self._fields = table.schema.fields
         self._ids = IdAssigner(self._base.metadata.last_column_id)
         self._changes: list[str] = []
+        self._calls: list[tuple[str, tuple, dict]] = []  # each change as asked, to redo on a newer state
         self._committed: "CommitSummary | None" = None
 
     # ------------------------------------------------------------ changes
+    @_recorded
     def add_column(self, name: str, type: pa.DataType | Type, *, doc: str | None = None,
                    required: bool = False) -> "UpdateSchema":
         """Add a column (dotted names add inside a struct). Old rows read it as null, so it cannot be required."""
@@ -53,6 +66,7 @@ class UpdateSchema:
         self._changes.append(f"add {name} {new_type}")
         return self
 
+    @_recorded
     def rename_column(self, name: str, new_name: str) -> "UpdateSchema":
         """Rename a column in place (`new_name` is the new last part of the name)."""
         *parents, leaf = name.split(".")
@@ -68,6 +82,7 @@ class UpdateSchema:
         self._changes.append(f"rename {name} to {new_name}")
         return self
 
+    @_recorded
     def drop_column(self, name: str) -> "UpdateSchema":
         """Drop a column. Its values stay in old files but are never read again under this id."""
         *parents, leaf = name.split(".")
@@ -86,6 +101,7 @@ class UpdateSchema:
         self._changes.append(f"drop {name}")
         return self
 
+    @_recorded
     def widen_column(self, name: str, type: pa.DataType | Type) -> "UpdateSchema":
         """Promote a column's type: int8→16→32→64, float32→64, decimal precision up, date→timestamp."""
         *parents, leaf = name.split(".")
@@ -97,11 +113,13 @@ class UpdateSchema:
                 raise SchemaMismatchError(f"cannot change {name!r} from {target.type} to {new_type}: only widening "
                                           "int8→int16→int32→int64, float32→float64, decimal(P,S)→decimal(P'>P,S) "
                                           "and date→timestamp is allowed")
+            _check_partition_values_kept(self._base.metadata, target, new_type, name)
             return tuple(replace(f, type=new_type) if f is target else f for f in fields)
         self._fields = _edit_struct(self._fields, parents, widen, name)
         self._changes.append(f"widen {name} to {new_type}")
         return self
 
+    @_recorded
     def move_column(self, name: str, *, after: str | None = None, before: str | None = None,
                     first: bool = False) -> "UpdateSchema":
         """Move a column within its struct: `after=` or `before=` a sibling, or `first=True`."""
@@ -122,6 +140,7 @@ class UpdateSchema:
         self._changes.append(f"move {name}")
         return self
 
+    @_recorded
     def set_nullable(self, name: str, nullable: bool = True) -> "UpdateSchema":
         """Make a required column optional. The reverse is refused: old rows may hold nulls."""
         *parents, leaf = name.split(".")
@@ -146,7 +165,17 @@ class UpdateSchema:
         if self._committed is None:
             if not self._changes:
                 raise SchemaMismatchError("no schema changes to commit")
-            self._committed = self._table._commit_schema(self._base, self.schema, self._ids.last_id, self._changes)
+            if self._table.state.version != self._base.version:
+                # The handle committed something since these changes were started (a merge append,
+                # new partitioning, another schema update): redo them, validated again, on the state
+                # they will be committed on, so nothing it did is reverted and no field id is reused.
+                redo = UpdateSchema(self._table)
+                for name, args, kwargs in self._calls:
+                    getattr(redo, name)(*args, **kwargs)
+                self._committed = redo.commit()
+            else:
+                self._committed = self._table._commit_schema(self._base, self.schema, self._ids.last_id,
+                                                             self._changes)
         return self._committed
 
     def __enter__(self) -> "UpdateSchema":
@@ -178,6 +207,18 @@ def _edit_struct(fields: tuple[Field, ...], parents: list[str], edit: Callable[[
         raise SchemaMismatchError(f"{full!r}: {head.name!r} is {head.type}, not a struct")
     inner = _edit_struct(head.type.fields, parents[1:], edit, full)
     return tuple(replace(f, type=StructType(inner)) if f is head else f for f in fields)
+
+
+def _check_partition_values_kept(metadata, column: Field, new_type: Type, name: str) -> None:
+    """Iceberg's rule: refuse a promotion that would change the partition value of a field sourced
+    from this column, in any spec the table has had (old files keep their specs, and pruning them
+    compares their stored values with values computed under the new type)."""
+    for spec in metadata.partition_specs:
+        for pf in spec.fields_by_source(column.id):
+            if not pf.transform.preserves_promotion(column.type, new_type):
+                raise SchemaMismatchError(
+                    f"cannot change {name!r} from {column.type} to {new_type}: it is the source of partition "
+                    f"field {pf.name!r} ({pf.transform}, spec {spec.spec_id}), whose values would change")
 
 
 def _partition_sources(metadata) -> set[int]:

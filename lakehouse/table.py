@@ -232,16 +232,21 @@ class Table:
         metrics = {"num_added_files": len(adds), "num_added_rows": sum(a.record_count for a in adds),
                    "num_added_bytes": sum(a.size for a in adds), **(extra_metrics or {})}
         if not actions:
-            return CommitSummary(version=self._state.version, operation=operation, metrics=metrics)
-        txn = Transaction(operation=operation, actions=tuple(actions), read_version=self._state.version,
+            return CommitSummary(version=state.version, operation=operation, metrics=metrics)
+        # The actions were built from `state`, so that is the base they are committed on. If this
+        # handle has moved on since (its own later commits, or another thread's), those versions
+        # are winners like any other writer's and go through the conflict check: a change built
+        # from an old state never silently reverts a newer one.
+        txn = Transaction(operation=operation, actions=tuple(actions), read_version=state.version,
                           parameters=parameters, metrics=metrics, read_predicate=read_predicate,
                           read_files=read_files)
         policy = CommitPolicy(max_retries=state.metadata.setting(MAX_RETRIES))
-        result = commit(self._store, self._state, txn, policy=policy)
+        result = commit(self._store, state, txn, policy=policy)
         state = result.state
         if maybe_checkpoint(self._store, state) or len(state.files.added) > _COMPACT_AFTER_ADDS:
             state = state.compacted()
-        self._state = state
+        if state.version > self._state.version:
+            self._state = state
         return CommitSummary(version=result.version, operation=operation, metrics=metrics)
 
 

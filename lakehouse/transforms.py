@@ -8,9 +8,10 @@ predicate has a partition value matching the projection.
 
 Differences from the spec, all deliberate:
 - `day` returns a `date` (days since 1970-01-01 as date32) rather than an `int`, as pyiceberg shows it.
-- Integer types narrower than `int` (int8, int16) behave as `int`; `truncate` of a value whose
-  spec result does not fit the source type (e.g. int32 min with W=10) saturates at the type's
-  minimum, so the transform stays monotonic and projections stay sound (Java would wrap).
+- Integer types narrower than `int` (int8, int16) behave as `int`. `truncate` gives the exact
+  v - (v mod W) in a result type wide enough for it (int64 for integers, a decimal with room for
+  the extra digit), so int32 min with W=10 gives -2147483650 whatever the source's width (Java
+  would wrap); only int64 within W of its minimum saturates there, keeping the transform monotonic.
 - Nanosecond timestamps hash as microseconds (floor), as the v3 spec requires.
 """
 
@@ -32,8 +33,8 @@ from .expressions.tree import (
     FALSE, TRUE, BoundRef, Compare, Expr, In, IsNull, Like, StartsWith,
 )
 from .types import (
-    BINARY, DATE, INT32, INTEGER_TYPES, STRING, TICKS_PER_SECOND, TIME, DecimalType, TimestampType, Type,
-    is_primitive, to_arrow_type,
+    BINARY, DATE, INT32, INT64, INTEGER_TYPES, MAX_DECIMAL_PRECISION, STRING, TICKS_PER_SECOND, TIME, DecimalType,
+    TimestampType, Type, is_primitive, to_arrow_type,
 )
 
 # ---------------------------------------------------------------- Murmur3 x86 32-bit (Appendix B)
@@ -286,6 +287,12 @@ class Transform:
     def result_type(self, source_type: Type) -> Type:
         return source_type
 
+    def preserves_promotion(self, old: Type, new: Type) -> bool:
+        """True if widening the source column from `old` to `new` (see types.can_widen) leaves
+        every partition value unchanged; Iceberg refuses the promotion otherwise. Of the widenings
+        allowed, only date -> timestamp changes a value here (identity's type, bucket's hash input)."""
+        return not (old == DATE and isinstance(new, TimestampType))
+
     def apply(self, arr: pa.Array | pa.ChunkedArray, source_type: Type) -> pa.Array:
         """The partition value of every element (null for null)."""
         if not self.can_transform(source_type):
@@ -376,6 +383,9 @@ class VoidTransform(Transform):
     def _apply(self, arr: pa.Array, t: Type) -> pa.Array:
         return pa.nulls(len(arr), to_arrow_type(t))
 
+    def preserves_promotion(self, old: Type, new: Type) -> bool:
+        return True  # always null
+
     def project(self, pred: Expr, partition_ref: BoundRef) -> Expr:
         return TRUE
 
@@ -425,6 +435,16 @@ class TruncateTransform(Transform):
     def can_transform(self, source_type: Type) -> bool:
         return source_type in INTEGER_TYPES or source_type in (STRING, BINARY) or isinstance(source_type, DecimalType)
 
+    def result_type(self, source_type: Type) -> Type:
+        # Wide enough for the exact result v - (v mod W), which can lie below the source type's
+        # minimum: the value then never depends on the source's width, so widening keeps it.
+        if source_type in INTEGER_TYPES:
+            return INT64
+        if isinstance(source_type, DecimalType):
+            digits = max(source_type.precision, len(str(self.width))) + 1
+            return DecimalType(min(digits, MAX_DECIMAL_PRECISION), source_type.scale)
+        return source_type
+
     def _apply(self, arr: pa.Array, t: Type) -> pa.Array:
         if t == STRING:
             return pc.utf8_slice_codeunits(arr, 0, self.width)  # slices code points, as the spec asks
@@ -454,28 +474,29 @@ class TruncateTransform(Transform):
 
 
 def _truncate_int(arr: pa.Array, width: int) -> pa.Array:
-    lowest = -(2 ** (arr.type.bit_width - 1))
-    return _truncate_int64(arr.cast(pa.int64()), width, lowest).cast(arr.type)
+    return _truncate_int64(arr.cast(pa.int64()), width)
 
 
-def _truncate_int64(v: pa.Array, width: int, lowest: int) -> pa.Array:
-    """v - (v mod W) with a non-negative remainder, saturating at `lowest` rather than wrapping,
-    so the transform stays monotonic (and projections sound) at the bottom of the type."""
+def _truncate_int64(v: pa.Array, width: int) -> pa.Array:
+    """v - (v mod W) with a non-negative remainder, exact in int64. Only an int64 source within W
+    of its minimum can fall below int64: that saturates at the minimum rather than wrapping, so the
+    transform stays monotonic (and projections sound); no wider integer type exists to widen to."""
     w = pa.scalar(width, pa.int64())
     rest = pc.subtract(v, pc.multiply(pc.divide(v, w), w))           # sign of v
     rest = pc.if_else(pc.less(rest, 0), pc.add(rest, w), rest)       # in [0, W)
     out = pc.subtract(v, rest)
-    low = pa.scalar(lowest, pa.int64())
-    return pc.if_else(pc.or_(pc.greater(out, v), pc.less(out, low)), low, out)  # out > v: wrapped
+    return pc.if_else(pc.greater(out, v), pa.scalar(-(2**63), pa.int64()), out)  # out > v: wrapped
 
 
 def _truncate_decimal(arr: pa.Array, t: DecimalType, width: int) -> pa.Array:
-    """Truncation of the unscaled value, keeping the scale (the spec's decimal(W, scale(v)))."""
-    lowest = -(10 ** t.precision - 1)
-    if t.precision <= 18:  # unscaled values fit int64: reinterpret with scale 0 and stay vectorized
+    """Truncation of the unscaled value, keeping the scale (the spec's decimal(W, scale(v))),
+    exact: the result type has room for it (TruncateTransform.result_type)."""
+    if t.precision <= 18:  # |unscaled| < 10**18, so v - (v mod W) is exact in int64: stay vectorized
         unscaled = arr.view(pa.decimal128(t.precision, 0)).cast(pa.int64())
-        out = _truncate_int64(unscaled, width, lowest)
-        return out.cast(pa.decimal128(19, 0)).view(arr.type)  # 19 digits: the narrowest that holds int64
+        out = _truncate_int64(unscaled, width)
+        return out.cast(pa.decimal128(19, 0)).view(pa.decimal128(19, t.scale))  # 19 digits hold any int64
+    result = TruncateTransform(width).result_type(t)
+    lowest = -(10 ** result.precision - 1)  # reached only at decimal256's widest precision
     out = []
     for d in arr.to_pylist():  # Arrow has no decimal modulo; Python integers are exact
         if d is None:
@@ -483,7 +504,7 @@ def _truncate_decimal(arr: pa.Array, t: DecimalType, width: int) -> pa.Array:
             continue
         unscaled = int(d.scaleb(t.scale, _EXACT))
         out.append(Decimal(max(unscaled - unscaled % width, lowest)).scaleb(-t.scale, _EXACT))
-    return pa.array(out, arr.type)
+    return pa.array(out, to_arrow_type(result))
 
 
 @dataclass(frozen=True, slots=True)
@@ -502,6 +523,9 @@ class _TimeTransform(Transform):
 
     def result_type(self, source_type: Type) -> Type:
         return DATE if self.unit == "day" else INT32
+
+    def preserves_promotion(self, old: Type, new: Type) -> bool:
+        return True  # a date is its midnight: same year, month and day
 
     def _apply(self, arr: pa.Array, t: Type) -> pa.Array:
         if self.unit == "hour":

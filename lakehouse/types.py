@@ -20,6 +20,7 @@ PRIMITIVE_NAMES = (
 )
 TIME_UNITS = ("s", "ms", "us", "ns")
 TICKS_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+MAX_DECIMAL_PRECISION = 76  # decimal256
 DECIMAL_CONTEXT = Context(prec=100)  # decimal256 holds 76 digits; the default context rounds at 28
 
 

@@ -164,12 +164,32 @@ def test_truncate_integers(t):
         [0, -10, 0, 10, -10, 10, -20, None]
 
 
-def test_truncate_saturates_instead_of_wrapping():
+def test_truncate_is_exact_below_the_source_types_minimum():
+    # The exact v - (v mod W), not saturated at the source's minimum: widening keeps the value.
     lowest = -2 ** 31
     assert TruncateTransform(10).apply(arr([lowest, lowest + 7, lowest + 8], INT32), INT32).to_pylist() == \
-        [lowest, lowest, lowest + 8]
-    assert TruncateTransform(1000).apply(arr([-5, 5], INT8), INT8).to_pylist() == [-128, 0]
+        [lowest - 2, lowest - 2, lowest + 8]
+    assert TruncateTransform(1000).apply(arr([-5, 5], INT8), INT8).to_pylist() == [-1000, 0]
+    assert TruncateTransform(10).result_type(INT8) == INT64
+    # Only int64, the widest integer, saturates (monotonic, never wraps).
     assert TruncateTransform(10).apply(arr([-2 ** 63], INT64), INT64).to_pylist() == [-2 ** 63]
+    low9 = DecimalType(2, 0)
+    assert TruncateTransform(1000).apply(arr([Decimal(-99)], low9), low9).to_pylist() == [Decimal(-1000)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(width=st.integers(1, 2**31 - 1), value=st.integers(-2**31, 2**31 - 1), data=st.data())
+def test_truncate_does_not_depend_on_the_source_width(width, value, data):
+    narrow = data.draw(st.sampled_from([t for t in (INT8, INT16, INT32)
+                                        if -2 ** (to_arrow_type(t).bit_width - 1) <= value < 2 ** (to_arrow_type(t).bit_width - 1)]
+                                       or [INT32]))
+    f = TruncateTransform(width)
+    assert f.apply(arr([value], narrow), narrow).to_pylist() == f.apply(arr([value], INT64), INT64).to_pylist() \
+        == [value - value % width]
+    for p in (12, 18, 30, 38, 50):
+        d = Decimal(value).scaleb(-2)
+        got = {str(f.apply(arr([d], DecimalType(q, 2)), DecimalType(q, 2))[0].as_py()) for q in (p, p + 20)}
+        assert got == {str(Decimal(value - value % width).scaleb(-2))}
 
 
 def test_truncate_decimal_strings_and_binary():
@@ -260,6 +280,8 @@ def test_can_transform_result_type_and_apply_for_every_type(name):
                     transform.apply(arr(SAMPLE.get(t, [None]), t), t)
             continue
         expected = {"bucket[4]": INT32, "year": INT32, "month": INT32, "hour": INT32, "day": DATE}.get(name, t)
+        if name == "truncate[4]" and t not in (STRING, BINARY):  # room for the exact result
+            expected = INT64 if t != DEC else DecimalType(DEC.precision + 1, DEC.scale)
         assert transform.result_type(t) == expected
         values = arr(SAMPLE[t], t) if t in SAMPLE else ticks([-1, None], t)
         out = transform.apply(values, t)
