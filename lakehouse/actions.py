@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping, TypeVar, Union
 
 from .errors import CorruptTableError, LakehouseError
 from .partitioning import PartitionSpec
+from .paths import check_relative_path
 from .schema import Schema
 
 T = TypeVar("T")
@@ -138,7 +139,7 @@ class AddFile:
 
     @classmethod
     def from_json(cls, obj: dict) -> "AddFile":
-        return cls(path=obj["path"], size=int(obj["size"]), record_count=int(obj["record_count"]),
+        return cls(path=check_relative_path(obj["path"], "field 'path'"), size=int(obj["size"]), record_count=int(obj["record_count"]),
                    spec_id=int(obj.get("spec_id", 0)), schema_id=int(obj.get("schema_id", 0)),
                    partition=obj.get("partition") or {}, stats=obj.get("stats") or {},
                    modification_time=int(obj["modification_time"]), data_change=bool(obj.get("data_change", True)))
@@ -160,7 +161,7 @@ class RemoveFile:
 
     @classmethod
     def from_json(cls, obj: dict) -> "RemoveFile":
-        return cls(path=obj["path"], deletion_timestamp=int(obj["deletion_timestamp"]),
+        return cls(path=check_relative_path(obj["path"], "field 'path'"), deletion_timestamp=int(obj["deletion_timestamp"]),
                    size=obj.get("size"), record_count=obj.get("record_count"),
                    data_change=bool(obj.get("data_change", True)))
 

@@ -12,9 +12,12 @@ from __future__ import annotations
 from typing import Sequence
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .actions import AddFile, TableMetadata
+from .errors import CorruptTableError
 from .partitioning import partition_struct_type
+from .paths import check_path_column
 from .stats import stats_from_json, stats_struct_array
 from .values import decode_values
 
@@ -22,6 +25,17 @@ SCALAR_COLUMNS = (
     ("path", pa.string()), ("size", pa.int64()), ("record_count", pa.int64()), ("spec_id", pa.int32()),
     ("schema_id", pa.int32()), ("modification_time", pa.int64()),
 )
+
+
+def check_index_paths(index: pa.Table, where: str) -> None:
+    """Refuse file-index rows read from storage (a checkpoint) whose paths break the path rule
+    (spec/format.md, "Paths") or name one file twice, which would read its rows twice."""
+    if "path" not in index.column_names or not pa.types.is_string(index.schema.field("path").type):
+        raise CorruptTableError(f"{where}: no string column 'path'")
+    paths = index["path"]
+    check_path_column(paths, where)
+    if pc.count_distinct(paths).as_py() != len(paths):
+        raise CorruptTableError(f"{where}: a data file is listed twice")
 
 
 def partition_type(metadata: TableMetadata) -> pa.StructType:
