@@ -55,7 +55,27 @@ def empty_file_index(metadata: TableMetadata) -> pa.Table:
 
 
 def build_file_index(adds: Sequence[AddFile], metadata: TableMetadata) -> pa.Table:
-    """File-index rows for files given as log actions (their JSON partition and stats decoded)."""
+    """File-index rows for files given as log actions (their JSON partition and stats decoded).
+
+    The JSON came from the log, so a value that does not fit its column's type is a
+    CorruptTableError naming the file, not whatever Python or Arrow raised."""
+    try:
+        return _build_file_index(adds, metadata)
+    except (TypeError, ValueError, ArithmeticError, pa.ArrowException) as e:
+        culprit = next((a.path for a in adds if not _builds([a], metadata)), None)
+        raise CorruptTableError(f"the add of {culprit!r} has partition values or statistics that do not fit "
+                                f"the table's schema: {e}") from None
+
+
+def _builds(adds: Sequence[AddFile], metadata: TableMetadata) -> bool:
+    try:
+        _build_file_index(adds, metadata)
+    except (TypeError, ValueError, ArithmeticError, pa.ArrowException, CorruptTableError):
+        return False
+    return True
+
+
+def _build_file_index(adds: Sequence[AddFile], metadata: TableMetadata) -> pa.Table:
     schema = metadata.schema
     columns = {
         "path": pa.array([a.path for a in adds], pa.string()),
