@@ -16,7 +16,7 @@ from .errors import CorruptTableError, LakehouseError
 from .partitioning import PartitionSpec
 from .paths import check_relative_path
 from .schema import Schema
-from .types import Field, ListType, MapType, StructType
+from .types import Field, ListType, MapType, StructType, TimestampType
 
 T = TypeVar("T")
 
@@ -226,6 +226,9 @@ def _checked(meta: TableMetadata) -> TableMetadata:
             ids.add(f.id)
         try:
             schema.to_arrow()
+            for f in _all_fields(schema.fields):
+                if isinstance(f.type, TimestampType) and f.type.tz is not None:  # a zone Arrow knows
+                    pa.scalar(0, pa.timestamp(f.type.unit, f.type.tz)).as_py()
         except (TypeError, ValueError, ArithmeticError, pa.ArrowException) as e:
             raise CorruptTableError(f"schema {schema.schema_id} has a type Arrow cannot hold: {e}") from None
     for spec in meta.partition_specs:

@@ -75,13 +75,14 @@ def _mutate(entry: dict, location: tuple, value) -> dict:
 def _check_reads_or_corrupt(uri: str, expected: tuple) -> None:
     try:
         t = lakehouse.open_table(uri)
-        t.scan().to_arrow()
+        t.scan().to_arrow().to_pylist()
         for where in ("id > 1 AND s = 'a'", "ts < '2001-01-01' OR x IS NULL"):
             try:
                 t.scan(where=where).count()
             except InvalidExpressionError:
                 pass  # the mutation renamed or dropped a column
         t.history()
+        t.scan().files()
         for v in range(t.version + 1):
             t.scan(version=v).count()
     except expected:
@@ -107,6 +108,7 @@ def test_any_field_changed_to_any_json_value_reads_or_is_corrupt(data):
         expected += (StorageError,)
     try:
         _check_reads_or_corrupt(uri, expected)
+        assert lh(["info", uri]) in (0, 1)  # 1: a one-line error, never a traceback
     finally:
         fs.rm(uri, recursive=True)
 
@@ -147,6 +149,22 @@ def test_bad_add_fields_name_the_field(field, value):
 def test_bad_fields_of_other_actions_name_the_field(cls, body, field):
     with pytest.raises(CorruptTableError, match=f"'{field}'"):
         cls.from_json(body)
+
+
+@pytest.mark.parametrize("path, value", [
+    (("fields", 0, "type", "tz"), "Mars/Olympus"), (("fields", 0, "type", "tz"), 5),
+    (("fields", 0, "type", "unit"), "fortnight"), (("fields", 0, "name"), None), (("fields", 0, "id"), -1),
+    (("fields", 1, "id"), 1), (("fields", 0, "type"), "int128"),
+])
+def test_bad_schemas_are_corrupt(path, value):
+    schema = {"schema_id": 0, "fields": [{"id": 1, "name": "ts", "type": {"type": "timestamp", "unit": "us",
+                                                                           "tz": "UTC"}, "required": False},
+                                         {"id": 2, "name": "s", "type": "string", "required": False}]}
+    meta = {"table_id": "t", "created_at": 1, "schemas": [_mutate(schema, path, value)], "current_schema_id": 0,
+            "last_column_id": 2, "partition_specs": [{"spec_id": 0, "fields": []}], "default_spec_id": 0,
+            "last_partition_id": 999, "properties": {}}
+    with pytest.raises(CorruptTableError):
+        action_from_json({"metadata": meta})
 
 
 def test_valid_values_still_decode():
