@@ -39,8 +39,8 @@ _FORBIDDEN = "|".join((
 # add/remove pair cannot make vacuum delete the log.
 _FORBIDDEN_DATA = _FORBIDDEN + r"|^(?i:_lakehouse)(/|$)"
 _BAD = re.compile(_FORBIDDEN)
-_RULE = "breaks the path rule (spec/format.md, \"Paths\"): a path is relative and stays inside the table"
 _BAD_DATA = re.compile(_FORBIDDEN_DATA)
+_RULE = "breaks the path rule (spec/format.md, \"Paths\"): a path is relative and stays inside the table"
 
 
 def path_problem(path: object, *, data_file: bool = True) -> str | None:

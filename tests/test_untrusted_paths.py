@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import lakehouse
 from lakehouse import read as read_module
+from lakehouse.actions import action_from_json
 from lakehouse.checkpoint import checkpoint_path
 from lakehouse.errors import CorruptTableError
 from lakehouse.io import Store
@@ -110,13 +111,19 @@ def test_accepted_paths_never_escape(segments, noise):
         assert vector_ok == ok, path
 
 
+_ADD = {"size": 1, "record_count": 1, "modification_time": 1}
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.from_regex(r"[a-z0-9=._-]{1,8}", fullmatch=True), max_size=3),
        st.sampled_from(_ESCAPES), st.lists(st.from_regex(r"[a-z0-9=._-]{1,8}", fullmatch=True), max_size=3))
 def test_a_dot_empty_or_foreign_segment_anywhere_is_refused(before, bad, after):
     path = "/".join([*before, bad, *after])
     assert path_problem(path) is not None, path
-    with pytest.raises(CorruptTableError):
+    for action in ({"add": {**_ADD, "path": path}}, {"remove": {"path": path, "deletion_timestamp": 1}}):
+        with pytest.raises(CorruptTableError, match="path"):  # on decode
+            action_from_json(action)
+    with pytest.raises(CorruptTableError):  # and at location time
         Store.from_uri("memory://t").full_path(path or "..")
 
 
