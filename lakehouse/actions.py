@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, TypeVar, Union
+from typing import Any, Callable, Iterator, Mapping, TypeVar, Union
+
+import pyarrow as pa
 
 from .errors import CorruptTableError, LakehouseError
 from .partitioning import PartitionSpec
+from .paths import check_relative_path
 from .schema import Schema
+from .types import Field, ListType, MapType, StructType, TimestampType
 
 T = TypeVar("T")
 
@@ -25,6 +29,96 @@ KNOWN_WRITER_FEATURES: frozenset[str] = frozenset()
 
 def _frozen(mapping: Mapping | None) -> Mapping:
     return MappingProxyType(dict(mapping or {}))
+
+
+# ---------------------------------------------------------------- reading untrusted JSON
+# A log entry is input from whoever wrote the table: every field is checked for its JSON type
+# and range here, so a bad one is a CorruptTableError naming the field, never an OverflowError
+# or TypeError from deep inside a scan (spec/format.md, "Actions": field types).
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+INT32_MAX = 2**31 - 1
+# Times are ms since the Unix epoch, up to the end of year 9999 (what datetime can show).
+TIME_MS = {"lo": 0, "hi": 253_402_300_799_999}
+_REQUIRED: Any = object()
+
+
+def _get(obj: Mapping, key: str, default: Any) -> Any:
+    if not isinstance(obj, dict):
+        raise CorruptTableError(f"expected an object, got {_show(obj)}")
+    value = obj.get(key, default)
+    if value is _REQUIRED:
+        raise CorruptTableError(f"field {key!r} is missing")
+    return value
+
+
+def _int(obj: Mapping, key: str, default: Any = _REQUIRED, *, lo: int = INT64_MIN, hi: int = INT64_MAX,
+         nullable: bool = False) -> Any:
+    """An integer in [lo, hi]; a float is accepted only when it has no fraction (5.0)."""
+    value = _get(obj, key, default)
+    if value is None and nullable:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise CorruptTableError(f"field {key!r} must be an integer in [{lo}, {hi}], got {_show(value)}")
+    return value
+
+
+def _str(obj: Mapping, key: str, default: Any = _REQUIRED) -> str:
+    value = _get(obj, key, default)
+    if not isinstance(value, str):
+        raise CorruptTableError(f"field {key!r} must be a string, got {_show(value)}")
+    return value
+
+
+def _bool(obj: Mapping, key: str, default: Any = _REQUIRED) -> bool:
+    value = _get(obj, key, default)
+    if not isinstance(value, bool):
+        raise CorruptTableError(f"field {key!r} must be true or false, got {_show(value)}")
+    return value
+
+
+def _object(obj: Mapping, key: str, values: Callable[[Any], bool] = lambda v: True,
+            what: str = "any value") -> dict:
+    """A JSON object (null reads as {}) whose values pass `values`."""
+    value = _get(obj, key, None)
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and values(v) for k, v in value.items()):
+        raise CorruptTableError(f"field {key!r} must be an object of {what}, got {_show(value)}")
+    return value
+
+
+def _list(obj: Mapping, key: str) -> list:
+    value = _get(obj, key, _REQUIRED)
+    if not isinstance(value, list):
+        raise CorruptTableError(f"field {key!r} must be a list, got {_show(value)}")
+    return value
+
+
+def _str_list(obj: Mapping, key: str) -> tuple[str, ...]:
+    value = _get(obj, key, ())
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise CorruptTableError(f"field {key!r} must be a list of strings, got {_show(value)}")
+    return tuple(value)
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _column_stats(value: Any) -> bool:
+    """One column's statistics: scalar bounds, counts null or a non-negative int64."""
+    return isinstance(value, dict) and all(
+        _scalar(v) if k in ("min", "max") else
+        (v is None or (isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= INT64_MAX))
+        if k in ("null_count", "nan_count") else True for k, v in value.items())
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 100 else text[:100] + "..."
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,9 +134,10 @@ class Protocol:
 
     @classmethod
     def from_json(cls, obj: dict) -> "Protocol":
-        return cls(reader_version=int(obj["reader_version"]), writer_version=int(obj["writer_version"]),
-                   reader_features=tuple(obj.get("reader_features", ())),
-                   writer_features=tuple(obj.get("writer_features", ())))
+        return cls(reader_version=_int(obj, "reader_version", lo=1, hi=INT32_MAX),
+                   writer_version=_int(obj, "writer_version", lo=1, hi=INT32_MAX),
+                   reader_features=_str_list(obj, "reader_features"),
+                   writer_features=_str_list(obj, "writer_features"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,14 +199,58 @@ class TableMetadata:
 
     @classmethod
     def from_json(cls, obj: dict) -> "TableMetadata":
-        return cls(
-            table_id=obj["table_id"], created_at=int(obj["created_at"]),
-            schemas=tuple(Schema.from_json(s) for s in obj["schemas"]),
-            current_schema_id=int(obj["current_schema_id"]), last_column_id=int(obj["last_column_id"]),
-            partition_specs=tuple(PartitionSpec.from_json(s) for s in obj["partition_specs"]),
-            default_spec_id=int(obj["default_spec_id"]), last_partition_id=int(obj["last_partition_id"]),
-            properties=obj.get("properties", {}),
-        )
+        ids = {"lo": 0, "hi": INT32_MAX}
+        return _checked(cls(
+            table_id=_str(obj, "table_id"), created_at=_int(obj, "created_at", **TIME_MS),
+            schemas=tuple(Schema.from_json(s) for s in _list(obj, "schemas")),
+            current_schema_id=_int(obj, "current_schema_id", **ids),
+            last_column_id=_int(obj, "last_column_id", **ids),
+            partition_specs=tuple(PartitionSpec.from_json(s) for s in _list(obj, "partition_specs")),
+            default_spec_id=_int(obj, "default_spec_id", **ids),
+            last_partition_id=_int(obj, "last_partition_id", **ids),
+            properties=_object(obj, "properties", lambda v: isinstance(v, str), "strings"),
+        ))
+
+
+def _checked(meta: TableMetadata) -> TableMetadata:
+    """`meta`, once the parts the schema and partition-spec decoders coerce rather than check
+    are known to be usable: every id an int32, every name a string, every schema convertible to
+    Arrow, the current schema and default spec present."""
+    for schema in meta.schemas:
+        ids = set()
+        for f in _all_fields(schema.fields):
+            if isinstance(f.id, bool) or not isinstance(f.id, int) or not 0 <= f.id <= INT32_MAX \
+                    or f.id in ids or not isinstance(f.name, str) or not isinstance(f.required, bool):
+                raise CorruptTableError(f"schema {schema.schema_id}: field {_show(f)} is malformed "
+                                        "or reuses an id")
+            ids.add(f.id)
+        try:
+            schema.to_arrow()
+            for f in _all_fields(schema.fields):
+                if isinstance(f.type, TimestampType) and f.type.tz is not None:  # a zone Arrow knows
+                    pa.scalar(0, pa.timestamp(f.type.unit, f.type.tz)).as_py()
+        except (TypeError, ValueError, ArithmeticError, pa.ArrowException) as e:
+            raise CorruptTableError(f"schema {schema.schema_id} has a type Arrow cannot hold: {e}") from None
+    for spec in meta.partition_specs:
+        for pf in spec.fields:
+            if not isinstance(pf.name, str) or not all(0 <= i <= INT32_MAX for i in (pf.source_id, pf.field_id)):
+                raise CorruptTableError(f"partition spec {spec.spec_id}: field {_show(pf)} is malformed")
+    meta.schema, meta.partition_spec  # noqa: B018 - raise now if either is missing
+    return meta
+
+
+def _all_fields(fields: tuple[Field, ...]) -> Iterator[Field]:
+    for f in fields:
+        yield f
+        t = f.type
+        if isinstance(t, StructType):
+            yield from _all_fields(t.fields)
+        elif isinstance(t, ListType):
+            yield from _all_fields((Field(id=t.element_id, name="element", type=t.element,
+                                          required=t.element_required),))
+        elif isinstance(t, MapType):
+            yield from _all_fields((Field(id=t.key_id, name="key", type=t.key, required=True),
+                                    Field(id=t.value_id, name="value", type=t.value, required=t.value_required)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -138,10 +277,13 @@ class AddFile:
 
     @classmethod
     def from_json(cls, obj: dict) -> "AddFile":
-        return cls(path=obj["path"], size=int(obj["size"]), record_count=int(obj["record_count"]),
-                   spec_id=int(obj.get("spec_id", 0)), schema_id=int(obj.get("schema_id", 0)),
-                   partition=obj.get("partition") or {}, stats=obj.get("stats") or {},
-                   modification_time=int(obj["modification_time"]), data_change=bool(obj.get("data_change", True)))
+        return cls(path=check_relative_path(_get(obj, "path", _REQUIRED), "field 'path'"),
+                   size=_int(obj, "size", lo=0), record_count=_int(obj, "record_count", lo=0),
+                   spec_id=_int(obj, "spec_id", 0, lo=0, hi=INT32_MAX),
+                   schema_id=_int(obj, "schema_id", 0, lo=0, hi=INT32_MAX),
+                   partition=_object(obj, "partition", _scalar, "JSON scalars"),
+                   stats=_object(obj, "stats", _column_stats, "column statistics"),
+                   modification_time=_int(obj, "modification_time", **TIME_MS), data_change=_bool(obj, "data_change", True))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -160,9 +302,11 @@ class RemoveFile:
 
     @classmethod
     def from_json(cls, obj: dict) -> "RemoveFile":
-        return cls(path=obj["path"], deletion_timestamp=int(obj["deletion_timestamp"]),
-                   size=obj.get("size"), record_count=obj.get("record_count"),
-                   data_change=bool(obj.get("data_change", True)))
+        return cls(path=check_relative_path(_get(obj, "path", _REQUIRED), "field 'path'"),
+                   deletion_timestamp=_int(obj, "deletion_timestamp", **TIME_MS),
+                   size=_int(obj, "size", None, lo=0, nullable=True),
+                   record_count=_int(obj, "record_count", None, lo=0, nullable=True),
+                   data_change=_bool(obj, "data_change", True))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -185,10 +329,14 @@ class CommitInfo:
 
     @classmethod
     def from_json(cls, obj: dict) -> "CommitInfo":
-        return cls(timestamp=int(obj["timestamp"]), operation=str(obj["operation"]),
-                   parameters=obj.get("parameters") or {}, metrics=obj.get("metrics") or {},
-                   engine=obj.get("engine", ""), read_version=obj.get("read_version"),
-                   txn_id=obj.get("txn_id", ""), is_blind_append=bool(obj.get("is_blind_append", False)))
+        try:
+            return cls(timestamp=_int(obj, "timestamp", **TIME_MS), operation=_str(obj, "operation"),
+                       parameters=_object(obj, "parameters"), metrics=_object(obj, "metrics"),
+                       engine=_str(obj, "engine", ""),
+                       read_version=_int(obj, "read_version", None, lo=0, nullable=True),
+                       txn_id=_str(obj, "txn_id", ""), is_blind_append=_bool(obj, "is_blind_append", False))
+        except CorruptTableError as e:
+            raise CorruptTableError(f"commit_info: {e}") from None
 
 
 Action = Union[Protocol, TableMetadata, AddFile, RemoveFile]
@@ -215,5 +363,13 @@ def action_from_json(obj: dict) -> Action | None:
         return None
     try:
         return cls.from_json(body)
-    except (KeyError, TypeError, ValueError, AttributeError, LakehouseError) as e:
-        raise CorruptTableError(f"malformed {key!r} action: {e!r}") from None
+    except CorruptTableError as e:
+        raise CorruptTableError(f"{key} action{_naming(body)}: {e}") from None
+    except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError, LakehouseError) as e:
+        raise CorruptTableError(f"malformed {key!r} action{_naming(body)}: {e!r}") from None
+
+
+def _naming(body: Any) -> str:
+    """Which action an error is about: its path, when it has a printable one."""
+    path = body.get("path") if isinstance(body, dict) else None
+    return f" ({_show(path)})" if isinstance(path, str) else ""

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from .actions import Protocol, TableMetadata
 from .errors import CorruptTableError, LakehouseError
+from .file_index import check_index_paths
 from .io import Store
 from .log import CHECKPOINT_DIR, LAST_CHECKPOINT, VERSION_DIGITS
 from .state import FileSet, TableState
@@ -76,6 +77,7 @@ def read_checkpoint(store: Store, version: int) -> TableState | None:
         meta = orjson.loads(table.schema.metadata[STATE_KEY])
         if meta["version"] != version or meta["num_files"] != table.num_rows:
             raise CorruptTableError(f"checkpoint {version} does not describe version {version}")
+        check_index_paths(table, f"checkpoint {version}")
         state = TableState(
             version=version, timestamp=int(meta["timestamp"]), protocol=Protocol.from_json(meta["protocol"]),
             metadata=TableMetadata.from_json(meta["metadata"]),

@@ -12,9 +12,12 @@ from __future__ import annotations
 from typing import Sequence
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .actions import AddFile, TableMetadata
+from .errors import CorruptTableError
 from .partitioning import partition_struct_type
+from .paths import check_path_column
 from .stats import stats_from_json, stats_struct_array
 from .values import decode_values
 
@@ -22,6 +25,17 @@ SCALAR_COLUMNS = (
     ("path", pa.string()), ("size", pa.int64()), ("record_count", pa.int64()), ("spec_id", pa.int32()),
     ("schema_id", pa.int32()), ("modification_time", pa.int64()),
 )
+
+
+def check_index_paths(index: pa.Table, where: str) -> None:
+    """Refuse file-index rows read from storage (a checkpoint) whose paths break the path rule
+    (spec/format.md, "Paths") or name one file twice, which would read its rows twice."""
+    if "path" not in index.column_names or not pa.types.is_string(index.schema.field("path").type):
+        raise CorruptTableError(f"{where}: no string column 'path'")
+    paths = index["path"]
+    check_path_column(paths, where)
+    if pc.count_distinct(paths).as_py() != len(paths):
+        raise CorruptTableError(f"{where}: a data file is listed twice")
 
 
 def partition_type(metadata: TableMetadata) -> pa.StructType:
@@ -41,7 +55,27 @@ def empty_file_index(metadata: TableMetadata) -> pa.Table:
 
 
 def build_file_index(adds: Sequence[AddFile], metadata: TableMetadata) -> pa.Table:
-    """File-index rows for files given as log actions (their JSON partition and stats decoded)."""
+    """File-index rows for files given as log actions (their JSON partition and stats decoded).
+
+    The JSON came from the log, so a value that does not fit its column's type is a
+    CorruptTableError naming the file, not whatever Python or Arrow raised."""
+    try:
+        return _build_file_index(adds, metadata)
+    except (TypeError, ValueError, ArithmeticError, pa.ArrowException) as e:
+        culprit = next((a.path for a in adds if not _builds([a], metadata)), None)
+        raise CorruptTableError(f"the add of {culprit!r} has partition values or statistics that do not fit "
+                                f"the table's schema: {e}") from None
+
+
+def _builds(adds: Sequence[AddFile], metadata: TableMetadata) -> bool:
+    try:
+        _build_file_index(adds, metadata)
+    except (TypeError, ValueError, ArithmeticError, pa.ArrowException, CorruptTableError):
+        return False
+    return True
+
+
+def _build_file_index(adds: Sequence[AddFile], metadata: TableMetadata) -> pa.Table:
     schema = metadata.schema
     columns = {
         "path": pa.array([a.path for a in adds], pa.string()),

@@ -51,8 +51,10 @@ def decode_entry(version: int, data: bytes) -> LogEntry:
             raise CorruptTableError(f"log entry {version} says it is version {obj['version']}")
         info = CommitInfo.from_json(obj["commit_info"])
         actions = tuple(a for a in (action_from_json(x) for x in obj["actions"]) if a is not None)
-    except CorruptTableError:
-        raise
+    except CorruptTableError as e:
+        if str(e).startswith(f"log entry {version} "):
+            raise
+        raise CorruptTableError(f"log entry {version}: {e}") from None
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as e:
         raise CorruptTableError(f"log entry {version} is not a valid log entry: {e!r}") from None
     return LogEntry(version, info, actions)

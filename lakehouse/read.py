@@ -17,6 +17,7 @@ import pyarrow.dataset as ds
 from .actions import TableMetadata
 from .errors import StorageError
 from .io import Store
+from .paths import check_relative_path
 from .schema import Schema
 from .types import FLOAT_TYPES, Field, ListType, StructType, Type, to_arrow_type
 
@@ -51,7 +52,7 @@ def read_batches(store: Store, metadata: TableMetadata, files: pa.Table, fields:
     needed = _unique(fields + filter_fields)
     rows = sorted(zip(files["schema_id"].to_pylist(), files["path"].to_pylist(), files["size"].to_pylist()))
     for schema_id, group in groupby(rows, key=lambda r: r[0]):
-        paths = [(store.full_path(p), size) for _, p, size in group]
+        paths = [(store.full_path(check_relative_path(p, "data file")), size) for _, p, size in group]
         file_schema = metadata.schema_by_id(schema_id)
         try:
             yield from _read_group(store, paths, file_schema, needed, target, row_filter,

@@ -24,22 +24,42 @@ from .file_index import build_file_index, conform_file_index, empty_file_index
 
 @dataclass(frozen=True)
 class FileSet:
-    """The live data files: `base` (file-index rows from a checkpoint) minus `removed`, plus `added`."""
+    """The live data files: `base` (file-index rows from a checkpoint) minus `removed`, plus `added`.
+
+    `removed` only ever holds paths of `base`. `_base_paths` is shared by every FileSet derived
+    from the same base, so the base's path set is built once, on the first commit that needs
+    it, and later commits cost only their own adds and removes.
+    """
 
     base: pa.Table | None = None
     removed: frozenset[str] = frozenset()
     added: Mapping[str, AddFile] = field(default_factory=lambda: MappingProxyType({}))
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
+    _base_paths: dict = field(default_factory=dict, compare=False, repr=False)
 
     def apply(self, adds: Iterable[AddFile], removes: Iterable[RemoveFile]) -> "FileSet":
+        """The files after one log entry: its removes, then its adds (spec/format.md, "add").
+
+        Adding a path that is live afterwards (live before and not removed by the entry, or
+        added twice) is CorruptTableError: the file's rows would be read twice."""
         added = dict(self.added)
         removed = set(self.removed)
         for r in removes:
-            if added.pop(r.path, None) is None:
+            if added.pop(r.path, None) is None and r.path in self.base_path_set():
                 removed.add(r.path)
         for a in adds:
+            if a.path in added or (a.path in self.base_path_set() and a.path not in removed):
+                raise CorruptTableError(f"file {a.path!r} is added while it is already live")
             added[a.path] = a
-        return FileSet(self.base, frozenset(removed), MappingProxyType(added))
+        return FileSet(self.base, frozenset(removed), MappingProxyType(added), _base_paths=self._base_paths)
+
+    def base_path_set(self) -> frozenset[str]:
+        if self.base is None:
+            return frozenset()
+        paths = self._base_paths.get("paths")
+        if paths is None:
+            paths = self._base_paths["paths"] = frozenset(self.base["path"].to_pylist())
+        return paths
 
     def index(self, metadata: TableMetadata) -> pa.Table:
         """The Arrow file index under `metadata` (spec/format.md, "Checkpoints" names its columns)."""
@@ -107,7 +127,10 @@ def apply_actions(state: TableState | None, version: int, timestamp: int, action
     if protocol is None or metadata is None:
         raise CorruptTableError(f"version {version} has no protocol or metadata before it")
     check_readable(protocol)
-    files = (state.files if state else FileSet()).apply(adds, removes)
+    try:
+        files = (state.files if state else FileSet()).apply(adds, removes)
+    except CorruptTableError as e:
+        raise CorruptTableError(f"log entry {version}: {e}") from None
     return TableState(version=version, timestamp=timestamp, protocol=protocol, metadata=metadata, files=files)
 
 

@@ -21,6 +21,7 @@ import pyarrow.fs as pafs
 from fsspec import AbstractFileSystem
 
 from ..errors import AtomicCommitUnsupportedError, StorageError, TableNotFoundError
+from ..paths import check_relative_path
 from . import commit_primitives
 from .options import truthy
 from .redact import redact
@@ -96,7 +97,12 @@ class Store:
 
     # ------------------------------------------------------------ paths
     def full_path(self, rel: str) -> str:
-        return posixpath.join(self.root, rel) if rel else self.root
+        """The location of `rel` under the root. A path that could leave the root (`..`, absolute,
+        a scheme, ...: spec/format.md, "Paths") is refused here too, before any I/O, whatever
+        decoded it."""
+        if not rel:
+            return self.root
+        return posixpath.join(self.root, check_relative_path(rel, f"table {self.uri}", data_file=False))
 
     # ------------------------------------------------------------ operations
     def _call(self, what: str, rel: str, fn: Callable[[], T]) -> T:

@@ -1,0 +1,260 @@
+"""Data file paths in metadata are untrusted input (spec/format.md, "Paths"): a path that could
+leave the table's root is refused when its log entry or checkpoint is decoded and again where
+it is turned into a location, and never opened."""
+
+import io
+import json
+import os
+import posixpath
+import re
+import shutil
+import unicodedata
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import lakehouse
+from lakehouse import read as read_module
+from lakehouse.actions import action_from_json
+from lakehouse.checkpoint import checkpoint_path
+from lakehouse.errors import CorruptTableError
+from lakehouse.io import Store
+from lakehouse.log import log_path
+from lakehouse.partitioning import PartitionField, PartitionSpec, partition_path
+from lakehouse.transforms import IDENTITY
+from lakehouse.paths import check_path_column, check_relative_path, path_problem
+from lakehouse.schema import Schema
+
+HOSTILE = [
+    "../outside.parquet", "data/../../outside.parquet", "data/x/../../../y.parquet", "/etc/passwd",
+    "s3://other-bucket/key.parquet", "file:///etc/passwd", "C:/Windows/win.ini", "c:x.parquet",
+    "data//x.parquet", "./x.parquet", "data/./x.parquet", "data/", "", "data\\..\\..\\x",
+    "..\\x", "%2e%2e/x.parquet", "data/%2E%2E/%2e%2e/x", ".%2e/x", "data/%2e/x", "a%2", "a%zz",
+    "%41", "x%7e", "a\x00b", "a\nb", "a\x7fb", "a\x85b", "...", "data/.. /x", "．．/x", "ｃ：/x",
+    "data/x?.parquet", "data/x#frag", "data/*", "data/[ab].parquet",
+    "_lakehouse/log/00000000000000000000.json", "_LAKEHOUSE/x.parquet",
+]
+VALID = [
+    "data/x.parquet", "data/a=b/c.parquet", "data/s=a%2Fb/x.parquet", "data/s=%5C/x.parquet",
+    "data/s=%25/x.parquet", "data/s=%C3%A9/x.parquet", "data/s=__HIVE_DEFAULT_PARTITION__/x.parquet",
+    "data/s=../x.parquet", "data/s=./x.parquet", "a..b", ".hidden", "é/ü.parquet", "_lakehouse2/x",
+]
+
+
+@pytest.mark.parametrize("path", HOSTILE)
+def test_hostile_paths_are_refused(path):
+    with pytest.raises(CorruptTableError):
+        check_relative_path(path, "add")
+    with pytest.raises(CorruptTableError):
+        check_path_column(pa.array(["data/ok.parquet", path]), "checkpoint 3")
+    if not path.lower().startswith("_lakehouse/"):  # the store's own files live there
+        with pytest.raises(CorruptTableError):
+            Store.from_uri("memory://t").full_path(path or "/")
+
+
+@pytest.mark.parametrize("path", VALID)
+def test_plain_paths_are_accepted(path):
+    assert check_relative_path(path) == path
+    check_path_column(pa.array([path]), "checkpoint 3")
+    assert Store.from_uri("memory://t").full_path(path).endswith(path)
+
+
+def test_non_string_and_null_paths_are_refused():
+    for bad in (None, 7, ["a"], {"a": 1}):
+        with pytest.raises(CorruptTableError, match="string"):
+            check_relative_path(bad, "add")
+    with pytest.raises(CorruptTableError, match="null"):
+        check_path_column(pa.array(["a", None]), "checkpoint 3")
+
+
+# ------------------------------------------------------------------ properties
+
+_SEGMENTS = st.sampled_from(["data", "a=b", "x.parquet", "é", "%2F", "..", ".", "", " ", "%2e", "a:b", "\\"])
+_ESCAPES = ["..", ".", "", "%2e%2e", "%2E", ".%2e", "\\..", "C:", "s3:", "..\x00", "．．"]
+
+
+def _normalise_url(path: str) -> str:
+    """What RFC 3986 section 6.2.2.2 lets a URL normaliser do: decode escaped unreserved characters."""
+    def decode(m: re.Match) -> str:
+        c = chr(int(m.group(1), 16))
+        return c if c.isascii() and (c.isalnum() or c in "-._~") else m.group(0)
+    return re.sub(r"%([0-9A-Fa-f]{2})", decode, path)
+
+
+def _escapes_or_is_unclean(path: str) -> bool:
+    """What the rule must exclude: any reading of `path` (as written, percent-decoded as a URL
+    normaliser would, with `\\` as a separator, NFKC-folded) that is absolute, names another
+    store, or has an empty, `.` or `..` segment."""
+    for form in {path, _normalise_url(path), path.replace("\\", "/"), unicodedata.normalize("NFKC", path)}:
+        segments = form.split("/")
+        if form.startswith("/") or ":" in form or any(s.strip(". ") == "" for s in segments):
+            return True
+    return False
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_SEGMENTS, min_size=1, max_size=6), st.text(max_size=12))
+def test_accepted_paths_never_escape(segments, noise):
+    for path in ("/".join(segments), "/".join(segments) + noise, noise):
+        ok = path_problem(path) is None
+        if ok:
+            assert not _escapes_or_is_unclean(path), path
+            assert posixpath.normpath(path) == path  # nothing for a join to fold away
+        # the vectorised check (RE2, for checkpoints) agrees with the scalar one
+        try:
+            check_path_column(pa.array([path]), "checkpoint")
+            vector_ok = True
+        except CorruptTableError:
+            vector_ok = False
+        assert vector_ok == ok, path
+
+
+_ADD = {"size": 1, "record_count": 1, "modification_time": 1}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.from_regex(r"[a-z0-9=._-]{1,8}", fullmatch=True), max_size=3),
+       st.sampled_from(_ESCAPES), st.lists(st.from_regex(r"[a-z0-9=._-]{1,8}", fullmatch=True), max_size=3))
+def test_a_dot_empty_or_foreign_segment_anywhere_is_refused(before, bad, after):
+    path = "/".join([*before, bad, *after])
+    assert path_problem(path) is not None, path
+    for action in ({"add": {**_ADD, "path": path}}, {"remove": {"path": path, "deletion_timestamp": 1}}):
+        with pytest.raises(CorruptTableError, match="path"):  # on decode
+            action_from_json(action)
+    with pytest.raises(CorruptTableError):  # and at location time
+        Store.from_uri("memory://t").full_path(path or "..")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=40), st.text(max_size=10))
+def test_every_partition_folder_the_writer_makes_is_accepted(value, name):
+    schema = Schema.from_arrow(pa.schema([("s", pa.string())]))
+    spec = PartitionSpec(spec_id=0, fields=(PartitionField(source_id=schema.fields[0].id, field_id=1000,
+                                                           name=name, transform=IDENTITY),))
+    folder = partition_path(spec, schema, {1000: value})
+    check_relative_path(f"data/{folder}/0123456789abcdef0123456789abcdef.parquet")
+
+
+def test_a_table_partitioned_by_awkward_values_reads_back(local_uri):
+    values = ["../x", "/", "a/../b", "%2e%2e", "C:\\x", "s3://b/k", "..", ".", "", "é", "a\x00b", "_lakehouse"]
+    t = lakehouse.create_table(local_uri, schema=pa.schema([("s", pa.string()), ("i", pa.int64())]),
+                               partition_by=["s"])
+    t.append(pa.table({"s": values, "i": list(range(len(values)))}))
+    got = lakehouse.open_table(local_uri).scan().to_arrow().sort_by("i")
+    assert got["s"].to_pylist() == values
+    for root, _, files in os.walk(local_uri):  # and nothing was written outside the table
+        assert os.path.realpath(root).startswith(os.path.realpath(local_uri))
+
+
+# ------------------------------------------------------------------ end to end on local disk
+
+def _table_with_hostile_add(uri: str, path: str, key: str = "add") -> None:
+    t = lakehouse.create_table(uri, schema=pa.schema([("i", pa.int64())]))
+    t.append(pa.table({"i": [1]}))
+    with open(os.path.join(uri, log_path(1))) as f:
+        entry = json.load(f)
+    add = next(a["add"] for a in entry["actions"] if "add" in a)
+    if key == "add":
+        action = {"add": {**add, "path": path}}
+    else:
+        action = {"remove": {"path": path, "deletion_timestamp": 1, "data_change": True}}
+    entry = {"version": 2, "commit_info": {**entry["commit_info"], "timestamp": entry["commit_info"]["timestamp"] + 1},
+             "actions": [action]}
+    with open(os.path.join(uri, log_path(2)), "w") as f:
+        json.dump(entry, f)
+
+
+def _outside_file(tmp_path) -> str:
+    outside = tmp_path / "outside.parquet"
+    pq.write_table(pa.table({"i": [666]}), outside)
+    return str(outside)
+
+
+@pytest.mark.parametrize("key", ["add", "remove"])
+def test_scan_of_a_log_naming_a_file_outside_the_root_never_opens_it(tmp_path, monkeypatch, key):
+    outside = _outside_file(tmp_path)
+    touched = []
+    real_read = Store.read_bytes
+    monkeypatch.setattr(Store, "read_bytes", lambda self, rel: touched.append(rel) or real_read(self, rel))
+    monkeypatch.setattr(read_module, "_dataset", lambda *a, **k: touched.append(a) or pytest.fail("opened"))
+    for name, path in [("rel", "../outside.parquet"), ("abs", outside), ("uri", "file://" + outside)]:
+        uri = str(tmp_path / name)
+        _table_with_hostile_add(uri, path, key)
+        with pytest.raises(CorruptTableError, match=r"log entry 2: .*path"):
+            lakehouse.open_table(uri).scan().to_arrow()
+        assert not [r for r in touched if "outside" in str(r)]
+
+
+def test_error_does_not_reveal_whether_the_file_exists(tmp_path):
+    outside = _outside_file(tmp_path)
+    messages = []
+    for name, path in [("exists", outside), ("absent", outside.replace("outside", "nowhere"))]:
+        uri = str(tmp_path / name)
+        _table_with_hostile_add(uri, path)
+        with pytest.raises(CorruptTableError) as e:
+            lakehouse.open_table(uri)
+        messages.append(str(e.value).replace(path, "<p>").replace(uri, "<t>"))
+    assert messages[0] == messages[1]
+
+
+def test_location_check_holds_even_when_decoding_is_bypassed(tmp_path):
+    outside = _outside_file(tmp_path)
+    t = lakehouse.create_table(str(tmp_path / "t"), schema=pa.schema([("i", pa.int64())]))
+    store = Store.from_uri(str(tmp_path / "t"))
+    files = pa.table({"schema_id": pa.array([0], pa.int32()), "path": ["../outside.parquet"],
+                      "size": pa.array([os.path.getsize(outside)], pa.int64())})
+    with pytest.raises(CorruptTableError, match="outside"):
+        list(read_module.read_batches(store, t.metadata, files, tuple(t.schema.fields), None))
+    for rel in ("../outside.parquet", outside, "a/../../outside.parquet"):
+        with pytest.raises(CorruptTableError):
+            store.read_bytes(rel)
+
+
+def test_checkpoint_naming_a_file_outside_is_ignored(local_uri, tmp_path):
+    _outside_file(tmp_path)
+    t = lakehouse.create_table(local_uri, schema=pa.schema([("i", pa.int64())]),
+                               properties={"checkpoint.interval": "2"})
+    for i in range(3):
+        t.append(pa.table({"i": [i]}))
+    path = os.path.join(local_uri, checkpoint_path(2))
+    cp = pq.read_table(path)
+    for hostile in ("../outside.parquet", "data/../../outside.parquet"):
+        paths = cp["path"].to_pylist()
+        paths[0] = hostile
+        sink = io.BytesIO()
+        pq.write_table(cp.set_column(cp.column_names.index("path"), "path", pa.array(paths)), sink)
+        with open(path, "wb") as f:
+            f.write(sink.getvalue())
+        # the damaged checkpoint is ignored and the log replayed: every row, once
+        got = lakehouse.open_table(local_uri).scan().to_arrow()
+        assert sorted(got["i"].to_pylist()) == [0, 1, 2]
+
+
+def test_checkpoint_listing_a_file_twice_is_ignored(local_uri):
+    t = lakehouse.create_table(local_uri, schema=pa.schema([("i", pa.int64())]),
+                               properties={"checkpoint.interval": "2"})
+    for i in range(2):
+        t.append(pa.table({"i": [i]}))
+    path = os.path.join(local_uri, checkpoint_path(2))
+    cp = pq.read_table(path)
+    doubled = pa.concat_tables([cp, cp.slice(0, 1)])
+    meta = json.loads(cp.schema.metadata[b"lakehouse.state"])
+    meta["num_files"] = doubled.num_rows
+    pq.write_table(doubled.replace_schema_metadata({b"lakehouse.state": json.dumps(meta)}), path)
+    assert sorted(lakehouse.open_table(local_uri).scan().to_arrow()["i"].to_pylist()) == [0, 1]
+
+
+# ------------------------------------------------------------------ hostile golden logs
+
+INVALID = os.path.join(os.path.dirname(__file__), "golden", "invalid")
+_HOSTILE_CASES = sorted(n for n in os.listdir(INVALID) if re.match(r"^(path|field|readd)_", n))
+
+
+@pytest.mark.parametrize("case", _HOSTILE_CASES)
+def test_hostile_golden_logs_fail_cleanly(case, tmp_path):
+    uri = str(tmp_path / case)
+    shutil.copytree(os.path.join(INVALID, case), uri)
+    with pytest.raises(CorruptTableError, match=r"log entry \d+"):
+        lakehouse.open_table(uri).scan().to_arrow()
