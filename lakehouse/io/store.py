@@ -20,7 +20,7 @@ import fsspec
 import pyarrow.fs as pafs
 from fsspec import AbstractFileSystem
 
-from ..errors import AtomicCommitUnsupportedError, StorageError, TableNotFoundError
+from ..errors import AtomicCommitUnsupportedError, InvalidArgumentError, StorageError, TableNotFoundError
 from . import commit_primitives
 from .options import truthy
 from .redact import redact
@@ -68,13 +68,13 @@ class Store:
                 fs, root = fsspec.core.url_to_fs(uri, **options)
             except (ImportError, ValueError, TypeError) as e:
                 raise StorageError(f"cannot open a filesystem for {redact(uri)}: {redact(str(e))}") from None
-        retry = RetryPolicy(max_attempts=int(own["max_io_retries"])) if "max_io_retries" in own else RetryPolicy()
+        retry = RetryPolicy(max_attempts=_count(own["max_io_retries"])) if "max_io_retries" in own else RetryPolicy()
         try:
             put = commit_primitives.choose(
-                fs, unsafe_single_writer=truthy(own.get("unsafe_single_writer", False)),
+                fs, unsafe_single_writer=truthy(own.get("unsafe_single_writer", False), name="unsafe_single_writer"),
                 conditional_put=None if own.get("conditional_put") is None
                 else commit_primitives.parse_conditional_put(own["conditional_put"]),
-                fsync=truthy(own.get("fsync", False)))
+                fsync=truthy(own.get("fsync", False), name="fsync"))
         except AtomicCommitUnsupportedError as e:
             put = commit_primitives.Refused(e)  # reading is fine; the first commit raises this
         make_arrow = None if arrow_fs is None else (lambda: arrow_fs(max_attempts=retry.max_attempts))
@@ -261,8 +261,20 @@ def _describe(e: BaseException) -> str:
     return f"{text} ({code})" if code and code not in text else text
 
 
+def _count(value: object) -> int:
+    try:
+        count = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        count = -1
+    if count < 1 or isinstance(value, bool) or (isinstance(value, float) and value != count):
+        raise InvalidArgumentError(f"storage option max_io_retries={value!r} must be a whole number >= 1")
+    return count
+
+
 def _normalise_uri(uri: str) -> str:
     uri = os.fspath(uri)
+    if not uri.strip():  # "" would otherwise mean the current folder
+        raise InvalidArgumentError("the table URI is empty")
     if "://" not in uri:
         return os.path.abspath(os.path.expanduser(uri))
     return uri
