@@ -52,18 +52,32 @@ def write_checkpoint(store: Store, state: TableState) -> None:
 def maybe_checkpoint(store: Store, state: TableState) -> bool:
     """Checkpoint after a commit whose version is a multiple of the table's interval.
 
-    A failure here is logged, not raised: the commit has already succeeded, and the next
-    multiple will try again.
+    Never raises: the commit has already succeeded (a caller told otherwise would retry and
+    duplicate it), so any failure, of the store, of Arrow or of memory, is logged, and the
+    next multiple tries again. A half-written checkpoint is ignored by readers.
     """
-    interval = state.metadata.setting(CHECKPOINT_INTERVAL)
-    if interval <= 0 or state.version == 0 or state.version % interval:
-        return False
     try:
+        interval = state.metadata.setting(CHECKPOINT_INTERVAL)
+        if interval <= 0 or state.version == 0 or state.version % interval:
+            return False
         write_checkpoint(store, state)
         return True
-    except LakehouseError as e:
-        log.warning("checkpoint at version %d failed (the commit stands): %s", state.version, e)
+    except Exception as e:  # noqa: BLE001 - after the commit nothing may fail the write
+        log.warning("checkpoint at version %d failed (the commit stands): %r", state.version, e)
         return False
+
+
+def settle(store: Store, state: TableState, *, compact_after: int) -> TableState:
+    """The state a handle keeps after committing `state`: checkpointed if due, and with its
+    replayed adds folded into one index when checkpointed or past `compact_after` adds.
+    Never raises, for the same reason as `maybe_checkpoint`; an uncompacted state is as good."""
+    if not maybe_checkpoint(store, state) and len(state.files.added) <= compact_after:
+        return state
+    try:
+        return state.compacted()
+    except Exception as e:  # noqa: BLE001
+        log.warning("folding the file index after version %d failed (the commit stands): %r", state.version, e)
+        return state
 
 
 def read_checkpoint(store: Store, version: int) -> TableState | None:

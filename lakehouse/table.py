@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .actions import AddFile, CommitInfo, Protocol, TableMetadata
-from .checkpoint import maybe_checkpoint
+from .checkpoint import settle
 from .commit import ENGINE, MAX_RETRIES, CommitPolicy, commit
 from .conflicts import Transaction
 from .conform import conform_batches, merged_schema, schema_differences, to_reader
@@ -238,10 +238,7 @@ class Table:
                           read_files=read_files)
         policy = CommitPolicy(max_retries=state.metadata.setting(MAX_RETRIES))
         result = commit(self._store, self._state, txn, policy=policy)
-        state = result.state
-        if maybe_checkpoint(self._store, state) or len(state.files.added) > _COMPACT_AFTER_ADDS:
-            state = state.compacted()
-        self._state = state
+        self._state = settle(self._store, result.state, compact_after=_COMPACT_AFTER_ADDS)  # never raises
         return CommitSummary(version=result.version, operation=operation, metrics=metrics)
 
 
