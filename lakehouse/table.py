@@ -20,7 +20,7 @@ from .errors import InvalidArgumentError, PredicateViolationError, TableExistsEr
 from .expressions.arrow_filter import to_arrow_filter
 from .expressions.tree import TRUE, Expr
 from .io import Store
-from .log import encode_entry, log_path, read_entries_from
+from .log import encode_entry, log_path, read_entries_from, read_log_range
 from .partitioning import UNPARTITIONED, evolve_spec, parse_partition_by
 from .replay import load_state, version_at
 from .rewrite import remove_matching
@@ -82,8 +82,10 @@ def open_table(uri: str, *, storage_options: Mapping[str, Any] | None = None, ve
                as_of: dt.datetime | None = None) -> "Table":
     """Open the table at `uri` at its newest version (or a past one); TableNotFoundError if none."""
     store = Store.from_uri(uri, storage_options)
+    if version is not None and as_of is None:  # read only up to `version`: newer entries may be damaged
+        return Table(store, load_state(store, version))
     table = Table(store, load_state(store))
-    return table if version is None and as_of is None else table.at(version=version, as_of=as_of)
+    return table if as_of is None else table.at(version=version, as_of=as_of)
 
 
 class Table:
@@ -144,7 +146,7 @@ class Table:
         newer = read_entries_from(self._store, self.version + 1)
         latest = newer[-1].version if newer else self.version
         first = 0 if limit is None else max(0, latest - limit + 1)
-        older = read_entries_from(self._store, first, until=self.version, batch=32) if first <= self.version else []
+        older = read_log_range(self._store, first, self.version)  # CorruptTableError on a gap
         entries = older + [e for e in newer if e.version >= first]
         return [HistoryEntry(
             version=e.version, timestamp=dt.datetime.fromtimestamp(e.timestamp / 1000, dt.timezone.utc),
