@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .actions import AddFile, CommitInfo, Protocol, TableMetadata
-from .checkpoint import settle
+from .checkpoint import checkpoint_versions, settle
 from .commit import ENGINE, MAX_RETRIES, CommitPolicy, commit
 from .conflicts import Transaction
 from .conform import conform_batches, merged_schema, schema_differences, to_reader
@@ -20,7 +20,7 @@ from .errors import InvalidArgumentError, PredicateViolationError, TableExistsEr
 from .expressions.arrow_filter import to_arrow_filter
 from .expressions.tree import TRUE, Expr
 from .io import Store
-from .log import encode_entry, log_path, read_entries_from, read_log_range
+from .log import encode_entry, list_versions, log_path, read_entries_from, read_log_range
 from .partitioning import UNPARTITIONED, evolve_spec, parse_partition_by
 from .replay import load_state, version_at
 from .rewrite import remove_matching
@@ -73,7 +73,9 @@ def create_table(uri: str, *, schema: pa.Schema | Schema, partition_by: Sequence
     actions = (Protocol(), metadata)
     info = CommitInfo(timestamp=now, operation="create", engine=ENGINE,
                       parameters={"partition_by": list(partition_by or [])})
-    if not store.put_if_absent(log_path(0), encode_entry(0, info, actions)):
+    # Entry 0 may be gone from an existing table (removed after a checkpoint): never refill it.
+    if list_versions(store) or checkpoint_versions(store) or not store.put_if_absent(
+            log_path(0), encode_entry(0, info, actions)):
         raise TableExistsError(f"a table already exists at {store.uri}")
     return Table(store, apply_actions(None, 0, now, actions))
 
