@@ -74,7 +74,7 @@ class Store:
                 fs, unsafe_single_writer=truthy(own.get("unsafe_single_writer", False), name="unsafe_single_writer"),
                 conditional_put=None if own.get("conditional_put") is None
                 else commit_primitives.parse_conditional_put(own["conditional_put"]),
-                fsync=truthy(own.get("fsync", False), name="fsync"))
+                fsync=truthy(own.get("fsync", True), name="fsync"))  # durable unless opted out
         except AtomicCommitUnsupportedError as e:
             put = commit_primitives.Refused(e)  # reading is fine; the first commit raises this
         make_arrow = None if arrow_fs is None else (lambda: arrow_fs(max_attempts=retry.max_attempts))
@@ -146,11 +146,7 @@ class Store:
 
         def write() -> None:
             if self.is_local:
-                os.makedirs(posixpath.dirname(path), exist_ok=True)
-                tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-                with open(tmp, "wb") as f:
-                    f.write(data)
-                os.replace(tmp, path)
+                commit_primitives.write_replace(path, data, fsync=self.durable)
             else:
                 if not self._object_store:
                     self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
@@ -165,8 +161,24 @@ class Store:
         the outcome by reading the entry back (spec/format.md, "Unknown outcomes")."""
         path = self.full_path(rel)
         if self.is_local:
-            os.makedirs(posixpath.dirname(path), exist_ok=True)
+            commit_primitives.ensure_dir(posixpath.dirname(path), fsync=self.durable)
         return self._call("committing", rel, lambda: self._put_if_absent(self.fs, path, data))
+
+    @property
+    def durable(self) -> bool:
+        """Local disk syncing what a commit depends on (the default; storage option fsync=False
+        trades that for speed). Object stores and memory need no syncing."""
+        return self.is_local and self._put_if_absent.fsync
+
+    def sync_files(self, rels: Iterable[str]) -> None:
+        """Make files written by others (pyarrow writes the data files) durable, with the folders
+        holding them: before a log entry names them (spec/format.md, "Durability")."""
+        if not self.durable:
+            return
+        rels = list(rels)
+        paths = [self.full_path(rel) for rel in rels]
+        if paths:
+            self._call("syncing", rels[0], lambda: commit_primitives.fsync_files(paths, self.root))
 
     def exists(self, rel: str) -> bool:
         return self._call("checking", rel, lambda: self.fs.exists(self.full_path(rel)))
