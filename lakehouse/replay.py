@@ -14,7 +14,7 @@ def load_state(store: Store, version: int | None = None) -> TableState:
 
     Starts from the newest usable checkpoint (at or before `version`), then reads the log from
     there, stopping at `version`: newer entries are never read, so a damaged newest entry does
-    not block time travel. A gap in the log is CorruptTableError (spec/format.md, "Gaps").
+    not block time travel. A gap in the log is CorruptTableError (spec/format.md, "Gaps in the log").
     """
     if version is not None and version < 0:
         raise VersionNotFoundError(f"version {version} does not exist: versions start at 0")
