@@ -87,7 +87,10 @@ def fsync_files(paths: list[str], root: str) -> None:
     partition folders a writer may just have created)."""
     folders: set[str] = set()
     for path in paths:
-        fd = os.open(path, os.O_RDONLY)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            continue  # nothing to make durable (a caller committing files it did not write)
         try:
             os.fsync(fd)
         finally:
