@@ -86,3 +86,13 @@ def _adds(t):
     from lakehouse.log import read_entry
     entry = read_entry(Store.from_uri(t.uri), t.version)
     return [a.to_json() for a in entry.actions if type(a).__name__ == "AddFile"]
+
+
+def test_folders_above_the_data_files_are_synced_once_per_store(local_uri, io_events):
+    t = lakehouse.create_table(local_uri, schema=pa.schema([("v", pa.int64())]))
+    root = os.path.realpath(local_uri)
+    t.append(pa.table({"v": [1]}))
+    io_events.clear()
+    t.append(pa.table({"v": [2]}))
+    synced = [p for kind, p in io_events if kind == "fsync"]
+    assert f"{root}/data" in synced and root not in synced  # data/ gained a name; the root did not

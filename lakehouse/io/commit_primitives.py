@@ -82,10 +82,12 @@ def ensure_dir(directory: str, *, fsync: bool) -> None:
         _fsync_dir(parent)
 
 
-def fsync_files(paths: list[str], root: str) -> None:
-    """fsync each file, then once each folder from the files up to `root` (data files live in
-    partition folders a writer may just have created)."""
-    folders: set[str] = set()
+def fsync_files(paths: list[str], root: str, durable_folders: set[str]) -> None:
+    """fsync each file and the folder holding it (which gained its name), then the folders
+    above up to `root` (a partition folder may be new), skipping those in `durable_folders`:
+    folders synced once while their child existed, whose entries therefore stay durable (folders
+    are never removed). The folders synced here are added to it."""
+    holders: set[str] = set()
     for path in paths:
         try:
             fd = os.open(path, os.O_RDONLY)
@@ -95,12 +97,14 @@ def fsync_files(paths: list[str], root: str) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-        folder = os.path.dirname(path)
-        while folder not in folders and len(folder) >= len(root):
-            folders.add(folder)
-            folder = os.path.dirname(folder)
-    for folder in sorted(folders, key=len, reverse=True):
+        holders.add(os.path.dirname(path))
+    above: set[str] = set()
+    for folder in holders:
+        while len(folder) > len(root) and (folder := os.path.dirname(folder)) not in durable_folders:
+            above.add(folder)
+    for folder in sorted(holders | above, key=len, reverse=True):
         _fsync_dir(folder)
+    durable_folders.update(above)
 
 
 def write_replace(path: str, data: bytes, *, fsync: bool) -> None:

@@ -45,6 +45,7 @@ class Store:
         self._put_if_absent = put_if_absent
         self.retry = retry or RetryPolicy()
         self._arrow_fs: pafs.FileSystem | None = None
+        self._durable_folders: set[str] = set()  # see commit_primitives.fsync_files
         self._make_arrow_fs = arrow_fs
         self._object_store = not isinstance(put_if_absent,
                                             (commit_primitives.LocalLink, commit_primitives.MemoryLocked))
@@ -178,7 +179,8 @@ class Store:
         rels = list(rels)
         paths = [self.full_path(rel) for rel in rels]
         if paths:
-            self._call("syncing", rels[0], lambda: commit_primitives.fsync_files(paths, self.root))
+            self._call("syncing", rels[0],
+                       lambda: commit_primitives.fsync_files(paths, self.root, self._durable_folders))
 
     def exists(self, rel: str) -> bool:
         return self._call("checking", rel, lambda: self.fs.exists(self.full_path(rel)))
