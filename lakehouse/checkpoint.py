@@ -3,23 +3,27 @@ so opening a table reads one checkpoint and the short log tail after it, never t
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import re
+from dataclasses import dataclass
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .actions import Protocol, TableMetadata
 from .errors import CorruptTableError, LakehouseError
-from .file_index import check_index_paths
+from .file_index import check_index_paths, file_index_schema
 from .io import Store
 from .log import CHECKPOINT_DIR, LAST_CHECKPOINT, VERSION_DIGITS
 from .state import FileSet, TableState
 
 CHECKPOINT_INTERVAL = ("checkpoint.interval", 100)
 STATE_KEY = b"lakehouse.state"
+STATE_DIGEST_KEY = b"lakehouse.state.sha256"  # hex SHA-256 of the STATE_KEY value
 _NAME = re.compile(r"^(\d{20})\.checkpoint\.parquet$")
 log = logging.getLogger(__name__)
 
@@ -41,9 +45,9 @@ def write_checkpoint(store: Store, state: TableState) -> None:
     blob = orjson.dumps({"version": state.version, "timestamp": state.timestamp,
                          "protocol": state.protocol.to_json(), "metadata": state.metadata.to_json(),
                          "num_files": index.num_rows})
-    index = index.replace_schema_metadata({STATE_KEY: blob})
+    index = index.replace_schema_metadata({STATE_KEY: blob, STATE_DIGEST_KEY: hashlib.sha256(blob).hexdigest()})
     sink = io.BytesIO()
-    pq.write_table(index, sink, compression="zstd")
+    pq.write_table(index, sink, compression="zstd", write_page_checksum=True)  # so flipped bits are found
     data = sink.getvalue()
     store.write_bytes(checkpoint_path(state.version), data)
     store.write_bytes(LAST_CHECKPOINT, orjson.dumps(
@@ -53,64 +57,158 @@ def write_checkpoint(store: Store, state: TableState) -> None:
 def maybe_checkpoint(store: Store, state: TableState) -> bool:
     """Checkpoint after a commit whose version is a multiple of the table's interval.
 
-    A failure here is logged, not raised: the commit has already succeeded, and the next
-    multiple will try again.
+    Never raises: the commit has already succeeded (a caller told otherwise would retry and
+    duplicate it), so any failure, of the store, of Arrow or of memory, is logged, and the
+    next multiple tries again. A half-written checkpoint is ignored by readers.
     """
-    interval = state.metadata.setting(CHECKPOINT_INTERVAL)
-    if interval <= 0 or state.version == 0 or state.version % interval:
-        return False
     try:
+        interval = state.metadata.setting(CHECKPOINT_INTERVAL)
+        if interval <= 0 or state.version == 0 or state.version % interval:
+            return False
         write_checkpoint(store, state)
         return True
-    except LakehouseError as e:
-        log.warning("checkpoint at version %d failed (the commit stands): %s", state.version, e)
+    except Exception as e:  # noqa: BLE001 - after the commit nothing may fail the write
+        log.warning("checkpoint at version %d failed (the commit stands): %r", state.version, e)
         return False
+
+
+def settle(store: Store, state: TableState, *, compact_after: int) -> TableState:
+    """The state a handle keeps after committing `state`: checkpointed if due, and with its
+    replayed adds folded into one index when checkpointed or past `compact_after` adds.
+    Never raises, for the same reason as `maybe_checkpoint`; an uncompacted state is as good."""
+    if not maybe_checkpoint(store, state) and len(state.files.added) <= compact_after:
+        return state
+    try:
+        return state.compacted()
+    except Exception as e:  # noqa: BLE001
+        log.warning("folding the file index after version %d failed (the commit stands): %r", state.version, e)
+        return state
 
 
 def read_checkpoint(store: Store, version: int) -> TableState | None:
     """The state a checkpoint holds, or None if it is missing or damaged (readers then fall back)."""
     data = store.try_read_bytes(checkpoint_path(version))
-    if data is None:
-        return None
+    return None if data is None else decode_checkpoint(version, data)
+
+
+def decode_checkpoint(version: int, data: bytes) -> TableState | None:
+    """The state in checkpoint file `data`, or None (with a warning) if it is damaged in any way.
+
+    Everything a later scan relies on is checked here, eagerly: a checkpoint that decodes is
+    one whose file index planning can use as it is. Any failure to decode means "damaged", so
+    the catch is deliberately broad; the store's own errors happen before, and propagate.
+    """
     try:
-        table = pq.read_table(pa.BufferReader(data))
-        meta = orjson.loads(table.schema.metadata[STATE_KEY])
-        if meta["version"] != version or meta["num_files"] != table.num_rows:
-            raise CorruptTableError(f"checkpoint {version} does not describe version {version}")
-        check_index_paths(table, f"checkpoint {version}")
-        state = TableState(
-            version=version, timestamp=int(meta["timestamp"]), protocol=Protocol.from_json(meta["protocol"]),
-            metadata=TableMetadata.from_json(meta["metadata"]),
-            files=FileSet(base=table.replace_schema_metadata(None)))
-    except (pa.ArrowException, OSError, KeyError, TypeError, ValueError, orjson.JSONDecodeError,
-            CorruptTableError) as e:
-        log.warning("ignoring damaged checkpoint %d: %s", version, e)
+        table = pq.read_table(pa.BufferReader(data), page_checksum_verification=True)
+        kv = table.schema.metadata or {}
+        blob = kv[STATE_KEY]
+        digest = kv.get(STATE_DIGEST_KEY)  # absent in checkpoints of earlier writers
+        if digest is not None and digest != hashlib.sha256(blob).hexdigest().encode():
+            raise CorruptTableError("its lakehouse.state does not match its checksum")
+        meta = orjson.loads(blob)
+        if not isinstance(meta, dict) or meta.get("version") != version or type(meta["version"]) is not int:
+            raise CorruptTableError(f"its lakehouse.state does not describe version {version}")
+        metadata = TableMetadata.from_json(meta["metadata"])
+        return TableState(
+            version=version, timestamp=_int(meta["timestamp"], "timestamp"),
+            protocol=Protocol.from_json(meta["protocol"]), metadata=metadata,
+            files=FileSet(base=validated_index(table.replace_schema_metadata(None), metadata,
+                                               _int(meta["num_files"], "num_files"))))
+    except Exception as e:  # noqa: BLE001 - a checkpoint is only an optimisation: ignore it, read the log
+        log.warning("ignoring damaged checkpoint %d: %s", version, _describe(e))
         return None
-    return state
+
+
+def validated_index(table: pa.Table, metadata: TableMetadata, num_files: int) -> pa.Table:
+    """The checkpoint's file index, checked against the columns spec/format.md ("Checkpoints")
+    requires under `metadata`: every column present with its exact type, no null where a value
+    is required, counts in range, spec and schema ids the metadata holds, each path once."""
+    if table.num_rows != num_files:
+        raise CorruptTableError(f"it has {table.num_rows} rows but says {num_files}")
+    metadata.partition_spec  # noqa: B018 - the default spec must exist, and every schema convert
+    for schema in metadata.schemas:
+        schema.to_arrow()
+    expected = file_index_schema(metadata)
+    columns = []
+    for field in expected:
+        empty_struct = pa.types.is_struct(field.type) and field.type.num_fields == 0
+        if field.name not in table.column_names and empty_struct:
+            continue  # Parquet cannot hold an empty struct: the writer left the column out
+        column = table[field.name]  # KeyError: a required column is missing
+        if column.type != field.type:
+            raise CorruptTableError(f"column {field.name} is {column.type}, not {field.type}")
+        if column.null_count:  # no writer leaves one null (a partition child, a statistic may be)
+            raise CorruptTableError(f"column {field.name} holds nulls")
+        columns.append(field.name)
+    index = table.select(columns)
+    if index.num_rows:
+        if pc.min(index["size"]).as_py() < 0 or pc.min(index["record_count"]).as_py() < 0:
+            raise CorruptTableError("a size or record count is negative")
+        for name, ids in (("spec_id", metadata.specs_by_id), ("schema_id", [s.schema_id for s in metadata.schemas])):
+            if not pc.all(pc.is_in(index[name], pa.array(list(ids), pa.int32()))).as_py():
+                raise CorruptTableError(f"a {name} names nothing the metadata holds")
+        check_index_paths(index, "its file index")  # confined to the table root (spec 1.1)
+        if pc.count_distinct(index["path"]).as_py() != index.num_rows:
+            raise CorruptTableError("a path is listed twice")
+    return index
+
+
+def _int(value: object, name: str) -> int:
+    if type(value) is not int:
+        raise CorruptTableError(f"its {name} is not an integer")
+    return value
+
+
+def _describe(e: Exception) -> str:
+    return str(e) if isinstance(e, LakehouseError) else f"{type(e).__name__}: {e}"
 
 
 def checkpoint_versions(store: Store) -> list[int]:
     return sorted(int(m.group(1)) for n in store.list_names(CHECKPOINT_DIR) if (m := _NAME.match(n)))
 
 
-def latest_checkpoint(store: Store, at_most: int | None = None, *, use_hint: bool = True,
-                      list_folder: bool = True) -> TableState | None:
-    """The newest readable checkpoint at or before `at_most` (any, if None): the one
-    `last_checkpoint.json` names if `use_hint`, else (if `list_folder`) by listing."""
+@dataclass(frozen=True, slots=True)
+class CheckpointSearch:
+    """Where a reader starts: `state` is the newest usable checkpoint found (None: replay the
+    log from version 0). `committed` is the highest version a checkpoint file names, usable or
+    not (-1 if none seen): that version was committed, so the log must reach it. `listed`: the
+    checkpoint folder was listed (so a None state means no usable checkpoint at all)."""
+
+    state: TableState | None
+    committed: int = -1
+    listed: bool = False
+
+
+def find_checkpoint(store: Store, at_most: int | None = None, *, use_hint: bool = True) -> CheckpointSearch:
+    """The newest usable checkpoint at or before `at_most` (any, if None). For the newest state
+    the hint `last_checkpoint.json` is tried first and the folder is listed only if it names a
+    checkpoint that exists but is damaged; time travel (or `use_hint=False`) always lists."""
+    committed = -1
     if at_most is None and use_hint:
-        hint = store.try_read_bytes(LAST_CHECKPOINT)
-        if hint is not None:
-            try:
-                state = read_checkpoint(store, int(orjson.loads(hint)["version"]))
-            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-                state = None
-            if state is not None:
-                return state
-    if not list_folder:
-        return None
-    for version in reversed(checkpoint_versions(store)):
+        hint = read_hint(store)
+        data = None if hint is None else store.try_read_bytes(checkpoint_path(hint))
+        if data is None:  # no hint, or one pointing nowhere: start from the log without listing
+            return CheckpointSearch(None)
+        state = decode_checkpoint(hint, data)
+        if state is not None:
+            return CheckpointSearch(state, hint)
+        committed = hint
+    versions = checkpoint_versions(store)
+    committed = max([committed, *versions])
+    for version in reversed(versions):
         if at_most is None or version <= at_most:
             state = read_checkpoint(store, version)
             if state is not None:
-                return state
-    return None
+                return CheckpointSearch(state, committed, listed=True)
+    return CheckpointSearch(None, committed, listed=True)
+
+
+def read_hint(store: Store) -> int | None:
+    """The version `last_checkpoint.json` names, or None if it is missing or damaged (a hint only)."""
+    data = store.try_read_bytes(LAST_CHECKPOINT)
+    try:
+        version = None if data is None else orjson.loads(data)["version"]
+    except (orjson.JSONDecodeError, KeyError, TypeError) as e:
+        log.warning("ignoring damaged %s: %r", LAST_CHECKPOINT, e)
+        return None
+    return version if type(version) is int and 0 <= version < 10 ** VERSION_DIGITS else None

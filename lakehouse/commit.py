@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 
 from ._version import __version__
-from .actions import CommitInfo, Protocol
+from .actions import AddFile, CommitInfo, Protocol
 from .conflicts import Transaction, check
 from .errors import CommitRetriesExceededError, StorageError
 from .io import Store
@@ -46,6 +46,9 @@ class CommitResult:
 def commit(store: Store, base: TableState, txn: Transaction, *, policy: CommitPolicy = CommitPolicy()) -> CommitResult:
     check_writable(base.protocol)
     txn_id = uuid.uuid4().hex
+    # The data files must be durable before an entry names them (spec/format.md, "Durability"):
+    # once, not per attempt; a no-op on object stores, where a completed PUT is durable.
+    store.sync_files([a.path for a in txn.actions if isinstance(a, AddFile)])
     attempt = 0
     while True:
         version = base.version + 1
@@ -53,9 +56,12 @@ def commit(store: Store, base: TableState, txn: Transaction, *, policy: CommitPo
         info = CommitInfo(timestamp=timestamp, operation=txn.operation, parameters=dict(txn.parameters),
                           metrics=dict(txn.metrics), engine=ENGINE, read_version=txn.read_version,
                           txn_id=txn_id, is_blind_append=txn.is_blind_append)
-        if _put(store, version, encode_entry(version, info, txn.actions), txn_id):
+        # Entry n+1 present means n exists too (a lost race), or the log has a gap at n that
+        # put-if-absent would silently fill; reading from n tells which (spec 8.2).
+        entry = encode_entry(version, info, txn.actions)
+        if store.try_read_bytes(log_path(version + 1)) is None and _put(store, version, entry, txn_id):
             return CommitResult(version, apply_actions(base, version, timestamp, txn.actions), attempt + 1)
-        for winner in read_entries_from(store, version):
+        for winner in read_entries_from(store, version):  # CorruptTableError on a damaged or gapped log
             if winner.commit_info.txn_id == txn_id:  # our own earlier PUT landed after all
                 return CommitResult(winner.version, apply_actions(base, winner.version, winner.timestamp,
                                                                   winner.actions), attempt + 1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Sequence
 
 import orjson
 
@@ -65,11 +66,22 @@ def read_entry(store: Store, version: int) -> LogEntry | None:
     return None if data is None else decode_entry(version, data)
 
 
-def read_entries_from(store: Store, first: int, *, until: int | None = None, batch: int = 8) -> list[LogEntry]:
+# Where a reader looks for entries above a missing one before concluding the log ends there:
+# the next 8, then powers of two up to 2**20, so a gap of g entries is found whenever the log
+# goes on for at least g entries after it (spec/format.md, "Gaps in the log").
+GAP_PROBES = (*range(1, 9), *(2 ** k for k in range(4, 21)))
+
+
+def read_entries_from(store: Store, first: int, *, until: int | None = None, batch: int = 8,
+                      start_may_be_missing: bool = False) -> list[LogEntry]:
     """Entries first, first+1, ... up to `until` (inclusive) or the first missing one.
 
     Reads `batch` entries at a time concurrently, so a remote store pays one round trip per
-    batch rather than per entry, and no listing is needed to find the newest version.
+    batch rather than per entry, and no listing is needed to find the newest version. Where
+    the run stops at a missing entry, CorruptTableError if a later entry exists (a gap) — the
+    caller would otherwise take an older version for the newest, and a writer would fill the
+    gap. `start_may_be_missing`: a missing `first` just means the log starts later (its start
+    was removed after a checkpoint); the caller then looks elsewhere.
     """
     out: list[LogEntry] = []
     version = first
@@ -78,10 +90,48 @@ def read_entries_from(store: Store, first: int, *, until: int | None = None, bat
         blobs = store.read_many(log_path(v) for v in range(version, last + 1))
         for offset, blob in enumerate(blobs):
             if blob is None:
-                return out
+                missing = version + offset
+                later = [version + i for i in range(offset + 1, len(blobs)) if blobs[i] is not None]
+                if (start_may_be_missing and missing == first) or log_ends_at(store, missing, later, last):
+                    return out
+                version = missing  # it was committed while we read: read on from it
+                break
             out.append(decode_entry(version + offset, blob))
-        version = last + 1
+        else:
+            version = last + 1
     return out
+
+
+def log_ends_at(store: Store, missing: int, known: Sequence[int] = (), checked_to: int | None = None) -> bool:
+    """True if the log ends before entry `missing` (absent when read); False if it has appeared
+    since (a concurrent commit); CorruptTableError if a later entry exists while it does not.
+
+    Later entries are `known` or found at the probe offsets (those up to `checked_to` were
+    already read, and absent). Seeing a later entry proves entry `missing` was written before
+    it, so it is read once more: absent now, it is lost, not merely late.
+    """
+    if not known:
+        probes = [missing + k for k in GAP_PROBES if checked_to is None or missing + k > checked_to]
+        known = [v for v, blob in zip(probes, store.read_many(log_path(v) for v in probes)) if blob is not None]
+    if not known:
+        return True
+    if store.try_read_bytes(log_path(missing)) is not None:
+        return False
+    raise CorruptTableError(
+        f"log entry {missing} is missing but entry {min(known)} exists: the log has a gap (entries were lost "
+        f"or deleted), so no version from {missing} on can be read; restore the missing entries")
+
+
+def read_log_range(store: Store, first: int, until: int) -> list[LogEntry]:
+    """Entries first..until still in the log, for inspection (history): entries before the
+    oldest one kept may have been removed after a checkpoint; after it they must be contiguous."""
+    if first > until:
+        return []
+    entries = read_entries_from(store, first, until=until, batch=32, start_may_be_missing=True)
+    if entries:
+        return entries
+    present = [v for v in list_versions(store) if first < v <= until]  # the log's start was removed
+    return read_entries_from(store, min(present), until=until, batch=32) if present else []
 
 
 def list_versions(store: Store) -> list[int]:

@@ -2,35 +2,59 @@
 
 from __future__ import annotations
 
-from .checkpoint import latest_checkpoint
-from .errors import TableNotFoundError, VersionNotFoundError
+from .checkpoint import CheckpointSearch, find_checkpoint
+from .errors import CorruptTableError, LakehouseError, TableNotFoundError, VersionNotFoundError
 from .io import Store
-from .log import LogEntry, read_entries_from, read_entry
+from .log import META_DIR, LogEntry, read_entries_from, read_entry
 from .state import TableState, apply_actions, check_readable
 
 
 def load_state(store: Store, version: int | None = None) -> TableState:
-    """The state at `version`, or at the newest version if None."""
+    """The state at `version`, or at the newest version if None.
+
+    Starts from the newest usable checkpoint (at or before `version`), then reads the log from
+    there, stopping at `version`: newer entries are never read, so a damaged newest entry does
+    not block time travel. A gap in the log is CorruptTableError (spec/format.md, "Gaps in the log").
+    """
     if version is not None and version < 0:
         raise VersionNotFoundError(f"version {version} does not exist: versions start at 0")
     # The newest state starts from the hinted checkpoint, or from version 0 without listing
     # (young tables have no checkpoint); time travel lists the checkpoints at or before it.
-    state = latest_checkpoint(store, at_most=version, list_folder=version is not None)
-    first = 0 if state is None else state.version + 1
-    entries = read_entries_from(store, first, until=version)
-    if state is None and not entries and version is None:
-        state = latest_checkpoint(store, use_hint=False)  # the log's start may have been cleaned up
-        entries = [] if state is None else read_entries_from(store, state.version + 1)
+    found = find_checkpoint(store, at_most=version)
+    state = found.state
+    entries = read_entries_from(store, 0 if state is None else state.version + 1, until=version,
+                                start_may_be_missing=state is None)
+    if state is None and not entries and not found.listed:
+        found = find_checkpoint(store, at_most=version, use_hint=False)  # the log's start may be removed
+        state = found.state
+        entries = [] if state is None else read_entries_from(store, state.version + 1, until=version)
     if state is None and not entries:
-        if store.exists("_lakehouse"):
-            raise VersionNotFoundError(f"the log of {store.uri} has no version 0")
-        raise TableNotFoundError(f"no table at {store.uri}")
+        raise _unreadable(store, found, version)
     if state is not None:
         check_readable(state.protocol)
     state = fold(state, entries)
+    if found.committed > state.version and (version is None or version > state.version):
+        raise CorruptTableError(
+            f"checkpoint {found.committed} exists, so version {found.committed} was committed, but the log of "
+            f"{store.uri} can only be read up to version {state.version}: entry {state.version + 1} is missing")
     if version is not None and state.version != version:
         raise VersionNotFoundError(f"version {version} does not exist: the newest is {state.version}")
     return state
+
+
+def _unreadable(store: Store, found: CheckpointSearch, version: int | None) -> LakehouseError:
+    """Why no state can be built: neither log entry 0 nor a usable checkpoint (at or before `version`)."""
+    if found.committed >= 0 and version is None:
+        return CorruptTableError(
+            f"the table at {store.uri} cannot be read: log entry 0 was removed and no checkpoint is usable "
+            f"(checkpoint {found.committed} exists but is damaged); restore a checkpoint or the log")
+    if not store.exists(META_DIR):
+        return TableNotFoundError(f"no table at {store.uri}")
+    if version is not None:
+        return VersionNotFoundError(
+            f"version {version} of {store.uri} cannot be read: log entry 0 was removed and there is no usable "
+            f"checkpoint at or before version {version}")
+    return VersionNotFoundError(f"the log of {store.uri} has no version 0 (and there is no usable checkpoint)")
 
 
 def fold(state: TableState | None, entries: list[LogEntry]) -> TableState:

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .actions import AddFile, CommitInfo, Protocol, TableMetadata
-from .checkpoint import maybe_checkpoint
+from .checkpoint import checkpoint_versions, settle
 from .commit import ENGINE, MAX_RETRIES, CommitPolicy, commit
 from .conflicts import Transaction
 from .conform import conform_batches, merged_schema, schema_differences, to_reader
@@ -20,7 +20,7 @@ from .errors import InvalidArgumentError, PredicateViolationError, TableExistsEr
 from .expressions.arrow_filter import to_arrow_filter
 from .expressions.tree import TRUE, Expr
 from .io import Store
-from .log import encode_entry, log_path, read_entries_from
+from .log import encode_entry, list_versions, log_path, read_entries_from, read_log_range
 from .partitioning import UNPARTITIONED, evolve_spec, parse_partition_by
 from .replay import load_state, version_at
 from .rewrite import remove_matching
@@ -73,7 +73,9 @@ def create_table(uri: str, *, schema: pa.Schema | Schema, partition_by: Sequence
     actions = (Protocol(), metadata)
     info = CommitInfo(timestamp=now, operation="create", engine=ENGINE,
                       parameters={"partition_by": list(partition_by or [])})
-    if not store.put_if_absent(log_path(0), encode_entry(0, info, actions)):
+    # Entry 0 may be gone from an existing table (removed after a checkpoint): never refill it.
+    if list_versions(store) or checkpoint_versions(store) or not store.put_if_absent(
+            log_path(0), encode_entry(0, info, actions)):
         raise TableExistsError(f"a table already exists at {store.uri}")
     return Table(store, apply_actions(None, 0, now, actions))
 
@@ -82,8 +84,10 @@ def open_table(uri: str, *, storage_options: Mapping[str, Any] | None = None, ve
                as_of: dt.datetime | None = None) -> "Table":
     """Open the table at `uri` at its newest version (or a past one); TableNotFoundError if none."""
     store = Store.from_uri(uri, storage_options)
+    if version is not None and as_of is None:  # read only up to `version`: newer entries may be damaged
+        return Table(store, load_state(store, version))
     table = Table(store, load_state(store))
-    return table if version is None and as_of is None else table.at(version=version, as_of=as_of)
+    return table if as_of is None else table.at(version=version, as_of=as_of)
 
 
 class Table:
@@ -144,7 +148,7 @@ class Table:
         newer = read_entries_from(self._store, self.version + 1)
         latest = newer[-1].version if newer else self.version
         first = 0 if limit is None else max(0, latest - limit + 1)
-        older = read_entries_from(self._store, first, until=self.version, batch=32) if first <= self.version else []
+        older = read_log_range(self._store, first, self.version)  # CorruptTableError on a gap
         entries = older + [e for e in newer if e.version >= first]
         return [HistoryEntry(
             version=e.version, timestamp=dt.datetime.fromtimestamp(e.timestamp / 1000, dt.timezone.utc),
@@ -242,9 +246,7 @@ class Table:
                           read_files=read_files)
         policy = CommitPolicy(max_retries=state.metadata.setting(MAX_RETRIES))
         result = commit(self._store, state, txn, policy=policy)
-        state = result.state
-        if maybe_checkpoint(self._store, state) or len(state.files.added) > _COMPACT_AFTER_ADDS:
-            state = state.compacted()
+        state = settle(self._store, result.state, compact_after=_COMPACT_AFTER_ADDS)  # never raises
         if state.version > self._state.version:
             self._state = state
         return CommitSummary(version=result.version, operation=operation, metrics=metrics)

@@ -31,3 +31,17 @@ def test_history_json(local_uri, capsys):
 def test_missing_table_is_an_error_exit(tmp_path, capsys):
     assert main(["info", str(tmp_path / "nope")]) == 1
     assert "no table" in capsys.readouterr().err
+
+
+def test_empty_uri_is_a_one_line_error(capsys):
+    for command in ("info", "history"):
+        assert main([command, ""]) == 1
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err.strip() == "error: the table URI is empty"
+
+
+def test_bad_boolean_option_is_a_one_line_error(local_uri, capsys):
+    _table(local_uri)
+    assert main(["-o", "fsync=ture", "info", local_uri]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "fsync='ture'" in err

@@ -6,6 +6,7 @@ every other writer using the same strategy, and returns False when the path alre
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import uuid
@@ -33,8 +34,8 @@ class LocalLink:
 
     name, atomic = "local-link", True
 
-    def __init__(self, *, fsync: bool = False) -> None:
-        self.fsync = fsync
+    def __init__(self, *, fsync: bool = True) -> None:
+        self.fsync = fsync  # the entry and its folder reach the disk before the commit returns
 
     def __call__(self, fs: AbstractFileSystem, path: str, data: bytes) -> bool:
         directory, base = os.path.split(path)
@@ -63,6 +64,68 @@ def _fsync_dir(directory: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def ensure_dir(directory: str, *, fsync: bool) -> None:
+    """Create `directory` and its missing parents; with `fsync`, each new folder's name is made
+    durable by syncing its parent (a synced file in a folder that vanishes on power loss is lost)."""
+    if os.path.isdir(directory):
+        return
+    parent = os.path.dirname(directory)
+    if parent and parent != directory:
+        ensure_dir(parent, fsync=fsync)
+    try:
+        os.mkdir(directory)
+    except FileExistsError:
+        pass  # a concurrent writer made it; syncing the parent again is cheap and makes sure
+    if fsync:
+        _fsync_dir(parent)
+
+
+def fsync_files(paths: list[str], root: str, durable_folders: set[str]) -> None:
+    """fsync each file and the folder holding it (which gained its name), then the folders
+    above up to `root` (a partition folder may be new), skipping those in `durable_folders`:
+    folders synced once while their child existed, whose entries therefore stay durable (folders
+    are never removed). The folders synced here are added to it."""
+    holders: set[str] = set()
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            continue  # nothing to make durable (a caller committing files it did not write)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        holders.add(os.path.dirname(path))
+    above: set[str] = set()
+    for folder in holders:
+        while len(folder) > len(root) and (folder := os.path.dirname(folder)) not in durable_folders:
+            above.add(folder)
+    for folder in sorted(holders | above, key=len, reverse=True):
+        _fsync_dir(folder)
+    durable_folders.update(above)
+
+
+def write_replace(path: str, data: bytes, *, fsync: bool) -> None:
+    """Replace the file at `path` whole: a private temp file renamed over it (synced first with
+    `fsync`, and its folder after, so a power cut leaves the old file or the new, never a torn one)."""
+    directory = os.path.dirname(path)
+    ensure_dir(directory, fsync=fsync)
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    if fsync:
+        _fsync_dir(directory)
 
 
 _MEMORY_LOCK = threading.Lock()

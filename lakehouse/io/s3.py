@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 from ..errors import StorageError
 from .commit_primitives import parse_conditional_put
-from .options import truthy
+from .options import env_flag, truthy
 from .redact import redact
 
 __all__ = ["S3Config", "resolve", "filesystem", "arrow_filesystem", "list_names", "redact"]
@@ -83,21 +83,21 @@ def resolve(options: Mapping[str, Any], environ: Mapping[str, str] | None = None
     """
     environ = os.environ if environ is None else environ
     given, passthrough = _split(options)
-    anon = truthy(given.get("anon", False))
+    anon = truthy(given.get("anon", False), name="anon")
     profile = given.get("profile") or None
     key, secret, token = given.get("key"), given.get("secret"), given.get("token")
     if not (key or anon or profile):  # an explicit profile beats the environment in botocore too
         key, secret, token = (environ.get("AWS_ACCESS_KEY_ID"), environ.get("AWS_SECRET_ACCESS_KEY"),
                               environ.get("AWS_SESSION_TOKEN") or environ.get("AWS_SECURITY_TOKEN"))
     endpoint = given.get("endpoint_url")
-    if not endpoint and not truthy(environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "")):
+    if not endpoint and not env_flag(environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")):
         endpoint = environ.get("AWS_ENDPOINT_URL_S3") or environ.get("AWS_ENDPOINT_URL")
     region = given.get("region") or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
     own = {}
     if "conditional_put" in given:
         own["conditional_put"] = parse_conditional_put(given["conditional_put"])
     if "unsafe_single_writer" in given:
-        own["unsafe_single_writer"] = truthy(given["unsafe_single_writer"])
+        own["unsafe_single_writer"] = truthy(given["unsafe_single_writer"], name="unsafe_single_writer")
     secrets = [str(v) for v in (secret, token, given.get("secret"), given.get("token")) if v]
     secrets += [environ[k] for k in _SECRET_ENV if environ.get(k)]
     return S3Config(

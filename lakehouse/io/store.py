@@ -20,7 +20,7 @@ import fsspec
 import pyarrow.fs as pafs
 from fsspec import AbstractFileSystem
 
-from ..errors import AtomicCommitUnsupportedError, StorageError, TableNotFoundError
+from ..errors import AtomicCommitUnsupportedError, InvalidArgumentError, StorageError, TableNotFoundError
 from ..paths import check_relative_path
 from . import commit_primitives
 from .options import truthy
@@ -46,6 +46,7 @@ class Store:
         self._put_if_absent = put_if_absent
         self.retry = retry or RetryPolicy()
         self._arrow_fs: pafs.FileSystem | None = None
+        self._durable_folders: set[str] = set()  # see commit_primitives.fsync_files
         self._make_arrow_fs = arrow_fs
         self._object_store = not isinstance(put_if_absent,
                                             (commit_primitives.LocalLink, commit_primitives.MemoryLocked))
@@ -69,13 +70,13 @@ class Store:
                 fs, root = fsspec.core.url_to_fs(uri, **options)
             except (ImportError, ValueError, TypeError) as e:
                 raise StorageError(f"cannot open a filesystem for {redact(uri)}: {redact(str(e))}") from None
-        retry = RetryPolicy(max_attempts=int(own["max_io_retries"])) if "max_io_retries" in own else RetryPolicy()
+        retry = RetryPolicy(max_attempts=_count(own["max_io_retries"])) if "max_io_retries" in own else RetryPolicy()
         try:
             put = commit_primitives.choose(
-                fs, unsafe_single_writer=truthy(own.get("unsafe_single_writer", False)),
+                fs, unsafe_single_writer=truthy(own.get("unsafe_single_writer", False), name="unsafe_single_writer"),
                 conditional_put=None if own.get("conditional_put") is None
                 else commit_primitives.parse_conditional_put(own["conditional_put"]),
-                fsync=truthy(own.get("fsync", False)))
+                fsync=truthy(own.get("fsync", True), name="fsync"))  # durable unless opted out
         except AtomicCommitUnsupportedError as e:
             put = commit_primitives.Refused(e)  # reading is fine; the first commit raises this
         make_arrow = None if arrow_fs is None else (lambda: arrow_fs(max_attempts=retry.max_attempts))
@@ -152,11 +153,7 @@ class Store:
 
         def write() -> None:
             if self.is_local:
-                os.makedirs(posixpath.dirname(path), exist_ok=True)
-                tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-                with open(tmp, "wb") as f:
-                    f.write(data)
-                os.replace(tmp, path)
+                commit_primitives.write_replace(path, data, fsync=self.durable)
             else:
                 if not self._object_store:
                     self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
@@ -171,8 +168,25 @@ class Store:
         the outcome by reading the entry back (spec/format.md, "Unknown outcomes")."""
         path = self.full_path(rel)
         if self.is_local:
-            os.makedirs(posixpath.dirname(path), exist_ok=True)
+            commit_primitives.ensure_dir(posixpath.dirname(path), fsync=self.durable)
         return self._call("committing", rel, lambda: self._put_if_absent(self.fs, path, data))
+
+    @property
+    def durable(self) -> bool:
+        """Local disk syncing what a commit depends on (the default; storage option fsync=False
+        trades that for speed). Object stores and memory need no syncing."""
+        return self.is_local and self._put_if_absent.fsync
+
+    def sync_files(self, rels: Iterable[str]) -> None:
+        """Make files written by others (pyarrow writes the data files) durable, with the folders
+        holding them: before a log entry names them (spec/format.md, "Durability")."""
+        if not self.durable:
+            return
+        rels = list(rels)
+        paths = [self.full_path(rel) for rel in rels]
+        if paths:
+            self._call("syncing", rels[0],
+                       lambda: commit_primitives.fsync_files(paths, self.root, self._durable_folders))
 
     def exists(self, rel: str) -> bool:
         return self._call("checking", rel, lambda: self.fs.exists(self.full_path(rel)))
@@ -267,8 +281,20 @@ def _describe(e: BaseException) -> str:
     return f"{text} ({code})" if code and code not in text else text
 
 
+def _count(value: object) -> int:
+    try:
+        count = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        count = -1
+    if count < 1 or isinstance(value, bool) or (isinstance(value, float) and value != count):
+        raise InvalidArgumentError(f"storage option max_io_retries={value!r} must be a whole number >= 1")
+    return count
+
+
 def _normalise_uri(uri: str) -> str:
     uri = os.fspath(uri)
+    if not uri.strip():  # "" would otherwise mean the current folder
+        raise InvalidArgumentError("the table URI is empty")
     if "://" not in uri:
         return os.path.abspath(os.path.expanduser(uri))
     return uri
