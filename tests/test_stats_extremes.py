@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import lakehouse
@@ -26,7 +26,6 @@ from lakehouse.expressions.parser import parse
 from lakehouse.schema import Schema
 from lakehouse.stats import ColumnStats, compute_stats, stats_from_json, stats_to_json
 
-from hypothesis import Phase
 NOSHRINK = [Phase.explicit, Phase.reuse, Phase.generate]  # shrinking 15-column tables takes minutes
 I64 = (-(1 << 63), (1 << 63) - 1)
 EPOCH = dt.datetime(1970, 1, 1)
