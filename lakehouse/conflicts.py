@@ -27,7 +27,9 @@ class Transaction:
 
     `read_predicate` is None for a blind append (it read nothing); otherwise the bound
     predicate describing the rows it read (AlwaysTrue for the whole table). `read_files` are
-    the live files it read or rewrote.
+    the live files it read or rewrote. `written_ids` are the field ids whose values the caller
+    supplied (None: every column of the files' schemas); columns padded with nulls are not
+    among them, so a concurrent drop of one loses nothing.
     """
 
     operation: str
@@ -37,6 +39,7 @@ class Transaction:
     metrics: Mapping = field(default_factory=dict)
     read_predicate: Expr | None = None
     read_files: frozenset[str] = frozenset()
+    written_ids: frozenset[int] | None = None
 
     @property
     def is_blind_append(self) -> bool:
@@ -80,8 +83,8 @@ def check(txn: Transaction, winner: LogEntry, base: TableState) -> None:
 
 
 def _check_files_fit(txn: Transaction, new: TableMetadata, base: TableState, conflict) -> None:
-    """Our data files were written under base's schema: every column they carry must still
-    exist under the winner's schema, or its values would silently vanish."""
+    """Our data files were written under base's schema: every column they carry values of
+    must still exist under the winner's schema, or those values would silently vanish."""
     adds = txn.of(AddFile)
     if not adds:
         return
@@ -91,6 +94,8 @@ def _check_files_fit(txn: Transaction, new: TableMetadata, base: TableState, con
         if written is None:
             continue
         gone = written.all_ids() - new_ids
+        if txn.written_ids is not None:
+            gone &= txn.written_ids
         if gone:
             names = sorted(".".join(written.path_of(i)) for i in gone)
             conflict(f"it dropped column(s) {', '.join(names)}, which this transaction wrote")

@@ -46,6 +46,13 @@ def schema_differences(data: pa.Schema, schema: Schema, *, allow_extra: bool = F
 def _struct_differences(data_fields: list[pa.Field], struct: StructType, prefix: str,
                         problems: list[str], allow_extra: bool) -> None:
     by_name = {f.name: f for f in data_fields}
+    if len(by_name) < len(data_fields):  # a second column of one name would be dropped unseen
+        seen: set[str] = set()
+        for f in data_fields:
+            if f.name in seen:
+                problems.append(f"{prefix}{f.name}: duplicate column name in the data")
+            seen.add(f.name)
+        return
     for f in struct.fields:
         name = prefix + f.name
         got = by_name.pop(f.name, None)
@@ -103,7 +110,10 @@ def conform_batches(reader: pa.RecordBatchReader, schema: Schema) -> Iterator[pa
     target = schema.to_arrow()
     same = reader.schema.equals(target, check_metadata=False)
     for batch in reader:
-        yield batch if same else conform_batch(batch, target)
+        batch = batch if same else conform_batch(batch, target)
+        for column, f in zip(batch.columns, target):
+            _check_required(column, f, f.name)  # before any file is written: no orphans
+        yield batch
 
 
 def conform_batch(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
@@ -130,9 +140,47 @@ def _cast(col: pa.Array, f: pa.Field) -> pa.Array:
             col = col.cast(f.type, safe=True)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
             raise SchemaMismatchError(f"{f.name}: cannot cast {col.type} to {f.type}: {e}") from None
-    if not f.nullable and col.null_count:
-        raise SchemaMismatchError(f"{f.name}: column is required but the data holds {col.null_count} nulls")
     return col
+
+
+def _check_required(col: pa.Array, f: pa.Field, name: str) -> None:
+    """SchemaMismatchError naming the column if a required field (at any depth) holds a null.
+    A child's nulls under a null parent are not values, so they do not count."""
+    if not f.nullable and col.null_count:
+        raise SchemaMismatchError(f"{name}: column is required but the data holds {col.null_count} null(s)")
+    t = f.type
+    if pa.types.is_struct(t):
+        for i, child in enumerate(t):
+            sub = col.field(i)
+            if col.null_count and sub.null_count:
+                sub = sub.filter(col.is_valid())
+            _check_required(sub, child, f"{name}.{child.name}")
+    elif pa.types.is_map(t):
+        items = col.items.slice(col.offsets[0].as_py(), col.offsets[-1].as_py() - col.offsets[0].as_py())
+        _check_required(items, t.item_field, f"{name}.value")
+    elif pa.types.is_list(t) or pa.types.is_large_list(t):
+        _check_required(col.flatten(), t.value_field, f"{name}.element")
+
+
+def supplied_field_ids(data: pa.Schema, schema: Schema) -> frozenset[int]:
+    """Ids of the table's fields the data actually carries (by name, through structs); the
+    fields conform pads with nulls are not among them (spec/format.md, "Conflict rules")."""
+    out: set[int] = set()
+    _supplied(list(data), schema.fields, out)
+    return frozenset(out)
+
+
+def _supplied(data_fields: list[pa.Field], fields, out: set[int]) -> None:
+    by_name = {f.name: f for f in data_fields}
+    for f in fields:
+        got = by_name.get(f.name)
+        if got is None:
+            continue
+        if isinstance(f.type, StructType) and pa.types.is_struct(got.type):
+            out.add(f.id)
+            _supplied([got.type.field(i) for i in range(got.type.num_fields)], f.type.fields, out)
+        else:  # a primitive, or a list / map given whole
+            out.update(Schema(fields=(f,)).all_ids())
 
 
 def merged_schema(schema: Schema, data: pa.Schema, last_column_id: int) -> tuple[Schema, int]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -249,14 +250,36 @@ def partition_struct_type(specs: Iterable[PartitionSpec], schema: Schema) -> pa.
 
 # ---------------------------------------------------------------- directories
 
+_NAME_BYTES, _VALUE_BYTES = 64, 128  # a segment stays well under the 255 bytes a file name may have
+_HASH_HEX = 10
+
+
 def partition_path(spec: PartitionSpec, schema: Schema, row: Mapping[int, object]) -> str:
-    """The relative directory of a file with partition values `row` (keyed by partition field id)."""
+    """The relative directory of a file with partition values `row` (keyed by partition field id):
+    one `name=value` segment per field. Informative only (spec/format.md section 6)."""
     parts = []
     for pf in spec.fields:
         source = schema.field_by_id(pf.source_id)
         text = human_string(pf.transform, source.type if source else None, row.get(pf.field_id))
-        parts.append(f"{quote(pf.name, safe='')}={quote(text, safe='')}")
+        parts.append(f"{folder_text(pf.name, _NAME_BYTES)}={folder_text(text, _VALUE_BYTES)}")
     return "/".join(parts)
+
+
+def folder_text(text: str, budget: int) -> str:
+    """`text` URL-quoted (ASCII: every byte but RFC 3986's unreserved ones is escaped, so no `/`,
+    `\\`, `:` or control character remains); if longer than `budget` bytes, its longest prefix of
+    whole characters that fits with `~` and a hash of the whole text appended."""
+    quoted = quote(text, safe="")
+    if len(quoted) <= budget:
+        return quoted
+    room, head = budget - 1 - _HASH_HEX, []
+    for ch in text:
+        escaped = quote(ch, safe="")
+        room -= len(escaped)
+        if room < 0:
+            break
+        head.append(escaped)
+    return "".join(head) + "~" + hashlib.sha256(text.encode()).hexdigest()[:_HASH_HEX]
 
 
 _EPOCH = dt.date(1970, 1, 1)

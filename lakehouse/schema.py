@@ -22,6 +22,9 @@ class Schema:
     fields: tuple[Field, ...]
     schema_id: int = 0
 
+    def __post_init__(self) -> None:
+        StructType(self.fields)  # refuses duplicate top-level names, as it does inside structs
+
     # ------------------------------------------------------------ lookups
     @property
     def struct(self) -> StructType:

@@ -12,6 +12,10 @@ gets `ColumnStats(min, max, null_count, nan_count)`:
   are skipped when incrementing (U+D7FF -> U+E000).
 - Timestamps finer than a microsecond are held as datetime, so `min` rounds down and `max`
   rounds up to the microsecond (still bounds).
+- Every bound lies inside its type's range (ints, timestamps as int64 counts of their unit,
+  decimals within their precision, float32 bounds exactly float32): one that would not (a
+  nanosecond `max` rounded up past int64) is dropped, never clamped inwards (it would stop being
+  a bound). NaN is never a bound.
 - `null_count`: null values. `nan_count`: NaN values for float columns, None for the others.
 
 JSON encoding (the `stats` object of an add action), keyed by the decimal field id:
@@ -25,14 +29,19 @@ and `nan_count` is written for float columns only. Values use the encoding of `v
 Decoding uses the schema's current type, so widened columns read older stats: int8/16/32 ->
 a wider int, float32 -> float64, decimal(p, s) -> decimal(p' > p, s), and date -> timestamp (a
 "YYYY-MM-DD" string read as midnight UTC). Entries for field ids the schema no longer has are
-dropped. A value that does not fit its column raises CorruptTableError.
+dropped. A malformed value (wrong JSON type, bad syntax) raises CorruptTableError; a
+well-formed bound outside its type's range decodes as None (unknown), so a table holding one
+still reads and pruning never skips a file because of it. A `max` finer than its type (a
+nanosecond count, a decimal with more fraction digits) is rounded up, a `min` down.
 """
 
 from __future__ import annotations
 
 import math
+import re
+import struct
 from dataclasses import dataclass
-from decimal import InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any, Mapping, Sequence
 
 import pyarrow as pa
@@ -43,13 +52,17 @@ from .errors import CorruptTableError
 from .values import decode_value, encode_value, timestamp_from_count
 from .schema import Schema
 from .types import (
-    BINARY, BOOLEAN, DATE, FLOAT_TYPES, INTEGER_TYPES, STRING, TIME, DecimalType, TimestampType, Type,
-    to_arrow_type,
+    BINARY, BOOLEAN, DATE, DECIMAL_CONTEXT, FLOAT32, FLOAT_TYPES, INT8, INT16, INT32, INT64, INTEGER_TYPES,
+    STRING, TIME, DecimalType, TimestampType, Type, to_arrow_type,
 )
 
 __all__ = ["ColumnStats", "compute_stats", "stats_from_json", "stats_struct_array", "stats_to_json"]
 
 _MAX_CODE_POINT = 0x10FFFF
+_INT_RANGE = {t: (-(1 << (bits - 1)), (1 << (bits - 1)) - 1)
+              for t, bits in ((INT8, 8), (INT16, 16), (INT32, 32), (INT64, 64))}
+_DAY_MICROS = 86_400_000_000
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")  # spec section 7: no exponent, no NaN
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +109,8 @@ def _py(scalar: pa.Scalar, t: Type, *, up: bool) -> Any:
     if not scalar.is_valid:
         return None
     if isinstance(t, TimestampType):
-        return timestamp_from_count(scalar.value, t, up=up)
+        value = timestamp_from_count(scalar.value, t, up=up)
+        return value if value is not None and in_range(value, t) else None
     try:
         value = scalar.as_py()
     except (ValueError, OverflowError):  # dates beyond year 9999 and the like
@@ -104,8 +118,6 @@ def _py(scalar: pa.Scalar, t: Type, *, up: bool) -> Any:
     if isinstance(value, float) and math.isnan(value):
         return None
     return value
-
-
 
 
 def _truncate_min(value: str | bytes | None, length: int) -> str | bytes | None:
@@ -154,8 +166,6 @@ def stats_to_json(stats: Mapping[int, ColumnStats], schema: Schema) -> dict:
     return out
 
 
-
-
 def stats_from_json(obj: Mapping[str, Any] | None, schema: Schema) -> dict[int, ColumnStats]:
     """Decode `stats_to_json` output into the schema's current types (see the module docstring)."""
     out: dict[int, ColumnStats] = {}
@@ -171,8 +181,8 @@ def stats_from_json(obj: Mapping[str, Any] | None, schema: Schema) -> dict[int, 
             raise CorruptTableError(f"statistics of field {fid} are not an object: {entry!r}")
         try:
             out[fid] = ColumnStats(
-                min=decode_value(entry.get("min"), field.type),
-                max=decode_value(entry.get("max"), field.type),
+                min=_decode_bound(entry.get("min"), field.type, up=False),
+                max=_decode_bound(entry.get("max"), field.type, up=True),
                 null_count=_count(entry.get("null_count", 0)),
                 nan_count=None if entry.get("nan_count") is None else _count(entry["nan_count"]),
             )
@@ -187,17 +197,68 @@ def _has_stats(t: Type) -> bool:
 
 
 def _count(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _INT_RANGE[INT64][1]:
         raise ValueError(f"bad count {value!r}")
     return value
 
 
+def _decode_bound(value: Any, t: Type, *, up: bool) -> Any:
+    """A min (up=False) or max (up=True) from the log; None when it lies outside the type's range.
+    Raises TypeError / ValueError / InvalidOperation on a malformed value."""
+    if value is None:
+        return None
+    if isinstance(t, TimestampType) and not isinstance(value, str):
+        count = _int(value)
+        if not _fits_int(count, INT64):
+            return None
+        value = timestamp_from_count(count, t, up=up)
+    elif isinstance(t, DecimalType):
+        if isinstance(value, bool) or not isinstance(value, (str, int)) \
+                or isinstance(value, str) and not _PLAIN_DECIMAL.fullmatch(value):
+            raise ValueError(f"bad decimal {value!r}")
+        exact = Decimal(value)
+        if exact.adjusted() >= t.precision - t.scale:  # too large to quantize, and out of range anyway
+            return None
+        value = exact.quantize(Decimal(1).scaleb(-t.scale), rounding=ROUND_CEILING if up else ROUND_FLOOR,
+                               context=DECIMAL_CONTEXT)
+    elif t == TIME and not (isinstance(value, int) and not isinstance(value, bool)
+                            and 0 <= value < _DAY_MICROS):
+        _int(value)
+        return None
+    else:
+        value = decode_value(value, t)
+    return value if value is not None and in_range(value, t) else None
 
 
+def in_range(value: Any, t: Type) -> bool:
+    """Whether a (non-null) statistics bound is a value of type `t` (NaN is not a bound)."""
+    if t in _INT_RANGE:
+        return _fits_int(value, t)
+    if t in FLOAT_TYPES:
+        if math.isnan(value):
+            return False
+        if t == FLOAT32:  # a float64 bound that float32 cannot hold exactly would round inwards
+            try:
+                return struct.unpack("<f", struct.pack("<f", value))[0] == value
+            except OverflowError:
+                return False
+        return True
+    if isinstance(t, TimestampType):
+        return _fits_int(encode_value(value, t), INT64)
+    if isinstance(t, DecimalType):
+        return abs(value.scaleb(t.scale, context=DECIMAL_CONTEXT)) < 10 ** t.precision
+    return True
 
 
+def _fits_int(value: int, t: Type) -> bool:
+    lo, hi = _INT_RANGE[t]
+    return lo <= value <= hi
 
 
+def _int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"bad integer {value!r}")
+    return value
 
 
 # ---------------------------------------------------------------- the file index column

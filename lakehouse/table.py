@@ -15,7 +15,7 @@ from .actions import AddFile, CommitInfo, Protocol, TableMetadata
 from .checkpoint import checkpoint_versions, settle
 from .commit import ENGINE, MAX_RETRIES, CommitPolicy, commit
 from .conflicts import Transaction
-from .conform import conform_batches, merged_schema, schema_differences, to_reader
+from .conform import conform_batches, merged_schema, schema_differences, supplied_field_ids, to_reader
 from .errors import InvalidArgumentError, PredicateViolationError, TableExistsError
 from .expressions.arrow_filter import to_arrow_filter
 from .expressions.tree import TRUE, Expr
@@ -182,7 +182,8 @@ class Table:
         reader = to_reader(data)
         state, actions = _apply_schema_mode(self._state, reader.schema, schema_mode)
         adds = self._write(conform_batches(reader, state.schema), state)
-        return self._commit(state, "append", [*actions, *adds], parameters={"schema_mode": schema_mode})
+        return self._commit(state, "append", [*actions, *adds], parameters={"schema_mode": schema_mode},
+                            written_ids=supplied_field_ids(reader.schema, state.schema))
 
     def overwrite(self, data: Any, *, where: str | None = None, schema_mode: SchemaMode = "strict") -> CommitSummary:
         """Replace the whole table, or only the rows matching `where` (then every new row must match it)."""
@@ -231,7 +232,8 @@ class Table:
 
     def _commit(self, state: TableState, operation: str, actions: list, *, parameters: Mapping[str, Any],
                 read_predicate: Expr | None = None, read_files: frozenset[str] = frozenset(),
-                extra_metrics: Mapping[str, Any] | None = None) -> CommitSummary:
+                extra_metrics: Mapping[str, Any] | None = None,
+                written_ids: frozenset[int] | None = None) -> CommitSummary:
         adds = [a for a in actions if isinstance(a, AddFile)]
         metrics = {"num_added_files": len(adds), "num_added_rows": sum(a.record_count for a in adds),
                    "num_added_bytes": sum(a.size for a in adds), **(extra_metrics or {})}
@@ -243,7 +245,7 @@ class Table:
         # from an old state never silently reverts a newer one.
         txn = Transaction(operation=operation, actions=tuple(actions), read_version=state.version,
                           parameters=parameters, metrics=metrics, read_predicate=read_predicate,
-                          read_files=read_files)
+                          read_files=read_files, written_ids=written_ids)
         policy = CommitPolicy(max_retries=state.metadata.setting(MAX_RETRIES))
         result = commit(self._store, state, txn, policy=policy)
         state = settle(self._store, result.state, compact_after=_COMPACT_AFTER_ADDS)  # never raises

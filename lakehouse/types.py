@@ -85,6 +85,15 @@ class Field:
 class StructType:
     fields: tuple[Field, ...]
 
+    def __post_init__(self) -> None:
+        # A name reaches a field by name (Arrow, Parquet, `where`): two children with one name
+        # would leave one unreachable, its data silently null.
+        seen: set[str] = set()
+        for f in self.fields:
+            if f.name in seen:
+                raise SchemaMismatchError(f"duplicate field name {f.name!r} in a struct")
+            seen.add(f.name)
+
     def __str__(self) -> str:
         return "struct<" + ", ".join(f"{f.name}: {f.type}" for f in self.fields) + ">"
 

@@ -41,6 +41,9 @@ _EPOCH = dt.datetime(1970, 1, 1)
 def decode_values(objs: Sequence[Any], t: Type) -> pa.Array:
     """An Arrow array of type `t` from encoded values (None stays null)."""
     try:
+        if isinstance(t, TimestampType):  # as exact counts: a datetime would drop nanoseconds
+            counts = [None if o is None else timestamp_count(o, t) for o in objs]
+            return pa.array(counts, pa.int64()).cast(to_arrow_type(t))
         return pa.array([decode_value(o, t) for o in objs], type=to_arrow_type(t))
     except (TypeError, ValueError, ArithmeticError, OverflowError, pa.ArrowException) as e:
         raise CorruptTableError(f"a {t} value in the log is invalid: {e}") from None
@@ -140,6 +143,14 @@ def _string(value: Any) -> str:
     if not isinstance(value, str):
         raise TypeError(f"bad string {value!r}")
     return value
+
+
+def timestamp_count(value: Any, t: TimestampType) -> int:
+    """The exact count of `t`'s unit an encoded timestamp stands for (a date string: its midnight)."""
+    if isinstance(value, str):  # written while the column was a date
+        days = (dt.date.fromisoformat(value) - _EPOCH.date()).days
+        return days * 86_400 * TICKS_PER_SECOND[t.unit]
+    return _integer(value)
 
 
 def timestamp_from_count(count: int, t: TimestampType, *, up: bool) -> dt.datetime | None:

@@ -1,5 +1,13 @@
 """Writing data files: split incoming batches by partition and target size, write Parquet
-files in parallel, and describe each one as an AddFile with its statistics."""
+files in parallel, and describe each one as an AddFile with its statistics.
+
+Memory is bounded whatever the input's size (T = `write.target-file-size-bytes`, k =
+`WriteOptions.max_workers`, raised to 8 on object stores): rows waiting for their partition's file
+are buffered up to T per partition and 2T in all (past that the largest buffers are written early,
+as smaller files); at most k file-writing tasks are in flight, each holding at most one file's
+rows (about T) while it encodes and uploads, and the input is not read further until one finishes.
+Peak memory is therefore about (k + 3) x T plus one input batch, however long the input stream.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +16,9 @@ import posixpath
 import threading
 import time
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from typing import Iterable
 
 import pyarrow as pa
@@ -17,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .actions import AddFile, TableMetadata
-from .errors import StorageError
+from .errors import SchemaMismatchError, StorageError
 from .io import Store
 from .partitioning import PartitionSpec, partition_path, partition_values
 from .schema import Schema
@@ -27,6 +36,7 @@ from .values import encode_value
 
 DATA_DIR = "data"
 _PARALLEL_STATS_BYTES = 8 * 1024 * 1024  # below this, statistics then Parquet in one task costs less
+_BUFFER_FILES = 2  # rows buffered across all open partitions, in target file sizes
 
 # Table properties (spec/format.md, "Table properties") and their defaults.
 TARGET_FILE_SIZE = ("write.target-file-size-bytes", 128 * 1024 * 1024)
@@ -38,7 +48,8 @@ STATS_TRUNCATE = ("write.stats.truncate-length", 16)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WriteOptions:
-    """How data files are written. `target_file_size` counts uncompressed Arrow bytes."""
+    """How data files are written. `target_file_size` counts uncompressed Arrow bytes;
+    `max_workers` also bounds the file-writing tasks in flight (see the module docstring)."""
 
     target_file_size: int = TARGET_FILE_SIZE[1]
     compression: str = COMPRESSION[1]
@@ -71,65 +82,80 @@ def write_data_files(store: Store, batches: Iterable[pa.RecordBatch], metadata: 
 
 
 class _FileWriter:
-    """Buffers rows per partition and flushes a file whenever a buffer reaches the target size."""
+    """Buffers rows per partition and flushes a file whenever a buffer reaches the target size,
+    or the largest buffers when all of them together pass their budget."""
 
     def __init__(self, store: Store, schema: Schema, spec: PartitionSpec, options: WriteOptions) -> None:
         self.store, self.schema, self.spec, self.options = store, schema, spec, options
         self.arrow_schema = schema.to_arrow()
         self.dictionary_columns = dictionary_columns(schema)
-        self.buffers: dict[tuple, tuple[list[_Piece], int, dict]] = {}
+        self.buffers: dict[tuple, _Buffer] = {}
+        self.buffered = 0  # bytes in all buffers
+        self.budget = _BUFFER_FILES * options.target_file_size
         # Object stores are latency-bound: keep more uploads in flight than there are cores.
         self.workers = options.max_workers if store.is_local else max(options.max_workers, 8)
         self.pool: ThreadPoolExecutor | None = None  # started by the second task: a lone one runs inline
         self.deferred: list[tuple] = []
         self.futures: list[Future] = []  # every task, for cancelling
-        self.outputs: list[Future] = []  # the tasks that write files (an AddFile or a list of them)
+        self.running: deque[Future] = deque()  # tasks not yet seen finished: at most `workers`
+        self.outputs: list[Future] = []  # the tasks that write files (an AddFile each)
         self.dirs_made: set[str] = set()
         self.dirs_lock = threading.Lock()
 
     def add(self, batch: pa.RecordBatch) -> None:
         if not self.spec.fields:
-            self._buffer((), {}, _Piece(batch, None))
+            self._buffer((), {}, batch)
             return
         values = partition_values(self.spec, self.schema, pa.Table.from_batches([batch]))
-        # Sort the (small) key columns only; each partition's rows are then gathered from the
-        # batch by a worker thread, so the expensive take runs in parallel, once per file.
-        order = pc.sort_indices(values, sort_keys=[(k, "ascending") for k in values.column_names])
-        values = values.take(order)
-        starts = _run_starts(values)
+        keys = _grouping_keys(values)
+        order = pc.sort_indices(keys, sort_keys=[(k, "ascending") for k in keys.column_names])
+        starts = _run_starts(keys.take(order))
         ends = starts[1:] + [batch.num_rows]
-        firsts = values.take(pa.array(starts, pa.int64()))
+        at_starts = order.take(pa.array(starts, pa.int64()))
+        firsts = values.take(at_starts)
         ids = [int(name) for name in firsts.column_names]
-        for start, end, key in zip(starts, ends, zip(*(_py_values(c) for c in firsts.columns))):
-            self._buffer(key, dict(zip(ids, key)), _Piece(batch, order.slice(start, end - start)))
+        names = [pf.name for pf in self.spec.fields]
+        tuples = zip(*(_py_values(c, n) for c, n in zip(firsts.columns, names)))
+        # Buffers are keyed by the grouping keys: as Python floats -0.0 == 0.0 and NaN != NaN.
+        buffer_keys = zip(*(c.to_pylist() for c in keys.take(at_starts).columns))
+        for start, end, key, value in zip(starts, ends, buffer_keys, tuples):
+            # Gathered now, into memory of its own: a buffer holding a view would pin the whole
+            # batch until its partition's file is written.
+            rows = batch if len(starts) == 1 else batch.take(order.slice(start, end - start))
+            self._buffer(key, dict(zip(ids, value)), rows)
 
-    def _buffer(self, key: tuple, part: dict, piece: "_Piece") -> None:
-        held, size, _ = self.buffers.get(key, ([], 0, part))
-        held.append(piece)
-        size += piece.nbytes
-        if size >= self.options.target_file_size:
-            self._flush(held, part)
-            self.buffers.pop(key, None)
-        else:
-            self.buffers[key] = (held, size, part)
+    def _buffer(self, key: tuple, part: dict, rows: pa.RecordBatch) -> None:
+        buf = self.buffers.get(key)
+        if buf is None:
+            buf = self.buffers[key] = _Buffer(part)
+        buf.batches.append(rows)
+        buf.nbytes += rows.nbytes
+        self.buffered += rows.nbytes
+        if buf.nbytes >= self.options.target_file_size:
+            self._flush(key)
+        if self.buffered > self.budget:  # many open partitions: write the largest early
+            for k in sorted(self.buffers, key=lambda k: self.buffers[k].nbytes, reverse=True):
+                self._flush(k)
+                if self.buffered <= self.budget // 2:
+                    break
 
-    def _flush(self, pieces: list["_Piece"], part: dict) -> None:
-        if any(p.rows is not None for p in pieces):
-            self.outputs.append(self._submit(self._gather_and_write, pieces, part))
-            return
-        table = pa.Table.from_batches([p.batch for p in pieces], schema=self.arrow_schema)
+    def _flush(self, key: tuple) -> None:
+        buf = self.buffers.pop(key)
+        self.buffered -= buf.nbytes
+        table = pa.Table.from_batches(buf.batches, schema=self.arrow_schema)
         for chunk in _chunks(table, self.options.target_file_size):
             if chunk.nbytes < _PARALLEL_STATS_BYTES:
-                self.outputs.append(self._submit(self._write_with_stats, chunk, part))
+                self.outputs.append(self._submit(self._write_with_stats, chunk, buf.part))
                 continue
             # Statistics are computed beside the Parquet encoding, not after it: both release the GIL.
             # The stats task is queued before its write task, so a write never waits on an unstarted task.
             stats = self._submit(compute_stats, chunk, self.schema, truncate_length=self.options.stats_truncate)
-            self.outputs.append(self._submit(self._write, chunk, part, stats))
+            self.outputs.append(self._submit(self._write, chunk, buf.part, stats))
 
     def _submit(self, fn, *args, **kwargs) -> Future:
         """Queue a task. The first waits (`deferred`): if no other follows, finish() runs it in
-        the caller's thread, so a small append starts no threads at all."""
+        the caller's thread, so a small append starts no threads at all. Past `workers` tasks in
+        flight, wait for one to finish: the input is read no faster than files are written."""
         if self.pool is None and not self.deferred:
             future: Future = Future()
             self.deferred.append((future, fn, args, kwargs))
@@ -137,32 +163,36 @@ class _FileWriter:
         if self.pool is None:
             self.pool = ThreadPoolExecutor(max_workers=self.workers)
             for future, f, a, kw in self.deferred:
-                self.futures.append(self.pool.submit(_resolve, future, f, *a, **kw))
+                self._track(self.pool.submit(_resolve, future, f, *a, **kw))
             self.deferred.clear()
+        self._wait_for_room()
         future = self.pool.submit(fn, *args, **kwargs)
-        self.futures.append(future)
+        self._track(future)
         return future
 
-    def _gather_and_write(self, pieces: list["_Piece"], part: dict) -> list[AddFile]:
-        table = pa.Table.from_batches([p.materialise() for p in pieces], schema=self.arrow_schema)
-        return [self._write_with_stats(chunk, part) for chunk in _chunks(table, self.options.target_file_size)]
+    def _track(self, future: Future) -> None:
+        self.futures.append(future)
+        self.running.append(future)
+
+    def _wait_for_room(self) -> None:
+        while len(self.running) >= self.workers:
+            done, _ = wait(self.running, return_when=FIRST_COMPLETED)
+            for f in done:
+                if f.exception() is not None:  # stop reading the input: the write has failed
+                    raise f.exception()
+            self.running = deque(f for f in self.running if f not in done)
 
     def _write_with_stats(self, table: pa.Table, part: dict) -> AddFile:
         return self._write(table, part, compute_stats(table, self.schema, truncate_length=self.options.stats_truncate))
 
     def finish(self) -> list[AddFile]:
-        for held, _, part in list(self.buffers.values()):
-            self._flush(held, part)
-        self.buffers.clear()
+        for key in list(self.buffers):
+            self._flush(key)
         for future, fn, args, kwargs in self.deferred:  # a lone task: run it here
             _resolve(future, fn, *args, **kwargs)
         self.deferred.clear()
         try:
-            out: list[AddFile] = []
-            for f in self.outputs:
-                result = f.result()
-                out.extend(result if isinstance(result, list) else [result])
-            return out
+            return [f.result() for f in self.outputs]
         finally:
             if self.pool is not None:
                 self.pool.shutdown()
@@ -179,12 +209,11 @@ class _FileWriter:
             directory = posixpath.join(DATA_DIR, partition_path(self.spec, self.schema, part))
         rel = posixpath.join(directory, f"{uuid.uuid4().hex}.parquet")
         path = self.store.full_path(rel)
-        fs = self.store.arrow_fs
-        if self.store.is_local:
-            self._make_dir(posixpath.dirname(path))
         o = self.options
         try:
-            with fs.open_output_stream(path) as sink:
+            if self.store.is_local:
+                self._make_dir(posixpath.dirname(path))
+            with self.store.arrow_fs.open_output_stream(path) as sink:
                 pq.write_table(table, sink, compression=o.compression, compression_level=o.compression_level,
                                row_group_size=o.row_group_rows, write_statistics=True,
                                use_dictionary=self.dictionary_columns)
@@ -204,20 +233,52 @@ class _FileWriter:
                 self.dirs_made.add(path)
 
 
-def _py_values(column: pa.ChunkedArray) -> list:
+@dataclass(slots=True)
+class _Buffer:
+    """Rows of one partition waiting for their file (batches owning their memory)."""
+
+    part: dict
+    batches: list[pa.RecordBatch] = field(default_factory=list)
+    nbytes: int = 0
+
+
+def _grouping_keys(values: pa.Table) -> pa.Table:
+    """Partition values as keys whose equality is the partition's: a float column becomes its
+    bit pattern with every NaN made one, so all NaNs share a partition (NaN != NaN would split
+    them into a file per row) and -0.0 and 0.0 stay distinct values, as in Iceberg; temporal
+    columns become their integer ticks."""
+    columns = []
+    for column in values.columns:
+        if pa.types.is_floating(column.type):
+            bits = pa.int64() if column.type == pa.float64() else pa.int32()
+            nan = pa.scalar(float("nan"), column.type)
+            column = pa.chunked_array(
+                [pc.if_else(pc.is_nan(c), nan, c).view(bits) for c in column.chunks], bits)
+        elif pa.types.is_temporal(column.type):  # plain ticks: Python has no nanosecond datetime
+            column = column.cast(pa.int64() if column.type.bit_width == 64 else pa.int32())
+        columns.append(column)
+    return pa.Table.from_arrays(columns, names=values.column_names)
+
+
+def _py_values(column: pa.ChunkedArray, name: str) -> list:
     """Python values of a key column; timestamps as integer ticks (nanoseconds have no datetime)."""
     if pa.types.is_timestamp(column.type):
         return column.cast(pa.int64()).to_pylist()
-    return column.to_pylist()
+    try:
+        return column.to_pylist()
+    except (ValueError, OverflowError):  # a date beyond year 9999 has no encoding (spec section 7)
+        raise SchemaMismatchError(
+            f"partition field {name!r}: a value is outside the dates a partition value can hold "
+            "(years 1 to 9999)") from None
 
 
-def _run_starts(values: pa.Table) -> list[int]:
+def _run_starts(keys: pa.Table) -> list[int]:
     """Row numbers where the (sorted) key columns change value, nulls included."""
-    n = values.num_rows
+    n = keys.num_rows
     if n == 0:
         return []
     changed = None
-    for column in values.columns:
+    for column in keys.columns:
         col = column.combine_chunks()
         head, tail = col.slice(0, n - 1), col.slice(1)
         differs = pc.fill_null(pc.not_equal(head, tail), True)
@@ -244,23 +305,6 @@ def dictionary_columns(schema: Schema) -> list[str]:
     saves space: the writer builds one, overflows it and falls back to plain pages anyway.
     """
     return [".".join(path) for path, f in schema.leaf_fields() if f.type in (STRING, BINARY)]
-
-
-@dataclass(frozen=True, slots=True)
-class _Piece:
-    """Rows of one partition: a whole batch (rows=None) or the batch's rows at `rows`."""
-
-    batch: pa.RecordBatch
-    rows: pa.Array | None
-
-    @property
-    def nbytes(self) -> int:
-        if self.rows is None:
-            return self.batch.nbytes
-        return self.batch.nbytes * len(self.rows) // max(1, self.batch.num_rows)
-
-    def materialise(self) -> pa.RecordBatch:
-        return self.batch if self.rows is None else self.batch.take(self.rows)
 
 
 def _chunks(table: pa.Table, target: int) -> list[pa.Table]:
