@@ -14,13 +14,15 @@ import argparse
 import datetime as dt
 import os
 import shutil
-import statistics
+import sys
 import tempfile
-import time
 
 import pyarrow as pa
 
 import lakehouse
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import append_latencies, median_ms  # noqa: E402
 
 CATEGORIES = ["books", "toys", "games", "food", "garden", "music", "tools", "sport"]
 
@@ -31,19 +33,6 @@ def batch10() -> pa.Table:
                      "ts": pa.array([dt.datetime(2024, 3, 1, i) for i in range(10)], pa.timestamp("us")),
                      "category": [CATEGORIES[i % 8] for i in range(10)],
                      "amount": [i * 1.5 for i in range(10)]})
-
-
-def append_latencies(table, batch: pa.Table, n: int) -> list[float]:
-    samples = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        table.append(batch)
-        samples.append(time.perf_counter() - t0)
-    return samples
-
-
-def median_ms(samples: list[float]) -> float:
-    return statistics.median(samples) * 1000
 
 
 def run(directory: str, name: str, *, fsync: bool, partitioned: bool, n: int) -> float:
