@@ -4,7 +4,7 @@ sqlglot (DuckDB dialect) does the SQL; this module only maps its AST onto our sm
 rejects everything a filter over one table cannot mean (column-vs-column comparisons, functions,
 arithmetic, subqueries). Literals become Python values:
 
-    42 -> int         12.50 -> Decimal("12.50")      1.5e3 -> float      'abc' -> str
+    42 -> int         12.50 -> Decimal("12.50")      1.5e3 -> Decimal("1.5E+3")      'abc' -> str
     TRUE -> bool      NULL -> None                   -7 -> int (negated)
     DATE '2024-03-01', CAST('2024-03-01' AS DATE)     -> datetime.date
     TIMESTAMP '2024-03-01 10:00:00'                   -> naive datetime (aware if it has an offset)
@@ -12,7 +12,10 @@ arithmetic, subqueries). Literals become Python values:
     TIME '10:00:00'                                   -> datetime.time
 
 A timestamp with sub-microsecond digits becomes a `pa.TimestampScalar` of unit "ns", since
-datetime would drop them. Decimal-looking numbers stay `Decimal` so decimal columns compare exactly.
+datetime would drop them. Every number is exact: non-integers (with an exponent or not) stay
+`Decimal` whatever their digit count, negation is exact (`Decimal.copy_negate`, never the 28-digit
+default context), and CAST to DECIMAL(p, s) / an integer type rounds half away from zero exactly
+and refuses a value the type cannot hold (as DuckDB does); the binder then compares exactly.
 
 LIKE follows DuckDB: `%` and `_` are the wildcards and there is no escape character unless an
 ESCAPE clause names one. `Like.pattern` is stored in pyarrow's `match_like` convention, where a
@@ -253,7 +256,8 @@ def _literal(node: exp.Expression) -> Any:
         value = _literal(node.this)
         if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
             raise InvalidExpressionError(f"cannot negate {_sql(node.this)!r}")
-        return -value
+        # `-Decimal` rounds to the default context's 28 digits; copy_negate is exact.
+        return value.copy_negate() if isinstance(value, Decimal) else -value
     if isinstance(node, exp.Boolean):
         return bool(node.this)
     if isinstance(node, exp.Null):
@@ -265,13 +269,16 @@ def _literal(node: exp.Expression) -> Any:
     raise InvalidExpressionError(f"expected a literal value, got {_sql(node)!r} ({_kind(node)} not supported)")
 
 
-def _number(text: str) -> int | float | Decimal:
+def _number(text: str) -> int | Decimal:
     if re.fullmatch(r"\d+", text):
         return int(text)
     try:
-        return float(text) if "e" in text.lower() else Decimal(text)
-    except (ValueError, InvalidOperation):
-        raise InvalidExpressionError(f"not a number: {text!r}") from None
+        value = Decimal(text)  # exact whatever the digit count or exponent (the constructor never rounds)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise InvalidExpressionError(f"not a number: {text!r}")
+    return value
 
 
 def _cast(value: Any, to: exp.DataType, node: exp.Expression) -> Any:
@@ -283,24 +290,71 @@ def _cast(value: Any, to: exp.DataType, node: exp.Expression) -> Any:
     try:
         return convert(value, to)
     except (ValueError, TypeError, ArithmeticError, InvalidExpressionError) as e:
-        raise InvalidExpressionError(f"invalid literal {_sql(node)!r}: {e}") from None
+        reason = e if isinstance(e, (ValueError, InvalidExpressionError)) else type(e).__name__
+        raise InvalidExpressionError(f"cannot cast {value!r} to {_sql(to)} in {_sql(node)!r}: {reason}") from None
 
 
-def _to_int(value: Any, _: exp.DataType) -> int:
-    return int(Decimal(str(value).strip()).to_integral_value(ROUND_HALF_UP))
+def _exact(value: Any) -> Decimal:
+    """A number, or a string holding one, as an exact Decimal."""
+    if isinstance(value, (bool, int)):
+        return Decimal(int(value))
+    if isinstance(value, float):
+        return Decimal(repr(value))  # the float's shortest text, as the literal was written
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, str):
+        try:
+            d = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError("not a number") from None
+        if d.is_finite():
+            return d
+    raise ValueError("not a finite number")
+
+
+# Integer casts: (bits, signed), checked as DuckDB does rather than wrapped.
+_INT_BITS = {"TINYINT": (8, True), "SMALLINT": (16, True), "INT": (32, True), "BIGINT": (64, True),
+             "HUGEINT": (128, True), "UTINYINT": (8, False), "USMALLINT": (16, False), "UINT": (32, False),
+             "UBIGINT": (64, False)}
+
+
+def _to_int(value: Any, to: exp.DataType) -> int:
+    d = _exact(value).to_integral_value(ROUND_HALF_UP)  # exact: to_integral_value ignores the precision
+    bits, signed = _INT_BITS[to.this.name]
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    if d.adjusted() > 40 or not lo <= int(d) <= hi:  # adjusted() first: int(1E+999999999) would never end
+        raise ValueError(f"out of range [{lo}, {hi}]")
+    return int(d)
 
 
 def _to_float(value: Any, _: exp.DataType) -> float:
-    return float(value.strip() if isinstance(value, str) else value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            raise ValueError("not a number") from None
+    return float(value)
+
+
+_MAX_DECIMAL_PRECISION = 76  # decimal256
 
 
 def _to_decimal(value: Any, to: exp.DataType) -> Decimal:
-    d = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
-    params = to.expressions
-    if len(params) == 2:  # DECIMAL(p, s) rounds to s digits, as SQL does
-        scale = int(params[1].this.this if isinstance(params[1].this, exp.Literal) else params[1].name)
-        d = d.quantize(Decimal(1).scaleb(-scale), ROUND_HALF_UP, Context(prec=100))
-    return d
+    """DECIMAL(p, s) rounds to s digits (half away from zero, as SQL does); DECIMAL(p) means s = 0
+    and a bare DECIMAL is DuckDB's DECIMAL(18, 3)."""
+    d = _exact(value)
+    params = [int(p.this.this if isinstance(p.this, exp.Literal) else p.name) for p in to.expressions]
+    if not params:
+        return d
+    precision, scale = params[0], params[1] if len(params) > 1 else 0
+    if not 0 <= scale <= precision <= _MAX_DECIMAL_PRECISION or precision == 0:
+        raise ValueError(f"precision and scale must satisfy 0 <= scale <= precision <= {_MAX_DECIMAL_PRECISION}")
+    if d and d.adjusted() >= precision - scale + 1:  # far too big; checked before quantize builds it
+        raise ValueError("out of range")
+    q = d.quantize(Decimal(1).scaleb(-scale), ROUND_HALF_UP, Context(prec=2 * _MAX_DECIMAL_PRECISION + 2))
+    if q and q.adjusted() >= precision - scale:
+        raise ValueError("out of range")
+    return q
 
 
 def _to_boolean(value: Any, _: exp.DataType) -> bool:
@@ -326,8 +380,7 @@ def _casts() -> dict[str, Callable[[Any, exp.DataType], Any]]:
         table[name] = lambda v, _: _timestamp_literal(_text(v), assume_utc=True)
     table.update(dict.fromkeys(("DECIMAL", "BIGDECIMAL"), _to_decimal))
     table.update(dict.fromkeys(("DOUBLE", "FLOAT", "REAL"), _to_float))
-    table.update(dict.fromkeys(("TINYINT", "SMALLINT", "INT", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINT",
-                                "UBIGINT"), _to_int))
+    table.update(dict.fromkeys(_INT_BITS, _to_int))
     table.update(dict.fromkeys(("VARCHAR", "TEXT", "CHAR", "NVARCHAR", "NCHAR"),
                                lambda v, _: v if isinstance(v, str) else str(v)))
     table.update(dict.fromkeys(("BINARY", "VARBINARY", "BLOB"), lambda v, _: _text(v).encode()))
