@@ -13,7 +13,7 @@ from .errors import ColumnNotFoundError
 from .expressions.arrow_filter import to_arrow_filter
 from .expressions.binder import bind, rewrite_not
 from .expressions.parser import parse
-from .expressions.tree import Expr, referenced_fields
+from .expressions.tree import AlwaysTrue, Expr, referenced_fields
 from .io import Store
 from .planning import PlanMetrics, ScanPlan, plan_files
 from .read import fields_reading, output_schema, read_batches
@@ -83,11 +83,12 @@ class Scan:
         return pa.RecordBatchReader.from_batches(self.schema, self._batches(self.fields))
 
     def to_arrow(self) -> pa.Table:
+        """The rows as a table; with `columns=[]` a table of no columns that still has its rows."""
         return pa.Table.from_batches(list(self._batches(self.fields)), schema=self.schema)
 
     def count(self) -> int:
-        """Rows the scan returns; from metadata alone when there is no predicate."""
-        if self.predicate is None:
+        """Rows the scan returns; from metadata alone when the predicate keeps every row."""
+        if self.predicate is None or isinstance(self.predicate, AlwaysTrue):
             return int(pc.sum(self.plan.files["record_count"]).as_py() or 0)
         return sum(b.num_rows for b in self._batches(self._filter_fields()))
 

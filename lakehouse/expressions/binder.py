@@ -48,8 +48,8 @@ from ..types import (
 )
 from .parser import parse_time, parse_timestamp
 from .tree import (
-    FALSE, NEGATED, TRUE, AlwaysFalse, AlwaysTrue, And, BoundRef, Compare, Expr, In, IsNull, Like,
-    Not, Or, Ref, StartsWith, and_, or_,
+    CONSTANTS, FALSE, NEGATED, NULL, TRUE, AlwaysFalse, AlwaysNull, AlwaysTrue, And, BoundRef, Compare, Expr,
+    In, IsNull, Like, Not, Or, Ref, StartsWith, and_, or_,
 )
 
 __all__ = ["bind", "rewrite_not"]
@@ -59,6 +59,7 @@ _EPOCH = dt.datetime(1970, 1, 1)
 _EPOCH_DATE = dt.date(1970, 1, 1)
 _DAY_US = 86_400_000_000
 _ORDERED = ("<", "<=", ">", ">=")
+_NOT = {AlwaysTrue: FALSE, AlwaysFalse: TRUE, AlwaysNull: NULL}  # NOT NULL is NULL
 
 
 def bind(expr: Expr, schema: Schema) -> Expr:
@@ -69,8 +70,10 @@ def bind(expr: Expr, schema: Schema) -> Expr:
         return or_(bind(expr.left, schema), bind(expr.right, schema))
     if isinstance(expr, Not):
         child = bind(expr.child, schema)
-        return FALSE if isinstance(child, AlwaysTrue) else TRUE if isinstance(child, AlwaysFalse) else Not(child)
-    if isinstance(expr, (AlwaysTrue, AlwaysFalse)):
+        if isinstance(child, CONSTANTS):
+            return _NOT[type(child)]
+        return Not(child)
+    if isinstance(expr, CONSTANTS):
         return expr
     ref = _resolve(expr.term, schema)
     if isinstance(expr, IsNull):
@@ -397,12 +400,16 @@ def _boolean(value: Any) -> bool:
 # ---------------------------------------------------------------- NOT
 
 def rewrite_not(expr: Expr) -> Expr:
-    """`expr` with every NOT pushed into the leaves (De Morgan, negated operators).
+    """`expr` with every NOT pushed into the leaves (De Morgan, negated operators), constants folded.
 
     Exact under three-valued logic: NOT flips TRUE and FALSE and keeps NULL, and so does every
     rewrite here. One exception keeps its NOT: an ordering comparison on a float column, since
     NOT (x < 1) holds for NaN while x >= 1 does not. Run it on bound trees; on unbound ones the
     float case cannot be recognised.
+
+    A NULL constant becomes FALSE once no NOT is above it: with only AND and OR left, a result
+    that is TRUE with a NULL input is TRUE whatever that input is (Kleene logic), so the rows a
+    filter keeps do not change, and `x > 1 OR NULL` folds to `x > 1`, `x > 1 AND NULL` to FALSE.
     """
     return _push(expr, False)
 
@@ -413,6 +420,8 @@ def _push(expr: Expr, negate: bool) -> Expr:
     if isinstance(expr, (And, Or)):
         left, right = _push(expr.left, negate), _push(expr.right, negate)
         return and_(left, right) if isinstance(expr, And) != negate else or_(left, right)
+    if isinstance(expr, AlwaysNull):
+        return FALSE
     if not negate:
         return expr
     if isinstance(expr, AlwaysTrue):

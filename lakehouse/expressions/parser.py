@@ -29,6 +29,7 @@ prefix followed only by `%` becomes StartsWith, the one shape statistics can pru
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 from dataclasses import replace
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
@@ -40,7 +41,7 @@ from sqlglot import exp
 
 from ..errors import InvalidExpressionError
 from .tree import (
-    FALSE, FLIPPED, TRUE, And, Compare, Expr, In, IsNull, Like, Not, Or, Ref, StartsWith,
+    CONSTANTS, FALSE, FLIPPED, NULL, TRUE, And, Compare, Expr, In, IsNull, Like, Not, Or, Ref, StartsWith, and_, or_,
 )
 
 __all__ = ["parse", "parse_date", "parse_time", "parse_timestamp"]
@@ -93,14 +94,15 @@ def _predicate(node: exp.Expression) -> Expr:
     if isinstance(node, exp.In):
         return _in(node)
     if isinstance(node, exp.Between):
-        ref = Ref(_column_name(node.this))
-        return And(Compare(">=", ref, _literal(node.args["low"])), Compare("<=", ref, _literal(node.args["high"])))
+        return and_(_compare(">=", node.this, node.args["low"]), _compare("<=", node.this, node.args["high"]))
     if isinstance(node, exp.Is):
         return _is(node)
     if isinstance(node, (exp.Like, exp.Escape)):
         return _like(node)
     if isinstance(node, exp.Boolean):
         return TRUE if node.this else FALSE
+    if isinstance(node, exp.Null):
+        return NULL
     if _is_column(node):  # a bare boolean column: `WHERE flag`
         return Compare("=", Ref(_column_name(node)), True)
     raise InvalidExpressionError(_unsupported(node))
@@ -134,6 +136,8 @@ def _balanced(cls: type, parts: list[Expr]) -> Expr:
 
 
 def _negate(e: Expr) -> Expr:
+    if isinstance(e, CONSTANTS):
+        return {TRUE: FALSE, FALSE: TRUE}.get(e, NULL)  # NOT NULL is NULL
     if isinstance(e, (IsNull, In, StartsWith, Like)):
         return replace(e, negated=not e.negated)
     if isinstance(e, Not):
@@ -156,8 +160,25 @@ def _compare(op: str, left: exp.Expression, right: exp.Expression) -> Expr:
         if not isinstance(side, (exp.Literal, exp.Neg, exp.Boolean, exp.Null, exp.Cast, exp.TryCast)):
             raise InvalidExpressionError(f"a comparison needs a column on one side, not {_sql(side)!r} "
                                          f"({_kind(side)} not supported)")
-    raise InvalidExpressionError(
-        f"a comparison needs a column on one side: {_sql(left)} {op} {_sql(right)}")
+    return _constant(op, _literal(left), _literal(right), f"{_sql(left)} {op} {_sql(right)}")
+
+
+_PYTHON_OPS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+               ">=": operator.ge}
+
+
+def _constant(op: str, left: Any, right: Any, text: str) -> Expr:
+    """`literal op literal` folded to TRUE or FALSE (`1 = 1`, `'a' < 'b'`); numbers compare exactly."""
+    if left is None or right is None:
+        raise InvalidExpressionError(f"comparing with NULL is never true ({text}); use IS [NOT] NULL")
+    kinds = {type(v) if not isinstance(v, (int, float, Decimal)) or isinstance(v, bool) else Decimal
+             for v in (left, right)}
+    if len(kinds) != 1:
+        raise InvalidExpressionError(f"cannot compare {left!r} with {right!r} ({text}): different kinds of value")
+    try:
+        return TRUE if _PYTHON_OPS[op](left, right) else FALSE
+    except TypeError:  # a naive with an aware datetime
+        raise InvalidExpressionError(f"cannot compare {left!r} with {right!r} ({text})") from None
 
 
 def _in(node: exp.In) -> Expr:
@@ -166,18 +187,26 @@ def _in(node: exp.In) -> Expr:
     values = tuple(_literal(v) for v in node.expressions)
     if not values:
         raise InvalidExpressionError(f"IN needs at least one value: {_sql(node)!r}")
+    if not _is_column(node.this):  # `1 IN (1, 2)`: a constant
+        left = _literal(node.this)
+        return or_(*(_constant("=", left, v, _sql(node)) for v in values))
     return In(Ref(_column_name(node.this)), values)
 
 
 def _is(node: exp.Is) -> Expr:
-    ref = Ref(_column_name(node.this))
     target = node.expression
+    if not isinstance(target, (exp.Null, exp.Boolean)):
+        raise InvalidExpressionError(f"IS supports NULL, TRUE and FALSE only: {_sql(node)!r}")
+    if not _is_column(node.this):  # `NULL IS NULL`, `TRUE IS FALSE`: constants
+        value = _literal(node.this)
+        if isinstance(target, exp.Null):
+            return TRUE if value is None else FALSE
+        return TRUE if value is bool(target.this) else FALSE
+    ref = Ref(_column_name(node.this))
     if isinstance(target, exp.Null):
         return IsNull(ref)
-    if isinstance(target, exp.Boolean):
-        # `x IS TRUE` is never NULL; this form negates exactly to `x IS NULL OR x != TRUE`.
-        return And(IsNull(ref, negated=True), Compare("=", ref, bool(target.this)))
-    raise InvalidExpressionError(f"IS supports NULL, TRUE and FALSE only: {_sql(node)!r}")
+    # `x IS TRUE` is never NULL; this form negates exactly to `x IS NULL OR x != TRUE`.
+    return And(IsNull(ref, negated=True), Compare("=", ref, bool(target.this)))
 
 
 def _like(node: exp.Expression) -> Expr:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from lakehouse.errors import InvalidExpressionError, LakehouseError
 from lakehouse.expressions.parser import parse
 from lakehouse.expressions.tree import (
-    FALSE, TRUE, And, Compare, In, IsNull, Like, Not, Or, Ref, StartsWith,
+    FALSE, NULL, TRUE, And, Compare, In, IsNull, Like, Not, Or, Ref, StartsWith,
 )
 
 A, B = Ref("a"), Ref("b")
@@ -136,7 +136,8 @@ def test_identifiers():
 
 @pytest.mark.parametrize("sql, message", [
     ("a = b", "two columns"),
-    ("1 = 1", "needs a column"),
+    ("1 = NULL", "use IS"),
+    ("1 = 'a'", "different kinds"),
     ("a = f(1)", "function"),
     ("lower(a) = 'x'", "function"),
     ("a IN (SELECT b FROM t)", "literals only"),
@@ -172,3 +173,19 @@ def test_garbage_never_leaks_a_foreign_exception(text):
         parse(text)
     except LakehouseError as e:
         assert isinstance(e, InvalidExpressionError)
+
+
+@pytest.mark.parametrize("sql, expected", [
+    ("TRUE", TRUE), ("FALSE", FALSE), ("NULL", NULL), ("NOT NULL", NULL), ("NOT FALSE", TRUE),
+    ("1 = 1", TRUE), ("1 = 2", FALSE), ("1 < 1.5", TRUE), ("'a' < 'b'", TRUE), ("2 > 10", FALSE),
+    ("-12345678901234567890123456789.5 < -12345678901234567890123456789.4", TRUE),
+    ("DATE '2024-01-01' < DATE '2024-01-02'", TRUE), ("NULL IS NULL", TRUE), ("1 IS NOT NULL", TRUE),
+    ("TRUE IS FALSE", FALSE), ("2 IN (1, 2)", TRUE), ("3 NOT IN (1, 2)", TRUE), ("5 BETWEEN 1 AND 10", TRUE),
+])
+def test_constant_predicates_fold(sql, expected):
+    assert parse(sql) == expected
+
+
+def test_between_takes_the_column_on_either_side():
+    assert parse("3 BETWEEN a AND 10") == Compare("<=", A, 3)  # 3 <= 10 folds away
+    assert parse("a BETWEEN 1 AND 2") == And(Compare(">=", A, 1), Compare("<=", A, 2))
