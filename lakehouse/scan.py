@@ -49,7 +49,12 @@ def bind_where(where: str | None, state: TableState) -> Expr | None:
 
 
 class Scan:
-    """`Table.scan(...)`: files() and explain() plan; to_arrow(), to_batches() and count() read."""
+    """`Table.scan(...)`: files() and explain() plan; to_arrow(), to_batches() and count() read.
+
+    `columns` names top-level columns, each taken verbatim: "my.col" is the column of that name,
+    never a path (select a struct whole to read its children). In `where`, SQL's rule applies
+    instead: `a.b` is the child b of struct a and a quoted `"my.col"` is one name.
+    """
 
     def __init__(self, store: Store, state: TableState, *, where: str | None = None,
                  columns: Sequence[str] | None = None) -> None:
@@ -129,10 +134,14 @@ def _select(fields: tuple[Field, ...], columns: Sequence[str] | None) -> tuple[F
         return fields
     if isinstance(columns, str):
         columns = [columns]
-    by_name = {f.name: f for f in fields}
+    by_name = {f.name: f for f in fields}  # verbatim names: a dot is part of a name here
     missing = [c for c in columns if c not in by_name]
     if missing:
-        raise ColumnNotFoundError(f"no column named {', '.join(map(repr, missing))}; the table has {list(by_name)}")
+        nested = [c for c in missing if isinstance(c, str) and c.split(".")[0] in by_name]
+        hint = f" (columns selects top-level columns: select {nested[0].split('.')[0]!r} for its children)" \
+            if nested else ""
+        raise ColumnNotFoundError(
+            f"no column named {', '.join(map(repr, missing))}; the table has {list(by_name)}{hint}")
     return tuple(by_name[c] for c in columns)
 
 

@@ -40,11 +40,12 @@ from typing import Any
 
 import pyarrow as pa
 
+from ..columns import column_name
 from ..errors import InvalidExpressionError
 from ..schema import Schema
 from ..types import (
     BINARY, BOOLEAN, DATE, DECIMAL_CONTEXT, FLOAT32, FLOAT_TYPES, INTEGER_TYPES, STRING, TICKS_PER_SECOND,
-    TIME, DecimalType, Field, ListType, MapType, StructType, TimestampType, Type, to_arrow_type,
+    TIME, DecimalType, ListType, MapType, StructType, TimestampType, Type, to_arrow_type,
 )
 from .parser import parse_time, parse_timestamp
 from .tree import (
@@ -95,21 +96,22 @@ def bind(expr: Expr, schema: Schema) -> Expr:
 def _resolve(term: Any, schema: Schema) -> BoundRef:
     if isinstance(term, BoundRef):
         return term
-    name = term.name if isinstance(term, Ref) else str(term)
-    field = schema.find(name) or _top_level(schema, name)
+    ref = term if isinstance(term, Ref) else Ref(str(term))
+    field = schema.find_path(ref.path)
     if field is None:
-        known = ", ".join(repr(n) for n in schema.names[:20])
-        raise InvalidExpressionError(f"unknown column {name!r} in where expression (columns: {known})")
+        raise InvalidExpressionError(f"unknown column {ref.name!r} in where expression{_hint(ref, schema)}")
     if isinstance(field.type, (ListType, MapType)):
         kind = "list" if isinstance(field.type, ListType) else "map"
         raise InvalidExpressionError(
-            f"column {name!r} is a {kind}; list and map columns cannot be used in a where expression")
+            f"column {ref.name!r} is a {kind}; list and map columns cannot be used in a where expression")
     return BoundRef(field.id, schema.path_of(field.id), field.type)
 
 
-def _top_level(schema: Schema, name: str) -> Field | None:
-    # A quoted name holding a dot ("a.b") reaches us as the dotted string; try it whole.
-    return next((f for f in schema.fields if f.name == name), None)
+def _hint(ref: Ref, schema: Schema) -> str:
+    whole = ".".join(ref.path)
+    if len(ref.path) > 1 and schema.find_path((whole,)) is not None:  # `a.b` meant the column named "a.b"
+        return f"; a.b reaches the child b of struct a: for the column named {whole!r} write {column_name((whole,))}"
+    return f" (columns: {', '.join(repr(n) for n in schema.names[:20])})"
 
 
 def _check_primitive(ref: BoundRef) -> None:

@@ -23,7 +23,7 @@ backslash escapes the next character. Patterns with no wildcard become `=` / `!=
 prefix followed only by `%` becomes StartsWith, the one shape statistics can prune.
 
     >>> parse("a >= 1 AND name LIKE 'ab%'")
-    And(left=Compare(op='>=', term=Ref(name='a'), value=1), right=StartsWith(term=Ref(name='name'), prefix='ab', negated=False))
+    And(left=Compare(op='>=', term=Ref(path=('a',)), value=1), right=StartsWith(term=Ref(path=('name',)), prefix='ab', negated=False))
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
+from ..columns import column_name
 from ..errors import InvalidExpressionError
 from .tree import (
     CONSTANTS, FALSE, FLIPPED, NULL, TRUE, And, Compare, Expr, In, IsNull, Like, Not, Or, Ref, StartsWith, and_, or_,
@@ -104,7 +105,7 @@ def _predicate(node: exp.Expression) -> Expr:
     if isinstance(node, exp.Null):
         return NULL
     if _is_column(node):  # a bare boolean column: `WHERE flag`
-        return Compare("=", Ref(_column_name(node)), True)
+        return Compare("=", Ref(_column_path(node)), True)
     raise InvalidExpressionError(_unsupported(node))
 
 
@@ -153,9 +154,9 @@ def _compare(op: str, left: exp.Expression, right: exp.Expression) -> Expr:
             f"comparing two columns ({_sql(left)} {op} {_sql(right)}) is not supported; "
             "compare a column with a literal")
     if lcol:
-        return Compare(op, Ref(_column_name(left)), _literal(right))
+        return Compare(op, Ref(_column_path(left)), _literal(right))
     if rcol:  # `5 < x` is stored as `x > 5`
-        return Compare(FLIPPED[op], Ref(_column_name(right)), _literal(left))
+        return Compare(FLIPPED[op], Ref(_column_path(right)), _literal(left))
     for side in (left, right):  # name the function or operator, if that is what is wrong
         if not isinstance(side, (exp.Literal, exp.Neg, exp.Boolean, exp.Null, exp.Cast, exp.TryCast)):
             raise InvalidExpressionError(f"a comparison needs a column on one side, not {_sql(side)!r} "
@@ -190,7 +191,7 @@ def _in(node: exp.In) -> Expr:
     if not _is_column(node.this):  # `1 IN (1, 2)`: a constant
         left = _literal(node.this)
         return or_(*(_constant("=", left, v, _sql(node)) for v in values))
-    return In(Ref(_column_name(node.this)), values)
+    return In(Ref(_column_path(node.this)), values)
 
 
 def _is(node: exp.Is) -> Expr:
@@ -202,7 +203,7 @@ def _is(node: exp.Is) -> Expr:
         if isinstance(target, exp.Null):
             return TRUE if value is None else FALSE
         return TRUE if value is bool(target.this) else FALSE
-    ref = Ref(_column_name(node.this))
+    ref = Ref(_column_path(node.this))
     if isinstance(target, exp.Null):
         return IsNull(ref)
     # `x IS TRUE` is never NULL; this form negates exactly to `x IS NULL OR x != TRUE`.
@@ -221,7 +222,7 @@ def _like(node: exp.Expression) -> Expr:
     pattern = _literal(node.expression)
     if not isinstance(pattern, str):
         raise InvalidExpressionError(f"LIKE needs a string pattern: {_sql(node)!r}")
-    return _like_predicate(Ref(_column_name(node.this)), pattern, escape, bool(node.args.get("negate")))
+    return _like_predicate(Ref(_column_path(node.this)), pattern, escape, bool(node.args.get("negate")))
 
 
 def _like_predicate(term: Any, pattern: str, escape: str | None, negated: bool) -> Expr:
@@ -265,14 +266,15 @@ def _is_column(node: exp.Expression) -> bool:
     return isinstance(node, exp.Column) and not isinstance(node.this, exp.Star)
 
 
-def _column_name(node: exp.Expression) -> str:
-    """The dotted name of a (possibly nested) column: `address.zip`, `"my col"`."""
+def _column_path(node: exp.Expression) -> tuple[str, ...]:
+    """The names of a (possibly nested) column: `address.zip` and `"address"."zip"` are
+    ("address", "zip"); a quoted name is one name, dots and all: `"my.col"` is ("my.col",)."""
     node = _unparen(node)
     if not _is_column(node):
         raise InvalidExpressionError(f"expected a column, got {_sql(node)!r}")
     if isinstance(node, exp.Dot):
-        return _column_name(node.this) + "." + node.expression.name
-    return ".".join(part.name for part in node.parts)
+        return _column_path(node.this) + (node.expression.name,)
+    return tuple(part.name for part in node.parts)
 
 
 # ---------------------------------------------------------------- literals
@@ -294,7 +296,7 @@ def _literal(node: exp.Expression) -> Any:
     if isinstance(node, (exp.Cast, exp.TryCast)):
         return _cast(_literal(node.this), node.to, node)
     if _is_column(node):
-        raise InvalidExpressionError(f"expected a literal, got the column {_column_name(node)!r}")
+        raise InvalidExpressionError(f"expected a literal, got the column {column_name(_column_path(node))!r}")
     raise InvalidExpressionError(f"expected a literal value, got {_sql(node)!r} ({_kind(node)} not supported)")
 
 

@@ -12,6 +12,7 @@ from typing import Any, Union
 
 import pyarrow as pa
 
+from ..columns import column_name
 from ..types import Type
 
 COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
@@ -21,8 +22,18 @@ NEGATED = {"=": "!=", "!=": "=", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 
 @dataclass(frozen=True, slots=True)
 class Ref:
-    """An unbound column reference by (dotted) name."""
-    name: str
+    """An unbound column reference: its names from the top level down. `a.b` is ("a", "b"), the
+    child b of struct a; a quoted name is one name whatever it holds: `"a.b"` is ("a.b",).
+    `Ref("x")` is shorthand for `Ref(("x",))`."""
+    path: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if isinstance(self.path, str):
+            object.__setattr__(self, "path", (self.path,))
+
+    @property
+    def name(self) -> str:
+        return column_name(self.path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +45,7 @@ class BoundRef:
 
     @property
     def name(self) -> str:
-        return ".".join(self.path)
+        return column_name(self.path)
 
 
 Term = Union[Ref, BoundRef]

@@ -128,8 +128,14 @@ def test_typed_literals():
 
 def test_identifiers():
     assert parse('"my col" = 1').term == Ref("my col")
-    assert parse("address.zip = '02139'").term == Ref("address.zip")
-    assert parse("a.b.c.d.e = 1").term == Ref("a.b.c.d.e")
+    assert parse("address.zip = '02139'").term == Ref(("address", "zip"))
+    assert parse('"address"."zip" = 1').term == Ref(("address", "zip"))
+    assert parse("a.b.c.d.e = 1").term == Ref(("a", "b", "c", "d", "e"))
+    # A quoted name is one name, whatever it holds
+    assert parse('"a.b" = 1').term == Ref(("a.b",))
+    assert parse('"a.b".c = 1').term == Ref(("a.b", "c"))
+    assert parse('"say ""hi""" = 1').term == Ref(('say "hi"',))
+    assert parse('"naïve ü 日本" IS NULL').term == Ref(("naïve ü 日本",))
     assert parse('"select" = 1').term == Ref("select")
     assert parse("date = DATE '2024-01-01'").term == Ref("date")
 
