@@ -1,6 +1,9 @@
-"""Reaching a column inside Arrow data by its path of names (struct children by name)."""
+"""Columns by their path of names: ("addr", "zip") is the child zip of struct addr, ("my.col",)
+the top-level column whose name holds a dot. A name is never split on dots."""
 
 from __future__ import annotations
+
+import re
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -17,3 +20,11 @@ def column_at(table: pa.Table, path: tuple[str, ...]) -> pa.ChunkedArray | None:
             return None
         column = pc.struct_field(column, [name])
     return column
+
+
+_BARE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def column_name(path: tuple[str, ...]) -> str:
+    """`path` as SQL writes it, for messages: addr.zip, "my.col" (a quote inside a name is doubled)."""
+    return ".".join(p if _BARE.fullmatch(p) else '"' + p.replace('"', '""') + '"' for p in path)

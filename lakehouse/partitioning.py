@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 import pyarrow as pa
 
-from .columns import column_at
+from .columns import column_at, column_name
 from .errors import InvalidPartitionSpecError, SchemaMismatchError
 from .schema import Schema
 from .transforms import (
@@ -103,18 +103,21 @@ def parse_partition_by(columns: Sequence[str], schema: Schema, *, spec_id: int,
 
     Function names are case-insensitive (Spark's plurals "days(ts)" work too); bucket and truncate
     take their number first or second. Field ids count up from `last_partition_id + 1`.
+    Column names follow the where-expression rule: `a.b` is the child b of struct a, and a name in
+    double quotes or backticks is one name whatever it holds (`day("my.ts")`, `"my col"`), with
+    the quote character doubled inside it.
     """
     if isinstance(columns, str):
         columns = [columns]
     fields: list[PartitionField] = []
     for i, text in enumerate(columns):
-        transform, column = _parse_term(text)
-        source = schema.find(column)
+        transform, path = _parse_term(text)
+        source = schema.find_path(path)
         if source is None:
-            raise InvalidPartitionSpecError(f"partition_by {text!r}: no column named {column!r}")
+            raise InvalidPartitionSpecError(f"partition_by {text!r}: no column {column_name(path)!r}")
         if not is_primitive(source.type):
-            raise InvalidPartitionSpecError(
-                f"partition_by {text!r}: column {column!r} is a {source.type}; only primitive columns partition")
+            raise InvalidPartitionSpecError(f"partition_by {text!r}: column {column_name(path)!r} is a "
+                                            f"{source.type}; only primitive columns partition")
         if not transform.can_transform(source.type):
             raise InvalidPartitionSpecError(f"partition_by {text!r}: {transform} does not apply to {source.type}")
         path = schema.path_of(source.id)
@@ -166,36 +169,48 @@ def default_name(source_name: str, transform: Transform) -> str:
     return f"{source_name}_{transform}"
 
 
-def _parse_term(text: str) -> tuple[Transform, str]:
+def _parse_term(text: str) -> tuple[Transform, tuple[str, ...]]:
     if not isinstance(text, str) or not text.strip():
         raise InvalidPartitionSpecError(f"partition_by entry {text!r} is empty")
     m = _CALL.match(text)
     if not m:
-        return IDENTITY, _unquote(text)
-    func, args = m.group(1).lower(), [a.strip() for a in m.group(2).split(",")]
+        return IDENTITY, _column_path(text)
+    func, args = m.group(1).lower(), [a.strip() for a in _ARG.findall(m.group(2))]
     if func in ("bucket", "truncate"):
         numbers = [a for a in args if _INT.match(a)]
         names = [a for a in args if not _INT.match(a)]
         if len(args) != 2 or len(numbers) != 1 or len(names) != 1:
             raise InvalidPartitionSpecError(f"partition_by {text!r}: expected {func}(N, column)")
-        return parse_transform(f"{func}[{int(numbers[0])}]"), _unquote(names[0])
+        return parse_transform(f"{func}[{int(numbers[0])}]"), _column_path(names[0])
     if len(args) != 1 or not args[0]:
         raise InvalidPartitionSpecError(f"partition_by {text!r}: expected {func}(column)")
     if func in ("identity", "void"):
-        return parse_transform(func), _unquote(args[0])
+        return parse_transform(func), _column_path(args[0])
     if func in _TIME_NAMES:
-        return parse_transform(_TIME_NAMES[func]), _unquote(args[0])
+        return parse_transform(_TIME_NAMES[func]), _column_path(args[0])
     raise InvalidPartitionSpecError(f"partition_by {text!r}: unknown transform {func!r}")
 
 
-def _unquote(name: str) -> str:
-    """A column name, bare or quoted with backticks or double quotes (for names with odd characters)."""
-    name = name.strip()
-    if len(name) > 2 and name[0] == name[-1] and name[0] in "`\"":
-        return name[1:-1]
-    if not name or any(c in name for c in "()`\","):
-        raise InvalidPartitionSpecError(f"partition_by: {name!r} is not a column name")
-    return name
+# One argument: quoted names may hold commas. One name part: quoted ("", ``) or bare.
+_ARG = re.compile(r'(?:"(?:[^"]|"")*"|`(?:[^`]|``)*`|[^,"`])+')
+_PART = re.compile(r'\s*(?:"((?:[^"]|"")*)"|`((?:[^`]|``)*)`|([^\s".`(),]+))\s*')
+
+
+def _column_path(text: str) -> tuple[str, ...]:
+    """`a.b` as ("a", "b"); a quoted part is one name: `"my.col"` is ("my.col",)."""
+    parts, pos = [], 0
+    while True:
+        m = _PART.match(text, pos)
+        if not m or m.end() == pos or not any(m.groups()):
+            raise InvalidPartitionSpecError(f"partition_by: {text.strip()!r} is not a column name")
+        quoted, ticked, bare = m.groups()
+        parts.append(quoted.replace('""', '"') if quoted else ticked.replace("``", "`") if ticked else bare)
+        pos = m.end()
+        if pos == len(text):
+            return tuple(parts)
+        if text[pos] != ".":
+            raise InvalidPartitionSpecError(f"partition_by: {text.strip()!r} is not a column name")
+        pos += 1
 
 
 def _check_fields(fields: Sequence[PartitionField]) -> None:

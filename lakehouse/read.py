@@ -78,7 +78,7 @@ def _read_group(store: Store, paths: list[tuple[str, int]], file_schema: Schema,
         scanner = dataset.scanner(columns=list(target.names), filter=row_filter, batch_size=BATCH_ROWS)
         for batch in scanner.to_batches():
             if batch.num_rows:
-                yield pa.RecordBatch.from_arrays(batch.columns, schema=target)
+                yield _shaped(batch, target)
         return
     present = [file_schema.find_top(f.id) for f in needed]
     columns = [p.name for p in present if p is not None]
@@ -87,11 +87,21 @@ def _read_group(store: Store, paths: list[tuple[str, int]], file_schema: Schema,
             continue
         arrays = [adapt(batch.column(p.name), p, f) if p is not None else pa.nulls(batch.num_rows, to_arrow_type(f.type))
                   for f, p in zip(needed, present)]
-        table = pa.Table.from_arrays(arrays, names=[f.name for f in needed])
+        # With no column to read the batch still has its rows: from_arrays([]) would have none.
+        table = pa.Table.from_arrays(arrays, names=[f.name for f in needed]) if arrays else \
+            pa.Table.from_batches([batch.select([])])
         if row_filter is not None:
             table = table.filter(row_filter)
         for out in table.select(target.names).to_batches():
-            yield pa.RecordBatch.from_arrays(out.columns, schema=target)
+            yield _shaped(out, target)
+
+
+def _shaped(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
+    """`batch`'s columns under `target`'s names and types; a batch of no columns keeps its row
+    count (row counts never depend on which columns are read)."""
+    if not target.names:
+        return batch.select([])
+    return pa.RecordBatch.from_arrays(batch.columns, schema=target)
 
 
 def _safe_to_push_down(fields: tuple[Field, ...]) -> bool:

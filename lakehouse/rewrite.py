@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from .actions import AddFile, RemoveFile
 from .expressions.arrow_filter import to_arrow_filter
-from .expressions.tree import Expr, referenced_fields
+from .expressions.tree import AlwaysTrue, Expr, referenced_fields
 from .io import Store
 from .planning import plan_files
 from .read import fields_reading, read_batches
@@ -42,7 +42,7 @@ def remove_matching(store: Store, state: TableState, predicate: Expr | None, wri
     rows = index.select(["path", "size", "record_count"]).to_pylist()
     for i, row in enumerate(rows):
         one = index.slice(i, 1)
-        if predicate is None:
+        if predicate is None or isinstance(predicate, AlwaysTrue):  # every row matches: nothing to read
             matched = row["record_count"]
         else:
             matched = _count_matching(store, state, one, predicate)

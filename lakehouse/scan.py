@@ -13,7 +13,7 @@ from .errors import ColumnNotFoundError
 from .expressions.arrow_filter import to_arrow_filter
 from .expressions.binder import bind, rewrite_not
 from .expressions.parser import parse
-from .expressions.tree import Expr, referenced_fields
+from .expressions.tree import AlwaysTrue, Expr, referenced_fields
 from .io import Store
 from .planning import PlanMetrics, ScanPlan, plan_files
 from .read import fields_reading, output_schema, read_batches
@@ -49,7 +49,12 @@ def bind_where(where: str | None, state: TableState) -> Expr | None:
 
 
 class Scan:
-    """`Table.scan(...)`: files() and explain() plan; to_arrow(), to_batches() and count() read."""
+    """`Table.scan(...)`: files() and explain() plan; to_arrow(), to_batches() and count() read.
+
+    `columns` names top-level columns, each taken verbatim: "my.col" is the column of that name,
+    never a path (select a struct whole to read its children). In `where`, SQL's rule applies
+    instead: `a.b` is the child b of struct a and a quoted `"my.col"` is one name.
+    """
 
     def __init__(self, store: Store, state: TableState, *, where: str | None = None,
                  columns: Sequence[str] | None = None) -> None:
@@ -83,11 +88,12 @@ class Scan:
         return pa.RecordBatchReader.from_batches(self.schema, self._batches(self.fields))
 
     def to_arrow(self) -> pa.Table:
+        """The rows as a table; with `columns=[]` a table of no columns that still has its rows."""
         return pa.Table.from_batches(list(self._batches(self.fields)), schema=self.schema)
 
     def count(self) -> int:
-        """Rows the scan returns; from metadata alone when there is no predicate."""
-        if self.predicate is None:
+        """Rows the scan returns; from metadata alone when the predicate keeps every row."""
+        if self.predicate is None or isinstance(self.predicate, AlwaysTrue):
             return int(pc.sum(self.plan.files["record_count"]).as_py() or 0)
         return sum(b.num_rows for b in self._batches(self._filter_fields()))
 
@@ -128,10 +134,14 @@ def _select(fields: tuple[Field, ...], columns: Sequence[str] | None) -> tuple[F
         return fields
     if isinstance(columns, str):
         columns = [columns]
-    by_name = {f.name: f for f in fields}
+    by_name = {f.name: f for f in fields}  # verbatim names: a dot is part of a name here
     missing = [c for c in columns if c not in by_name]
     if missing:
-        raise ColumnNotFoundError(f"no column named {', '.join(map(repr, missing))}; the table has {list(by_name)}")
+        nested = [c for c in missing if isinstance(c, str) and c.split(".")[0] in by_name]
+        hint = f" (columns selects top-level columns: select {nested[0].split('.')[0]!r} for its children)" \
+            if nested else ""
+        raise ColumnNotFoundError(
+            f"no column named {', '.join(map(repr, missing))}; the table has {list(by_name)}{hint}")
     return tuple(by_name[c] for c in columns)
 
 

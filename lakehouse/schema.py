@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import pyarrow as pa
 
@@ -56,7 +56,11 @@ class Schema:
 
     def find(self, name: str) -> Field | None:
         """A field by its dotted name ("address.zip"); exact match first, then case-insensitive."""
-        return self._find(name.split("."), exact=True) or self._find(name.split("."), exact=False)
+        return self.find_path(name.split("."))
+
+    def find_path(self, path: Sequence[str]) -> Field | None:
+        """A field by its names from the top level down (a name may hold a dot: ("my.col",))."""
+        return self._find(list(path), exact=True) or self._find(list(path), exact=False)
 
     def _find(self, parts: list[str], *, exact: bool) -> Field | None:
         fields = self.fields

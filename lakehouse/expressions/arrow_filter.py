@@ -16,7 +16,7 @@ from ..errors import InvalidExpressionError
 from ..types import to_arrow_type
 from .binder import rewrite_not
 from .tree import (
-    AlwaysFalse, AlwaysTrue, And, BoundRef, Compare, Expr, In, IsNull, Like, Not, Or, StartsWith,
+    AlwaysFalse, AlwaysNull, AlwaysTrue, And, BoundRef, Compare, Expr, In, IsNull, Like, Not, Or, StartsWith,
 )
 
 __all__ = ["evaluate", "to_arrow_filter"]
@@ -38,7 +38,7 @@ def _filter(expr: Expr) -> pc.Expression:
         return ~_filter(expr.child)
     if isinstance(expr, AlwaysTrue):
         return pc.scalar(True)
-    if isinstance(expr, AlwaysFalse):
+    if isinstance(expr, (AlwaysFalse, AlwaysNull)):  # a filter drops NULL rows as it drops FALSE ones
         return pc.scalar(False)
     field = pc.field(*_ref(expr).path)
     if isinstance(expr, Compare):
@@ -63,6 +63,8 @@ def evaluate(expr: Expr, table: pa.Table) -> pa.ChunkedArray | pa.Array:
         return pc.invert(evaluate(expr.child, table))
     if isinstance(expr, (AlwaysTrue, AlwaysFalse)):
         return pa.repeat(isinstance(expr, AlwaysTrue), table.num_rows)
+    if isinstance(expr, AlwaysNull):
+        return pa.nulls(table.num_rows, pa.bool_())
     ref = _ref(expr)
     column = _column(table, ref)
     if isinstance(expr, Compare):

@@ -17,8 +17,11 @@ Literal rules (a literal that fits none raises InvalidExpressionError naming col
   times when the column has that type; a date converts to midnight for timestamp columns.
 - Time zones: an aware literal is an instant. For a tz-aware column a naive literal is taken as
   UTC; for a naive column an aware literal is converted to UTC wall time.
-- Float columns take the literal rounded to the column's float type (as DuckDB does for a
-  decimal literal against FLOAT); a finite literal beyond float32's range is an error.
+- Literals are exact at any digit count (decimal256's 76 digits and beyond): numbers become
+  Fractions, never a float or a 28-digit Decimal context, before the rewrite onto integers.
+- Float columns take the exact literal rounded once to the column's float type (nearest, ties
+  to even; as DuckDB does for a decimal literal against FLOAT); a finite literal beyond the
+  type's range is an error.
   NaN follows pyarrow: `x = NaN` is never true, `x != NaN` always (for non-null x).
 - `x = NULL`, `x != NULL`, NULL in an IN list: an error. SQL makes them never true, which is
   almost always a mistake in a filter; the message points to IS [NOT] NULL.
@@ -37,16 +40,17 @@ from typing import Any
 
 import pyarrow as pa
 
+from ..columns import column_name
 from ..errors import InvalidExpressionError
 from ..schema import Schema
 from ..types import (
     BINARY, BOOLEAN, DATE, DECIMAL_CONTEXT, FLOAT32, FLOAT_TYPES, INTEGER_TYPES, STRING, TICKS_PER_SECOND,
-    TIME, DecimalType, Field, ListType, MapType, StructType, TimestampType, Type, to_arrow_type,
+    TIME, DecimalType, ListType, MapType, StructType, TimestampType, Type, to_arrow_type,
 )
 from .parser import parse_time, parse_timestamp
 from .tree import (
-    FALSE, NEGATED, TRUE, AlwaysFalse, AlwaysTrue, And, BoundRef, Compare, Expr, In, IsNull, Like,
-    Not, Or, Ref, StartsWith, and_, or_,
+    CONSTANTS, FALSE, NEGATED, NULL, TRUE, AlwaysFalse, AlwaysNull, AlwaysTrue, And, BoundRef, Compare, Expr,
+    In, IsNull, Like, Not, Or, Ref, StartsWith, and_, or_,
 )
 
 __all__ = ["bind", "rewrite_not"]
@@ -56,6 +60,7 @@ _EPOCH = dt.datetime(1970, 1, 1)
 _EPOCH_DATE = dt.date(1970, 1, 1)
 _DAY_US = 86_400_000_000
 _ORDERED = ("<", "<=", ">", ">=")
+_NOT = {AlwaysTrue: FALSE, AlwaysFalse: TRUE, AlwaysNull: NULL}  # NOT NULL is NULL
 
 
 def bind(expr: Expr, schema: Schema) -> Expr:
@@ -66,8 +71,10 @@ def bind(expr: Expr, schema: Schema) -> Expr:
         return or_(bind(expr.left, schema), bind(expr.right, schema))
     if isinstance(expr, Not):
         child = bind(expr.child, schema)
-        return FALSE if isinstance(child, AlwaysTrue) else TRUE if isinstance(child, AlwaysFalse) else Not(child)
-    if isinstance(expr, (AlwaysTrue, AlwaysFalse)):
+        if isinstance(child, CONSTANTS):
+            return _NOT[type(child)]
+        return Not(child)
+    if isinstance(expr, CONSTANTS):
         return expr
     ref = _resolve(expr.term, schema)
     if isinstance(expr, IsNull):
@@ -89,21 +96,22 @@ def bind(expr: Expr, schema: Schema) -> Expr:
 def _resolve(term: Any, schema: Schema) -> BoundRef:
     if isinstance(term, BoundRef):
         return term
-    name = term.name if isinstance(term, Ref) else str(term)
-    field = schema.find(name) or _top_level(schema, name)
+    ref = term if isinstance(term, Ref) else Ref(str(term))
+    field = schema.find_path(ref.path)
     if field is None:
-        known = ", ".join(repr(n) for n in schema.names[:20])
-        raise InvalidExpressionError(f"unknown column {name!r} in where expression (columns: {known})")
+        raise InvalidExpressionError(f"unknown column {ref.name!r} in where expression{_hint(ref, schema)}")
     if isinstance(field.type, (ListType, MapType)):
         kind = "list" if isinstance(field.type, ListType) else "map"
         raise InvalidExpressionError(
-            f"column {name!r} is a {kind}; list and map columns cannot be used in a where expression")
+            f"column {ref.name!r} is a {kind}; list and map columns cannot be used in a where expression")
     return BoundRef(field.id, schema.path_of(field.id), field.type)
 
 
-def _top_level(schema: Schema, name: str) -> Field | None:
-    # A quoted name holding a dot ("a.b") reaches us as the dotted string; try it whole.
-    return next((f for f in schema.fields if f.name == name), None)
+def _hint(ref: Ref, schema: Schema) -> str:
+    whole = ".".join(ref.path)
+    if len(ref.path) > 1 and schema.find_path((whole,)) is not None:  # `a.b` meant the column named "a.b"
+        return f"; a.b reaches the child b of struct a: for the column named {whole!r} write {column_name((whole,))}"
+    return f" (columns: {', '.join(repr(n) for n in schema.names[:20])})"
 
 
 def _check_primitive(ref: BoundRef) -> None:
@@ -272,20 +280,35 @@ def _units(ref: BoundRef, value: Any) -> Fraction | float:
                 raise TypeError
             return Fraction(((v.hour * 60 + v.minute) * 60 + v.second) * 1_000_000 + v.microsecond)
     except (TypeError, ValueError, ArithmeticError, OverflowError, InvalidExpressionError) as e:
-        detail = f": {e}" if isinstance(e, InvalidExpressionError) else ""
+        detail = f": {e}" if type(e) in (InvalidExpressionError, ValueError) and str(e) else ""
         raise _bad_value(ref, value, detail) from None
     raise _bad_value(ref, value, "")
+
+
+# Literals beyond these magnitudes are outside (or inside) every integer-backed domain: decimal256
+# units stay below 10**76 and its scale is at most 76, so clamping keeps every comparison's result
+# while sparing Fraction a 10**999999999.
+_HUGE_EXP, _TINY_EXP = 160, -160
 
 
 def _number(value: Any) -> Fraction | float:
     if isinstance(value, bool):
         raise TypeError
     if isinstance(value, str):
-        value = Decimal(value.strip())
+        try:
+            value = Decimal(value.strip())
+        except ArithmeticError:
+            raise ValueError("not a number") from None
     if isinstance(value, float) or (isinstance(value, Decimal) and not value.is_finite()):
         f = float(value)
         return f if not math.isfinite(f) else Fraction(Decimal(repr(f)))
-    if isinstance(value, (int, Decimal)):
+    if isinstance(value, Decimal):
+        if value and value.adjusted() > _HUGE_EXP:
+            return Fraction(10 ** (_HUGE_EXP + 1) * (-1 if value < 0 else 1))
+        if value and value.adjusted() < _TINY_EXP:
+            return Fraction(-1 if value < 0 else 1, 10 ** -_TINY_EXP)
+        return Fraction(value)  # exact: a Decimal is a fraction with a power-of-ten denominator
+    if isinstance(value, int):
         return Fraction(value)
     raise TypeError
 
@@ -317,10 +340,7 @@ def _scalar(ref: BoundRef, value: Any) -> pa.Scalar:
     t, at = ref.type, to_arrow_type(ref.type)
     try:
         if t in FLOAT_TYPES:
-            f = float(_float(value))
-            if t == FLOAT32 and math.isfinite(f):
-                f = struct.unpack("<f", struct.pack("<f", f))[0]  # OverflowError past float32's range
-            return pa.scalar(f, at)
+            return pa.scalar(_float_literal(value, single=t == FLOAT32), at)
         if t == STRING and isinstance(value, str):
             return pa.scalar(value, at)
         if t == BINARY and isinstance(value, (bytes, str)):
@@ -332,14 +352,43 @@ def _scalar(ref: BoundRef, value: Any) -> pa.Scalar:
     raise _bad_value(ref, value, "")
 
 
-def _float(value: Any) -> float:
+def _float_literal(value: Any, *, single: bool) -> float:
+    """`value` rounded once, to nearest (ties to even), to float64 or float32 (`single`).
+
+    float() of a str, int or Decimal already rounds the exact value once; going on to float32
+    through that float64 would round twice, which is wrong when the float64 lands on a float32
+    midpoint, so the float32 result is chosen among neighbours by exact distance.
+    """
     if isinstance(value, bool):
         raise TypeError
     if isinstance(value, str):
-        return float(value.strip())
-    if isinstance(value, (int, float, Decimal)):
-        return float(value)
-    raise TypeError
+        value = value.strip()
+        try:
+            value = Decimal(value)
+        except ArithmeticError:
+            return float(value)  # 'nan', 'inf', '-infinity' and the like; ValueError otherwise
+    if not isinstance(value, (int, float, Decimal)):
+        raise TypeError
+    f = float(value)
+    if math.isinf(f) and not (isinstance(value, (float, Decimal)) and math.isinf(value)):
+        raise OverflowError  # a finite literal beyond float64's range
+    if not single or not math.isfinite(f):
+        return f
+    f32 = _f32(f)  # OverflowError past float32's range
+    if f32 == f or f == 0.0:
+        return f32
+    exact = Fraction(value) if not isinstance(value, float) else Fraction(f)
+    bits = struct.unpack("<I", struct.pack("<f", f32))[0]
+    near = [f32] + [c for c in (_f32_bits(bits - 1), _f32_bits(bits + 1)) if c is not None and math.isfinite(c)]
+    return min(near, key=lambda c: (abs(Fraction(c) - exact), struct.unpack("<I", struct.pack("<f", c))[0] & 1))
+
+
+def _f32(f: float) -> float:
+    return struct.unpack("<f", struct.pack("<f", f))[0]
+
+
+def _f32_bits(bits: int) -> float | None:
+    return struct.unpack("<f", struct.pack("<I", bits))[0] if 0 <= bits < 1 << 32 else None
 
 
 def _boolean(value: Any) -> bool:
@@ -353,12 +402,16 @@ def _boolean(value: Any) -> bool:
 # ---------------------------------------------------------------- NOT
 
 def rewrite_not(expr: Expr) -> Expr:
-    """`expr` with every NOT pushed into the leaves (De Morgan, negated operators).
+    """`expr` with every NOT pushed into the leaves (De Morgan, negated operators), constants folded.
 
     Exact under three-valued logic: NOT flips TRUE and FALSE and keeps NULL, and so does every
     rewrite here. One exception keeps its NOT: an ordering comparison on a float column, since
     NOT (x < 1) holds for NaN while x >= 1 does not. Run it on bound trees; on unbound ones the
     float case cannot be recognised.
+
+    A NULL constant becomes FALSE once no NOT is above it: with only AND and OR left, a result
+    that is TRUE with a NULL input is TRUE whatever that input is (Kleene logic), so the rows a
+    filter keeps do not change, and `x > 1 OR NULL` folds to `x > 1`, `x > 1 AND NULL` to FALSE.
     """
     return _push(expr, False)
 
@@ -369,6 +422,8 @@ def _push(expr: Expr, negate: bool) -> Expr:
     if isinstance(expr, (And, Or)):
         left, right = _push(expr.left, negate), _push(expr.right, negate)
         return and_(left, right) if isinstance(expr, And) != negate else or_(left, right)
+    if isinstance(expr, AlwaysNull):
+        return FALSE
     if not negate:
         return expr
     if isinstance(expr, AlwaysTrue):

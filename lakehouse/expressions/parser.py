@@ -4,7 +4,7 @@ sqlglot (DuckDB dialect) does the SQL; this module only maps its AST onto our sm
 rejects everything a filter over one table cannot mean (column-vs-column comparisons, functions,
 arithmetic, subqueries). Literals become Python values:
 
-    42 -> int         12.50 -> Decimal("12.50")      1.5e3 -> float      'abc' -> str
+    42 -> int         12.50 -> Decimal("12.50")      1.5e3 -> Decimal("1.5E+3")      'abc' -> str
     TRUE -> bool      NULL -> None                   -7 -> int (negated)
     DATE '2024-03-01', CAST('2024-03-01' AS DATE)     -> datetime.date
     TIMESTAMP '2024-03-01 10:00:00'                   -> naive datetime (aware if it has an offset)
@@ -12,7 +12,10 @@ arithmetic, subqueries). Literals become Python values:
     TIME '10:00:00'                                   -> datetime.time
 
 A timestamp with sub-microsecond digits becomes a `pa.TimestampScalar` of unit "ns", since
-datetime would drop them. Decimal-looking numbers stay `Decimal` so decimal columns compare exactly.
+datetime would drop them. Every number is exact: non-integers (with an exponent or not) stay
+`Decimal` whatever their digit count, negation is exact (`Decimal.copy_negate`, never the 28-digit
+default context), and CAST to DECIMAL(p, s) / an integer type rounds half away from zero exactly
+and refuses a value the type cannot hold (as DuckDB does); the binder then compares exactly.
 
 LIKE follows DuckDB: `%` and `_` are the wildcards and there is no escape character unless an
 ESCAPE clause names one. `Like.pattern` is stored in pyarrow's `match_like` convention, where a
@@ -20,12 +23,13 @@ backslash escapes the next character. Patterns with no wildcard become `=` / `!=
 prefix followed only by `%` becomes StartsWith, the one shape statistics can prune.
 
     >>> parse("a >= 1 AND name LIKE 'ab%'")
-    And(left=Compare(op='>=', term=Ref(name='a'), value=1), right=StartsWith(term=Ref(name='name'), prefix='ab', negated=False))
+    And(left=Compare(op='>=', term=Ref(path=('a',)), value=1), right=StartsWith(term=Ref(path=('name',)), prefix='ab', negated=False))
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 from dataclasses import replace
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
@@ -35,9 +39,10 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
+from ..columns import column_name
 from ..errors import InvalidExpressionError
 from .tree import (
-    FALSE, FLIPPED, TRUE, And, Compare, Expr, In, IsNull, Like, Not, Or, Ref, StartsWith,
+    CONSTANTS, FALSE, FLIPPED, NULL, TRUE, And, Compare, Expr, In, IsNull, Like, Not, Or, Ref, StartsWith, and_, or_,
 )
 
 __all__ = ["parse", "parse_date", "parse_time", "parse_timestamp"]
@@ -90,16 +95,17 @@ def _predicate(node: exp.Expression) -> Expr:
     if isinstance(node, exp.In):
         return _in(node)
     if isinstance(node, exp.Between):
-        ref = Ref(_column_name(node.this))
-        return And(Compare(">=", ref, _literal(node.args["low"])), Compare("<=", ref, _literal(node.args["high"])))
+        return and_(_compare(">=", node.this, node.args["low"]), _compare("<=", node.this, node.args["high"]))
     if isinstance(node, exp.Is):
         return _is(node)
     if isinstance(node, (exp.Like, exp.Escape)):
         return _like(node)
     if isinstance(node, exp.Boolean):
         return TRUE if node.this else FALSE
+    if isinstance(node, exp.Null):
+        return NULL
     if _is_column(node):  # a bare boolean column: `WHERE flag`
-        return Compare("=", Ref(_column_name(node)), True)
+        return Compare("=", Ref(_column_path(node)), True)
     raise InvalidExpressionError(_unsupported(node))
 
 
@@ -131,6 +137,8 @@ def _balanced(cls: type, parts: list[Expr]) -> Expr:
 
 
 def _negate(e: Expr) -> Expr:
+    if isinstance(e, CONSTANTS):
+        return {TRUE: FALSE, FALSE: TRUE}.get(e, NULL)  # NOT NULL is NULL
     if isinstance(e, (IsNull, In, StartsWith, Like)):
         return replace(e, negated=not e.negated)
     if isinstance(e, Not):
@@ -146,15 +154,32 @@ def _compare(op: str, left: exp.Expression, right: exp.Expression) -> Expr:
             f"comparing two columns ({_sql(left)} {op} {_sql(right)}) is not supported; "
             "compare a column with a literal")
     if lcol:
-        return Compare(op, Ref(_column_name(left)), _literal(right))
+        return Compare(op, Ref(_column_path(left)), _literal(right))
     if rcol:  # `5 < x` is stored as `x > 5`
-        return Compare(FLIPPED[op], Ref(_column_name(right)), _literal(left))
+        return Compare(FLIPPED[op], Ref(_column_path(right)), _literal(left))
     for side in (left, right):  # name the function or operator, if that is what is wrong
         if not isinstance(side, (exp.Literal, exp.Neg, exp.Boolean, exp.Null, exp.Cast, exp.TryCast)):
             raise InvalidExpressionError(f"a comparison needs a column on one side, not {_sql(side)!r} "
                                          f"({_kind(side)} not supported)")
-    raise InvalidExpressionError(
-        f"a comparison needs a column on one side: {_sql(left)} {op} {_sql(right)}")
+    return _constant(op, _literal(left), _literal(right), f"{_sql(left)} {op} {_sql(right)}")
+
+
+_PYTHON_OPS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+               ">=": operator.ge}
+
+
+def _constant(op: str, left: Any, right: Any, text: str) -> Expr:
+    """`literal op literal` folded to TRUE or FALSE (`1 = 1`, `'a' < 'b'`); numbers compare exactly."""
+    if left is None or right is None:
+        raise InvalidExpressionError(f"comparing with NULL is never true ({text}); use IS [NOT] NULL")
+    kinds = {type(v) if not isinstance(v, (int, float, Decimal)) or isinstance(v, bool) else Decimal
+             for v in (left, right)}
+    if len(kinds) != 1:
+        raise InvalidExpressionError(f"cannot compare {left!r} with {right!r} ({text}): different kinds of value")
+    try:
+        return TRUE if _PYTHON_OPS[op](left, right) else FALSE
+    except TypeError:  # a naive with an aware datetime
+        raise InvalidExpressionError(f"cannot compare {left!r} with {right!r} ({text})") from None
 
 
 def _in(node: exp.In) -> Expr:
@@ -163,18 +188,26 @@ def _in(node: exp.In) -> Expr:
     values = tuple(_literal(v) for v in node.expressions)
     if not values:
         raise InvalidExpressionError(f"IN needs at least one value: {_sql(node)!r}")
-    return In(Ref(_column_name(node.this)), values)
+    if not _is_column(node.this):  # `1 IN (1, 2)`: a constant
+        left = _literal(node.this)
+        return or_(*(_constant("=", left, v, _sql(node)) for v in values))
+    return In(Ref(_column_path(node.this)), values)
 
 
 def _is(node: exp.Is) -> Expr:
-    ref = Ref(_column_name(node.this))
     target = node.expression
+    if not isinstance(target, (exp.Null, exp.Boolean)):
+        raise InvalidExpressionError(f"IS supports NULL, TRUE and FALSE only: {_sql(node)!r}")
+    if not _is_column(node.this):  # `NULL IS NULL`, `TRUE IS FALSE`: constants
+        value = _literal(node.this)
+        if isinstance(target, exp.Null):
+            return TRUE if value is None else FALSE
+        return TRUE if value is bool(target.this) else FALSE
+    ref = Ref(_column_path(node.this))
     if isinstance(target, exp.Null):
         return IsNull(ref)
-    if isinstance(target, exp.Boolean):
-        # `x IS TRUE` is never NULL; this form negates exactly to `x IS NULL OR x != TRUE`.
-        return And(IsNull(ref, negated=True), Compare("=", ref, bool(target.this)))
-    raise InvalidExpressionError(f"IS supports NULL, TRUE and FALSE only: {_sql(node)!r}")
+    # `x IS TRUE` is never NULL; this form negates exactly to `x IS NULL OR x != TRUE`.
+    return And(IsNull(ref, negated=True), Compare("=", ref, bool(target.this)))
 
 
 def _like(node: exp.Expression) -> Expr:
@@ -189,7 +222,7 @@ def _like(node: exp.Expression) -> Expr:
     pattern = _literal(node.expression)
     if not isinstance(pattern, str):
         raise InvalidExpressionError(f"LIKE needs a string pattern: {_sql(node)!r}")
-    return _like_predicate(Ref(_column_name(node.this)), pattern, escape, bool(node.args.get("negate")))
+    return _like_predicate(Ref(_column_path(node.this)), pattern, escape, bool(node.args.get("negate")))
 
 
 def _like_predicate(term: Any, pattern: str, escape: str | None, negated: bool) -> Expr:
@@ -233,14 +266,15 @@ def _is_column(node: exp.Expression) -> bool:
     return isinstance(node, exp.Column) and not isinstance(node.this, exp.Star)
 
 
-def _column_name(node: exp.Expression) -> str:
-    """The dotted name of a (possibly nested) column: `address.zip`, `"my col"`."""
+def _column_path(node: exp.Expression) -> tuple[str, ...]:
+    """The names of a (possibly nested) column: `address.zip` and `"address"."zip"` are
+    ("address", "zip"); a quoted name is one name, dots and all: `"my.col"` is ("my.col",)."""
     node = _unparen(node)
     if not _is_column(node):
         raise InvalidExpressionError(f"expected a column, got {_sql(node)!r}")
     if isinstance(node, exp.Dot):
-        return _column_name(node.this) + "." + node.expression.name
-    return ".".join(part.name for part in node.parts)
+        return _column_path(node.this) + (node.expression.name,)
+    return tuple(part.name for part in node.parts)
 
 
 # ---------------------------------------------------------------- literals
@@ -253,7 +287,8 @@ def _literal(node: exp.Expression) -> Any:
         value = _literal(node.this)
         if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
             raise InvalidExpressionError(f"cannot negate {_sql(node.this)!r}")
-        return -value
+        # `-Decimal` rounds to the default context's 28 digits; copy_negate is exact.
+        return value.copy_negate() if isinstance(value, Decimal) else -value
     if isinstance(node, exp.Boolean):
         return bool(node.this)
     if isinstance(node, exp.Null):
@@ -261,17 +296,20 @@ def _literal(node: exp.Expression) -> Any:
     if isinstance(node, (exp.Cast, exp.TryCast)):
         return _cast(_literal(node.this), node.to, node)
     if _is_column(node):
-        raise InvalidExpressionError(f"expected a literal, got the column {_column_name(node)!r}")
+        raise InvalidExpressionError(f"expected a literal, got the column {column_name(_column_path(node))!r}")
     raise InvalidExpressionError(f"expected a literal value, got {_sql(node)!r} ({_kind(node)} not supported)")
 
 
-def _number(text: str) -> int | float | Decimal:
+def _number(text: str) -> int | Decimal:
     if re.fullmatch(r"\d+", text):
         return int(text)
     try:
-        return float(text) if "e" in text.lower() else Decimal(text)
-    except (ValueError, InvalidOperation):
-        raise InvalidExpressionError(f"not a number: {text!r}") from None
+        value = Decimal(text)  # exact whatever the digit count or exponent (the constructor never rounds)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise InvalidExpressionError(f"not a number: {text!r}")
+    return value
 
 
 def _cast(value: Any, to: exp.DataType, node: exp.Expression) -> Any:
@@ -283,24 +321,71 @@ def _cast(value: Any, to: exp.DataType, node: exp.Expression) -> Any:
     try:
         return convert(value, to)
     except (ValueError, TypeError, ArithmeticError, InvalidExpressionError) as e:
-        raise InvalidExpressionError(f"invalid literal {_sql(node)!r}: {e}") from None
+        reason = e if isinstance(e, (ValueError, InvalidExpressionError)) else type(e).__name__
+        raise InvalidExpressionError(f"cannot cast {value!r} to {_sql(to)} in {_sql(node)!r}: {reason}") from None
 
 
-def _to_int(value: Any, _: exp.DataType) -> int:
-    return int(Decimal(str(value).strip()).to_integral_value(ROUND_HALF_UP))
+def _exact(value: Any) -> Decimal:
+    """A number, or a string holding one, as an exact Decimal."""
+    if isinstance(value, (bool, int)):
+        return Decimal(int(value))
+    if isinstance(value, float):
+        return Decimal(repr(value))  # the float's shortest text, as the literal was written
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, str):
+        try:
+            d = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError("not a number") from None
+        if d.is_finite():
+            return d
+    raise ValueError("not a finite number")
+
+
+# Integer casts: (bits, signed), checked as DuckDB does rather than wrapped.
+_INT_BITS = {"TINYINT": (8, True), "SMALLINT": (16, True), "INT": (32, True), "BIGINT": (64, True),
+             "HUGEINT": (128, True), "UTINYINT": (8, False), "USMALLINT": (16, False), "UINT": (32, False),
+             "UBIGINT": (64, False)}
+
+
+def _to_int(value: Any, to: exp.DataType) -> int:
+    d = _exact(value).to_integral_value(ROUND_HALF_UP)  # exact: to_integral_value ignores the precision
+    bits, signed = _INT_BITS[to.this.name]
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    if d.adjusted() > 40 or not lo <= int(d) <= hi:  # adjusted() first: int(1E+999999999) would never end
+        raise ValueError(f"out of range [{lo}, {hi}]")
+    return int(d)
 
 
 def _to_float(value: Any, _: exp.DataType) -> float:
-    return float(value.strip() if isinstance(value, str) else value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            raise ValueError("not a number") from None
+    return float(value)
+
+
+_MAX_DECIMAL_PRECISION = 76  # decimal256
 
 
 def _to_decimal(value: Any, to: exp.DataType) -> Decimal:
-    d = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
-    params = to.expressions
-    if len(params) == 2:  # DECIMAL(p, s) rounds to s digits, as SQL does
-        scale = int(params[1].this.this if isinstance(params[1].this, exp.Literal) else params[1].name)
-        d = d.quantize(Decimal(1).scaleb(-scale), ROUND_HALF_UP, Context(prec=100))
-    return d
+    """DECIMAL(p, s) rounds to s digits (half away from zero, as SQL does); DECIMAL(p) means s = 0
+    and a bare DECIMAL is DuckDB's DECIMAL(18, 3)."""
+    d = _exact(value)
+    params = [int(p.this.this if isinstance(p.this, exp.Literal) else p.name) for p in to.expressions]
+    if not params:
+        return d
+    precision, scale = params[0], params[1] if len(params) > 1 else 0
+    if not 0 <= scale <= precision <= _MAX_DECIMAL_PRECISION or precision == 0:
+        raise ValueError(f"precision and scale must satisfy 0 <= scale <= precision <= {_MAX_DECIMAL_PRECISION}")
+    if d and d.adjusted() >= precision - scale + 1:  # far too big; checked before quantize builds it
+        raise ValueError("out of range")
+    q = d.quantize(Decimal(1).scaleb(-scale), ROUND_HALF_UP, Context(prec=2 * _MAX_DECIMAL_PRECISION + 2))
+    if q and q.adjusted() >= precision - scale:
+        raise ValueError("out of range")
+    return q
 
 
 def _to_boolean(value: Any, _: exp.DataType) -> bool:
@@ -326,8 +411,7 @@ def _casts() -> dict[str, Callable[[Any, exp.DataType], Any]]:
         table[name] = lambda v, _: _timestamp_literal(_text(v), assume_utc=True)
     table.update(dict.fromkeys(("DECIMAL", "BIGDECIMAL"), _to_decimal))
     table.update(dict.fromkeys(("DOUBLE", "FLOAT", "REAL"), _to_float))
-    table.update(dict.fromkeys(("TINYINT", "SMALLINT", "INT", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINT",
-                                "UBIGINT"), _to_int))
+    table.update(dict.fromkeys(_INT_BITS, _to_int))
     table.update(dict.fromkeys(("VARCHAR", "TEXT", "CHAR", "NVARCHAR", "NCHAR"),
                                lambda v, _: v if isinstance(v, str) else str(v)))
     table.update(dict.fromkeys(("BINARY", "VARBINARY", "BLOB"), lambda v, _: _text(v).encode()))

@@ -12,6 +12,7 @@ from typing import Any, Union
 
 import pyarrow as pa
 
+from ..columns import column_name
 from ..types import Type
 
 COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
@@ -21,8 +22,18 @@ NEGATED = {"=": "!=", "!=": "=", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 
 @dataclass(frozen=True, slots=True)
 class Ref:
-    """An unbound column reference by (dotted) name."""
-    name: str
+    """An unbound column reference: its names from the top level down. `a.b` is ("a", "b"), the
+    child b of struct a; a quoted name is one name whatever it holds: `"a.b"` is ("a.b",).
+    `Ref("x")` is shorthand for `Ref(("x",))`."""
+    path: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if isinstance(self.path, str):
+            object.__setattr__(self, "path", (self.path,))
+
+    @property
+    def name(self) -> str:
+        return column_name(self.path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +45,7 @@ class BoundRef:
 
     @property
     def name(self) -> str:
-        return ".".join(self.path)
+        return column_name(self.path)
 
 
 Term = Union[Ref, BoundRef]
@@ -104,25 +115,39 @@ class AlwaysFalse:
     pass
 
 
-Expr = Union[Compare, In, IsNull, StartsWith, Like, And, Or, Not, AlwaysTrue, AlwaysFalse]
-TRUE, FALSE = AlwaysTrue(), AlwaysFalse()
+@dataclass(frozen=True, slots=True)
+class AlwaysNull:
+    """SQL's NULL as a predicate (`WHERE NULL`): matches no row, and neither does its NOT."""
+
+
+Expr = Union[Compare, In, IsNull, StartsWith, Like, And, Or, Not, AlwaysTrue, AlwaysFalse, AlwaysNull]
+TRUE, FALSE, NULL = AlwaysTrue(), AlwaysFalse(), AlwaysNull()
+CONSTANTS = (AlwaysTrue, AlwaysFalse, AlwaysNull)
 
 
 def and_(*exprs: Expr) -> Expr:
+    """AND with constants folded as three-valued logic does: FALSE wins, TRUE is the identity."""
     out: Expr = TRUE
     for e in exprs:
         if isinstance(e, AlwaysFalse) or isinstance(out, AlwaysFalse):
             return FALSE
-        out = e if isinstance(out, AlwaysTrue) else (out if isinstance(e, AlwaysTrue) else And(out, e))
+        if isinstance(out, AlwaysTrue) or (isinstance(out, AlwaysNull) and isinstance(e, AlwaysNull)):
+            out = e
+        elif not isinstance(e, AlwaysTrue):
+            out = And(out, e)
     return out
 
 
 def or_(*exprs: Expr) -> Expr:
+    """OR with constants folded as three-valued logic does: TRUE wins, FALSE is the identity."""
     out: Expr = FALSE
     for e in exprs:
         if isinstance(e, AlwaysTrue) or isinstance(out, AlwaysTrue):
             return TRUE
-        out = e if isinstance(out, AlwaysFalse) else (out if isinstance(e, AlwaysFalse) else Or(out, e))
+        if isinstance(out, AlwaysFalse) or (isinstance(out, AlwaysNull) and isinstance(e, AlwaysNull)):
+            out = e
+        elif not isinstance(e, AlwaysFalse):
+            out = Or(out, e)
     return out
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from lakehouse.errors import InvalidExpressionError, LakehouseError
 from lakehouse.expressions.parser import parse
 from lakehouse.expressions.tree import (
-    FALSE, TRUE, And, Compare, In, IsNull, Like, Not, Or, Ref, StartsWith,
+    FALSE, NULL, TRUE, And, Compare, In, IsNull, Like, Not, Or, Ref, StartsWith,
 )
 
 A, B = Ref("a"), Ref("b")
@@ -95,7 +95,8 @@ def test_number_literals():
     value = parse("a = 12.50").value
     assert isinstance(value, Decimal) and str(value) == "12.50"
     assert parse("a = -0.5").value == Decimal("-0.5")
-    assert parse("a = 1.5e3").value == 1500.0 and isinstance(parse("a = 1.5e3").value, float)
+    assert parse("a = 1.5e3").value == Decimal("1500")  # exact, like every number
+    assert parse("a = -12345678901234567890123456789.5").value == Decimal("-12345678901234567890123456789.5")
     assert parse("a = 123456789012345678901234567890").value == 123456789012345678901234567890
     assert parse("a = -(-3)").value == 3
 
@@ -127,15 +128,22 @@ def test_typed_literals():
 
 def test_identifiers():
     assert parse('"my col" = 1').term == Ref("my col")
-    assert parse("address.zip = '02139'").term == Ref("address.zip")
-    assert parse("a.b.c.d.e = 1").term == Ref("a.b.c.d.e")
+    assert parse("address.zip = '02139'").term == Ref(("address", "zip"))
+    assert parse('"address"."zip" = 1').term == Ref(("address", "zip"))
+    assert parse("a.b.c.d.e = 1").term == Ref(("a", "b", "c", "d", "e"))
+    # A quoted name is one name, whatever it holds
+    assert parse('"a.b" = 1').term == Ref(("a.b",))
+    assert parse('"a.b".c = 1').term == Ref(("a.b", "c"))
+    assert parse('"say ""hi""" = 1').term == Ref(('say "hi"',))
+    assert parse('"naïve ü 日本" IS NULL').term == Ref(("naïve ü 日本",))
     assert parse('"select" = 1').term == Ref("select")
     assert parse("date = DATE '2024-01-01'").term == Ref("date")
 
 
 @pytest.mark.parametrize("sql, message", [
     ("a = b", "two columns"),
-    ("1 = 1", "needs a column"),
+    ("1 = NULL", "use IS"),
+    ("1 = 'a'", "different kinds"),
     ("a = f(1)", "function"),
     ("lower(a) = 'x'", "function"),
     ("a IN (SELECT b FROM t)", "literals only"),
@@ -171,3 +179,19 @@ def test_garbage_never_leaks_a_foreign_exception(text):
         parse(text)
     except LakehouseError as e:
         assert isinstance(e, InvalidExpressionError)
+
+
+@pytest.mark.parametrize("sql, expected", [
+    ("TRUE", TRUE), ("FALSE", FALSE), ("NULL", NULL), ("NOT NULL", NULL), ("NOT FALSE", TRUE),
+    ("1 = 1", TRUE), ("1 = 2", FALSE), ("1 < 1.5", TRUE), ("'a' < 'b'", TRUE), ("2 > 10", FALSE),
+    ("-12345678901234567890123456789.5 < -12345678901234567890123456789.4", TRUE),
+    ("DATE '2024-01-01' < DATE '2024-01-02'", TRUE), ("NULL IS NULL", TRUE), ("1 IS NOT NULL", TRUE),
+    ("TRUE IS FALSE", FALSE), ("2 IN (1, 2)", TRUE), ("3 NOT IN (1, 2)", TRUE), ("5 BETWEEN 1 AND 10", TRUE),
+])
+def test_constant_predicates_fold(sql, expected):
+    assert parse(sql) == expected
+
+
+def test_between_takes_the_column_on_either_side():
+    assert parse("3 BETWEEN a AND 10") == Compare("<=", A, 3)  # 3 <= 10 folds away
+    assert parse("a BETWEEN 1 AND 2") == And(Compare(">=", A, 1), Compare("<=", A, 2))
