@@ -16,6 +16,7 @@ import pyarrow.dataset as ds
 
 from .actions import TableMetadata
 from .errors import StorageError
+from .expressions.arrow_filter import RowFilter
 from .io import Store
 from .paths import check_relative_path
 from .schema import Schema
@@ -45,7 +46,7 @@ def fields_reading(schema: Schema, ids: set[int]) -> tuple[Field, ...]:
 
 
 def read_batches(store: Store, metadata: TableMetadata, files: pa.Table, fields: tuple[Field, ...],
-                 row_filter: pc.Expression | None, filter_fields: tuple[Field, ...] = ()) -> Iterator[pa.RecordBatch]:
+                 row_filter: RowFilter | None, filter_fields: tuple[Field, ...] = ()) -> Iterator[pa.RecordBatch]:
     """Batches of `fields` (current top-level fields) from `files`, rows matching `row_filter`
     (written against current names and reading `filter_fields`)."""
     target = output_schema(fields)
@@ -56,7 +57,8 @@ def read_batches(store: Store, metadata: TableMetadata, files: pa.Table, fields:
         file_schema = metadata.schema_by_id(schema_id)
         try:
             yield from _read_group(store, paths, file_schema, needed, target, row_filter,
-                                   push_down=row_filter is None or _safe_to_push_down(filter_fields))
+                                   push_down=row_filter is None or (row_filter.pushable
+                                                                    and _safe_to_push_down(filter_fields)))
         except (OSError, pa.ArrowException) as e:
             if isinstance(e, pa.ArrowInvalid) and "expression" in str(e).lower():
                 raise
@@ -71,11 +73,12 @@ def _dataset(store: Store, paths: list[tuple[str, int]], schema: pa.Schema) -> d
 
 
 def _read_group(store: Store, paths: list[tuple[str, int]], file_schema: Schema, needed: tuple[Field, ...],
-                target: pa.Schema, row_filter: pc.Expression | None, *, push_down: bool) -> Iterator[pa.RecordBatch]:
+                target: pa.Schema, row_filter: RowFilter | None, *, push_down: bool) -> Iterator[pa.RecordBatch]:
     dataset = _dataset(store, paths, file_schema.to_arrow())
     if push_down and all(file_schema.find_top(f.id) == f for f in needed):
         # Same ids, names and types: pyarrow reads, filters and projects natively.
-        scanner = dataset.scanner(columns=list(target.names), filter=row_filter, batch_size=BATCH_ROWS)
+        scanner = dataset.scanner(columns=list(target.names), filter=None if row_filter is None else row_filter.expression(),
+                                  batch_size=BATCH_ROWS)
         for batch in scanner.to_batches():
             if batch.num_rows:
                 yield _shaped(batch, target)
@@ -91,7 +94,7 @@ def _read_group(store: Store, paths: list[tuple[str, int]], file_schema: Schema,
         table = pa.Table.from_arrays(arrays, names=[f.name for f in needed]) if arrays else \
             pa.Table.from_batches([batch.select([])])
         if row_filter is not None:
-            table = table.filter(row_filter)
+            table = table.filter(row_filter.expression() if row_filter.pushable else row_filter.mask(table))
         for out in table.select(target.names).to_batches():
             yield _shaped(out, target)
 

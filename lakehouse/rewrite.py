@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .actions import AddFile, RemoveFile
-from .expressions.arrow_filter import to_arrow_filter
+from .expressions.arrow_filter import RowFilter
 from .expressions.tree import AlwaysTrue, Expr, referenced_fields
 from .io import Store
 from .planning import plan_files
@@ -59,12 +58,12 @@ def remove_matching(store: Store, state: TableState, predicate: Expr | None, wri
 def _count_matching(store: Store, state: TableState, one_file: pa.Table, predicate: Expr) -> int:
     fields = fields_reading(state.schema, referenced_fields(predicate))
     return sum(b.num_rows for b in read_batches(store, state.metadata, one_file, fields,
-                                                to_arrow_filter(predicate), fields))
+                                                RowFilter.of(predicate), fields))
 
 
 def _rows_not_matching(store: Store, state: TableState, one_file: pa.Table, predicate: Expr) -> Iterator[pa.RecordBatch]:
     """The file's rows where the predicate is false or NULL, as batches of the table's schema."""
-    keep = pc.invert(pc.coalesce(to_arrow_filter(predicate), pa.scalar(False)))
+    keep = RowFilter.of(predicate, negate=True)
     fields = state.schema.fields
     target = state.schema.to_arrow()
     for batch in read_batches(store, state.metadata, one_file, fields, keep, fields):

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import ColumnNotFoundError
-from .expressions.arrow_filter import to_arrow_filter
+from .expressions.arrow_filter import RowFilter
 from .expressions.binder import bind, rewrite_not
 from .expressions.parser import parse
 from .expressions.tree import AlwaysTrue, Expr, referenced_fields
@@ -101,7 +101,7 @@ class Scan:
         return self.to_batches().__arrow_c_stream__(requested_schema)
 
     def _batches(self, fields: tuple[Field, ...]) -> Iterator[pa.RecordBatch]:
-        row_filter = None if self.predicate is None else to_arrow_filter(self.predicate)
+        row_filter = None if self.predicate is None else RowFilter.of(self.predicate)
         return read_batches(self._store, self.state.metadata, self.plan.files, fields, row_filter,
                             self._filter_fields())
 

@@ -8,6 +8,8 @@ compute kernels on a table's columns. Floats follow pyarrow: NaN compares false 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -19,9 +21,50 @@ from .tree import (
     AlwaysFalse, AlwaysNull, AlwaysTrue, And, BoundRef, Compare, Expr, In, IsNull, Like, Not, Or, StartsWith,
 )
 
-__all__ = ["evaluate", "to_arrow_filter"]
+__all__ = ["RowFilter", "evaluate", "to_arrow_filter"]
+
+# pyarrow's expression engine is superlinear in an expression's size (a 2,000-term OR took
+# seconds on a few thousand rows); beyond this many leaves rows are filtered with `evaluate`.
+PUSH_DOWN_LEAVES = 256
 
 _KERNELS = {"=": "equal", "!=": "not_equal", "<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal"}
+
+
+@dataclass(frozen=True, slots=True)
+class RowFilter:
+    """The rows a read keeps: those where the bound `expr` is TRUE or, with `negate`, those where
+    it is not (FALSE or NULL). Small filters go to pyarrow as an expression (pushed into the
+    scan); large ones are computed over the read columns by `mask`, in time linear in their size."""
+
+    expr: Expr
+    negate: bool = False
+    pushable: bool = True
+
+    @classmethod
+    def of(cls, expr: Expr, *, negate: bool = False) -> "RowFilter":
+        expr = rewrite_not(expr)
+        return cls(expr, negate, _leaves(expr) <= PUSH_DOWN_LEAVES)
+
+    def expression(self) -> pc.Expression:
+        keep = _filter(self.expr)
+        return pc.invert(pc.coalesce(keep, pa.scalar(False))) if self.negate else keep
+
+    def mask(self, table: pa.Table) -> pa.ChunkedArray | pa.Array:
+        keep = pc.fill_null(evaluate(self.expr, table), False)
+        return pc.invert(keep) if self.negate else keep
+
+
+def _leaves(expr: Expr) -> int:
+    count, stack = 0, [expr]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, (And, Or)):
+            stack += (e.left, e.right)
+        elif isinstance(e, Not):
+            stack.append(e.child)
+        else:
+            count += 1
+    return count
 
 
 def to_arrow_filter(expr: Expr) -> pc.Expression:

@@ -165,15 +165,32 @@ def _bind_in(ref: BoundRef, values: tuple[Any, ...], negated: bool) -> Expr:
     if any(v is None for v in values):
         raise InvalidExpressionError(
             f"NULL in the IN list of {ref.name!r} never matches; use `{ref.name} IS NULL` instead")
-    kept: dict[Any, pa.Scalar] = {}
-    for v in values:
-        for s in _in_scalars(ref, _py(v)):
-            kept.setdefault(_key(s), s)
+    kept = _in_set(ref, values)
     if not kept:  # nothing the column can hold: keep NULL on NULL rows via a never/always-true compare
         return _never(ref) if not negated else _always(ref)
     if len(kept) == 1:
-        return Compare("!=" if negated else "=", ref, next(iter(kept.values())))
-    return In(ref, tuple(kept.values()), negated)
+        return Compare("!=" if negated else "=", ref, kept[0])
+    return In(ref, kept, negated)
+
+
+def _in_set(ref: BoundRef, values: tuple[Any, ...]) -> tuple[pa.Scalar, ...]:
+    """The distinct scalars `ref IN values` can match, in first-seen order. Integer-backed
+    columns collect unit counts and build one array: lists may hold 100,000 values."""
+    domain = _integer_domain(ref.type)
+    if domain is None:
+        kept: dict[Any, pa.Scalar] = {}
+        for v in values:
+            for s in _in_scalars(ref, _py(v)):
+                kept.setdefault(_key(s), s)
+        return tuple(kept.values())
+    lo, hi = domain
+    plain = ref.type in INTEGER_TYPES
+    units: dict[int, None] = {}
+    for v in values:
+        q = v if plain and type(v) is int else _units(ref, _py(v))
+        if not isinstance(q, float) and (type(q) is int or q.denominator == 1) and lo <= q <= hi:
+            units.setdefault(int(q), None)
+    return tuple(_units_array(ref.type, list(units)))
 
 
 def _key(s: pa.Scalar) -> Any:
@@ -189,13 +206,7 @@ def _py(value: Any) -> Any:
 
 
 def _in_scalars(ref: BoundRef, value: Any) -> list[pa.Scalar]:
-    """The scalars `x = value` can match: none if the column cannot hold the value."""
-    domain = _integer_domain(ref.type)
-    if domain is not None:
-        q = _units(ref, value)
-        if isinstance(q, float) or q.denominator != 1 or not domain[0] <= q <= domain[1]:
-            return []
-        return [_from_units(ref.type, int(q))]
+    """The scalars `x = value` can match, for a column that is not integer-backed."""
     s = _scalar(ref, value)
     if ref.type in FLOAT_TYPES:
         v = s.as_py()
@@ -257,6 +268,16 @@ def _from_units(t: Type, n: int) -> pa.Scalar:
     if isinstance(t, DecimalType):
         return pa.scalar(Decimal(n).scaleb(-t.scale, DECIMAL_CONTEXT), at)
     return pa.scalar(n, pa.int32() if t == DATE else pa.int64()).cast(at)
+
+
+def _units_array(t: Type, units: list[int]) -> pa.Array:
+    """`_from_units` for many values at once."""
+    at = to_arrow_type(t)
+    if t in INTEGER_TYPES:
+        return pa.array(units, at)
+    if isinstance(t, DecimalType):
+        return pa.array([Decimal(n).scaleb(-t.scale, DECIMAL_CONTEXT) for n in units], at)
+    return pa.array(units, pa.int32() if t == DATE else pa.int64()).cast(at)
 
 
 def _units(ref: BoundRef, value: Any) -> Fraction | float:

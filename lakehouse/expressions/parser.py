@@ -41,6 +41,7 @@ from sqlglot import exp
 
 from ..columns import column_name
 from ..errors import InvalidExpressionError
+from .lists import extract_lists, restore_lists, values_of
 from .tree import (
     CONSTANTS, FALSE, FLIPPED, NULL, TRUE, And, Compare, Expr, In, IsNull, Like, Not, Or, Ref, StartsWith, and_, or_,
 )
@@ -57,13 +58,26 @@ def parse(where: str) -> Expr:
     if not isinstance(where, str) or not where.strip():
         raise InvalidExpressionError("the where expression is empty")
     try:
-        node = sqlglot.parse_one(where, read="duckdb")
+        node = _parse_sql(where)
     except Exception as e:  # ParseError, TokenError, and worse on hostile input: never leak them
         raise InvalidExpressionError(f"cannot parse where expression {where!r}: {_first_line(e)}") from e
     try:
         return _predicate(node)
     except RecursionError as e:
         raise InvalidExpressionError(f"where expression {where!r} is nested too deeply") from e
+
+
+def _parse_sql(where: str) -> exp.Expression:
+    """sqlglot's tree for `where`; long literal IN lists are read apart (lists.py)."""
+    text, lists = extract_lists(where, _number)
+    if lists:
+        try:
+            node = sqlglot.parse_one(text, read="duckdb")
+            if restore_lists(node, lists):
+                return node
+        except Exception:  # noqa: BLE001 - the original text decides, and names the error
+            pass
+    return sqlglot.parse_one(where, read="duckdb")
 
 
 def _first_line(e: Exception) -> str:
@@ -185,7 +199,9 @@ def _constant(op: str, left: Any, right: Any, text: str) -> Expr:
 def _in(node: exp.In) -> Expr:
     if any(node.args.get(k) for k in ("query", "unnest", "field")):
         raise InvalidExpressionError(f"IN supports a list of literals only, not {_sql(node)!r}")
-    values = tuple(_literal(v) for v in node.expressions)
+    values = values_of(node)
+    if values is None:
+        values = tuple(_literal(v) for v in node.expressions)
     if not values:
         raise InvalidExpressionError(f"IN needs at least one value: {_sql(node)!r}")
     if not _is_column(node.this):  # `1 IN (1, 2)`: a constant
