@@ -21,11 +21,13 @@ __all__ = ["MIN_ITEMS", "extract_lists", "restore_lists", "values_of"]
 
 MIN_ITEMS = 64  # shorter lists cost sqlglot little
 _PREFIX = "__lakehouse_in_list_"
-_NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
-_ITEM = rf"(?:-?\s*{_NUMBER}|'(?:[^']|'')*')"
+# Atomic and unambiguous: a list that fails to match late must not backtrack into its items
+# (`\d+\.?\d*` could split "64" two ways, and 65 such items 2**65 ways).
+_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_ITEM = rf"(?>-\s*{_NUMBER}|{_NUMBER}|'(?:[^']|'')*')"
 _SCAN = re.compile(
     r"(?P<skip>'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/)"
-    rf"|(?<![\w$])(?P<list>[iI][nN]\s*\(\s*(?P<items>{_ITEM}(?:\s*,\s*{_ITEM}){{{MIN_ITEMS - 1},}})\s*\))",
+    rf"|(?<![\w$])(?P<list>[iI][nN]\s*\(\s*(?P<items>{_ITEM}(?>\s*,\s*{_ITEM}){{{MIN_ITEMS - 1},}})\s*\))",
     re.S)
 _ITEMS = re.compile(rf"\s*({_ITEM})\s*(?:,|$)")
 
