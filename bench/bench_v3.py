@@ -22,7 +22,7 @@ from _common import (  # noqa: E402
 )
 
 import lakehouse  # noqa: E402
-from lakehouse.actions import AddFile  # noqa: E402
+from lakehouse.format.actions import AddFile  # noqa: E402
 
 
 def commit_growth(n: int, out: list) -> None:

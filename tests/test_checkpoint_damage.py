@@ -7,9 +7,9 @@ import pyarrow as pa
 import pytest
 
 import lakehouse
-import lakehouse.checkpoint as checkpoint_mod
+import lakehouse.format.checkpoint as checkpoint_mod
 from lakehouse.io import Store
-from lakehouse.state import TableState
+from lakehouse.format.state import TableState
 
 
 def _table(uri, commits=0, interval=5, **kw):
@@ -80,8 +80,8 @@ import orjson  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
-from lakehouse.checkpoint import STATE_DIGEST_KEY, STATE_KEY, checkpoint_path  # noqa: E402
-from lakehouse.log import LAST_CHECKPOINT, log_path  # noqa: E402
+from lakehouse.format.checkpoint import STATE_DIGEST_KEY, STATE_KEY, checkpoint_path  # noqa: E402
+from lakehouse.format.log import LAST_CHECKPOINT, log_path  # noqa: E402
 
 COMMITS = 12  # checkpoints at 5 and 10, the hint names 10
 NEWEST = checkpoint_path(10)

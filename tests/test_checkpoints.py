@@ -4,9 +4,9 @@ import pyarrow as pa
 import pytest
 
 import lakehouse
-from lakehouse.checkpoint import checkpoint_path, checkpoint_versions
+from lakehouse.format.checkpoint import checkpoint_path, checkpoint_versions
 from lakehouse.io import Store
-from lakehouse.log import LAST_CHECKPOINT, log_path
+from lakehouse.format.log import LAST_CHECKPOINT, log_path
 
 
 def _table(uri, commits, interval=10):

@@ -11,7 +11,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 import lakehouse
 from lakehouse.io import Store
-from lakehouse.log import list_versions
+from lakehouse.format.log import list_versions
 
 SCHEMA = pa.schema([("k", pa.int64()), ("v", pa.int64())])
 WRITERS = 3

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 import lakehouse
-from lakehouse.log import list_versions, read_entry
+from lakehouse.format.log import list_versions, read_entry
 
 WRITERS, APPENDS = 4, 12
 

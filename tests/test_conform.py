@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import lakehouse
-from lakehouse.schema import Schema
-from lakehouse.types import Field, INT64, StructType
+from lakehouse.format.schema import Schema
+from lakehouse.format.types import Field, INT64, StructType
 
 
 def _data_files(root) -> list[str]:

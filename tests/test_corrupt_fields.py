@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import lakehouse
-from lakehouse.actions import AddFile, CommitInfo, Protocol, RemoveFile, action_from_json
+from lakehouse.format.actions import AddFile, CommitInfo, Protocol, RemoveFile, action_from_json
 from lakehouse.cli import main as lh
 from lakehouse.errors import CorruptTableError, InvalidExpressionError, StorageError, UnsupportedFeatureError
-from lakehouse.log import LOG_DIR
+from lakehouse.format.log import LOG_DIR
 
 _counter = itertools.count()
 

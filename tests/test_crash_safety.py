@@ -13,7 +13,7 @@ import pytest
 import lakehouse
 
 DIES_BEFORE_COMMIT = textwrap.dedent("""
-    import os, sys, pyarrow as pa, lakehouse, lakehouse.commit as c
+    import os, sys, pyarrow as pa, lakehouse, lakehouse.table.commit as c
     def killed(*a, **k):
         os._exit(9)          # the data files are written; the process dies before the log entry
     c._put = killed

@@ -83,7 +83,7 @@ def test_opting_out_syncs_nothing(local_uri, io_events, option):
 
 
 def _adds(t):
-    from lakehouse.log import read_entry
+    from lakehouse.format.log import read_entry
     entry = read_entry(Store.from_uri(t.uri), t.version)
     return [a.to_json() for a in entry.actions if type(a).__name__ == "AddFile"]
 

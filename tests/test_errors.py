@@ -4,7 +4,7 @@ import pyarrow as pa
 import pytest
 
 import lakehouse
-from lakehouse.log import log_path
+from lakehouse.format.log import log_path
 
 SCHEMA = pa.schema([("id", pa.int64()), ("name", pa.string())])
 

@@ -9,11 +9,11 @@ import pyarrow as pa
 import pytest
 
 import lakehouse
-from lakehouse.actions import AddFile, RemoveFile
-from lakehouse.checkpoint import checkpoint_path
+from lakehouse.format.actions import AddFile, RemoveFile
+from lakehouse.format.checkpoint import checkpoint_path
 from lakehouse.errors import CorruptTableError
-from lakehouse.log import log_path
-from lakehouse.state import FileSet
+from lakehouse.format.log import log_path
+from lakehouse.format.state import FileSet
 
 
 def _table(uri, n, interval=100):

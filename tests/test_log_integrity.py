@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 import lakehouse
 from lakehouse.io import Store
-from lakehouse.log import list_versions, log_path
+from lakehouse.format.log import list_versions, log_path
 
 SCHEMA = pa.schema([("i", pa.int64())])
 
@@ -57,8 +57,8 @@ def test_any_gap_with_as_much_log_after_it_is_found(first, length, data):
     newest = first + 2 * length + data.draw(st.integers(0, 5))
     store = Store.from_uri(uri)
     _table(uri, 0)
-    from lakehouse.log import encode_entry
-    from lakehouse.actions import CommitInfo
+    from lakehouse.format.log import encode_entry
+    from lakehouse.format.actions import CommitInfo
     for v in range(1, newest + 1):
         store.put_if_absent(log_path(v), encode_entry(v, CommitInfo(timestamp=v, operation="append"), ()))
     for v in range(first, first + length):

@@ -10,15 +10,15 @@ import pyarrow as pa
 import pytest
 
 from lakehouse.errors import InvalidPartitionSpecError, SchemaMismatchError
-from lakehouse.partitioning import (
+from lakehouse.format.partitioning import (
     NULL_PARTITION, UNPARTITIONED, PartitionField, PartitionSpec, evolve_spec, human_string,
     parse_partition_by, partition_path, partition_struct_type, partition_values,
 )
-from lakehouse.schema import Schema
-from lakehouse.transforms import (
+from lakehouse.format.schema import Schema
+from lakehouse.format.transforms import (
     DAY, HOUR, IDENTITY, MONTH, VOID, YEAR, BucketTransform, TruncateTransform,
 )
-from lakehouse.types import DATE, INT32, STRING, TIME, TimestampType
+from lakehouse.format.types import DATE, INT32, STRING, TIME, TimestampType
 
 UTC = dt.timezone.utc
 ARROW = pa.schema([

@@ -6,7 +6,7 @@ import time
 import pyarrow as pa
 
 import lakehouse
-from lakehouse import actions, file_index
+from lakehouse.format import actions, file_index
 
 FILES_PER_COMMIT = 1000
 
@@ -32,7 +32,7 @@ def test_open_and_plan_decode_only_the_log_tail(local_uri, monkeypatch):
     monkeypatch.setattr(actions.AddFile, "from_json", classmethod(
         lambda cls, obj: decoded.append(1) or real_from_json.__func__(cls, obj)))
     built = []
-    monkeypatch.setattr("lakehouse.state.build_file_index", lambda adds, md: built.append(len(adds)) or real_build(adds, md))
+    monkeypatch.setattr("lakehouse.format.state.build_file_index", lambda adds, md: built.append(len(adds)) or real_build(adds, md))
     t = lakehouse.open_table(local_uri)
     files = t.scan(where="id BETWEEN 20005 AND 20007").files()
     assert [f.path for f in files] == ["data/f2-0.parquet"]

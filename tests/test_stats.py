@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lakehouse.errors import CorruptTableError
-from lakehouse.schema import Schema
-from lakehouse.stats import ColumnStats, compute_stats, stats_from_json, stats_struct_array, stats_to_json
-from lakehouse.types import DATE, FLOAT32, FLOAT64, INT32, INT64, STRING, DecimalType, Field, TimestampType
+from lakehouse.format.schema import Schema
+from lakehouse.format.stats import ColumnStats, compute_stats, stats_from_json, stats_struct_array, stats_to_json
+from lakehouse.format.types import DATE, FLOAT32, FLOAT64, INT32, INT64, STRING, DecimalType, Field, TimestampType
 
 UTC = dt.timezone.utc
 NAN = math.nan

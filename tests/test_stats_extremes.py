@@ -23,8 +23,8 @@ from lakehouse.errors import CorruptTableError
 from lakehouse.expressions.arrow_filter import to_arrow_filter
 from lakehouse.expressions.binder import bind
 from lakehouse.expressions.parser import parse
-from lakehouse.schema import Schema
-from lakehouse.stats import ColumnStats, compute_stats, stats_from_json, stats_to_json
+from lakehouse.format.schema import Schema
+from lakehouse.format.stats import ColumnStats, compute_stats, stats_from_json, stats_to_json
 
 NOSHRINK = [Phase.explicit, Phase.reuse, Phase.generate]  # shrinking 15-column tables takes minutes
 I64 = (-(1 << 63), (1 << 63) - 1)

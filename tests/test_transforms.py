@@ -20,11 +20,11 @@ from lakehouse.expressions.arrow_filter import evaluate
 from lakehouse.expressions.tree import (
     FALSE, TRUE, And, BoundRef, Compare, In, IsNull, Like, StartsWith,
 )
-from lakehouse.transforms import (
+from lakehouse.format.transforms import (
     DAY, HOUR, IDENTITY, MONTH, VOID, YEAR, BucketTransform, Transform, TruncateTransform,
     hash_bytes, murmur3_hash, parse_transform,
 )
-from lakehouse.types import (
+from lakehouse.format.types import (
     BINARY, BOOLEAN, DATE, FLOAT32, FLOAT64, INT8, INT16, INT32, INT64, STRING, TIME,
     DecimalType, ListType, StructType, TimestampType, Field, to_arrow_type,
 )

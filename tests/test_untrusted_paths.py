@@ -16,16 +16,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import lakehouse
-from lakehouse import read as read_module
-from lakehouse.actions import action_from_json
-from lakehouse.checkpoint import checkpoint_path
+from lakehouse.read import data_files as read_module
+from lakehouse.format.actions import action_from_json
+from lakehouse.format.checkpoint import checkpoint_path
 from lakehouse.errors import CorruptTableError
 from lakehouse.io import Store
-from lakehouse.log import log_path
-from lakehouse.partitioning import PartitionField, PartitionSpec, partition_path
-from lakehouse.transforms import IDENTITY
-from lakehouse.paths import check_path_column, check_relative_path, path_problem
-from lakehouse.schema import Schema
+from lakehouse.format.log import log_path
+from lakehouse.format.partitioning import PartitionField, PartitionSpec, partition_path
+from lakehouse.format.transforms import IDENTITY
+from lakehouse.format.paths import check_path_column, check_relative_path, path_problem
+from lakehouse.format.schema import Schema
 
 HOSTILE = [
     "../outside.parquet", "data/../../outside.parquet", "data/x/../../../y.parquet", "/etc/passwd",

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lakehouse
-from lakehouse.partitioning import folder_text
-from lakehouse.writer import WriteOptions
+from lakehouse.format.partitioning import folder_text
+from lakehouse.table.writer import WriteOptions
 
 TARGET = 256 * 1024
 ROWS = 4096

@@ -16,7 +16,7 @@ from typing import Sequence
 import pyarrow.compute as pc
 
 from ..errors import LakehouseError
-from ..table import open_table
+from ..table.handle import open_table
 from .output import JsonOutput, TextOutput
 
 

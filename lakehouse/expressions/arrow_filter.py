@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..columns import column_at
+from ..format.columns import column_at
 from ..errors import InvalidExpressionError
-from ..types import to_arrow_type
+from ..format.types import to_arrow_type
 from .binder import rewrite_not
 from .tree import (
     AlwaysFalse, AlwaysNull, AlwaysTrue, And, BoundRef, Compare, Expr, In, IsNull, Like, Not, Or, StartsWith,

@@ -40,10 +40,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..columns import column_name
+from ..format.columns import column_name
 from ..errors import InvalidExpressionError
-from ..schema import Schema
-from ..types import (
+from ..format.schema import Schema
+from ..format.types import (
     BINARY, BOOLEAN, DATE, DECIMAL_CONTEXT, FLOAT32, FLOAT_TYPES, INTEGER_TYPES, STRING, TICKS_PER_SECOND,
     TIME, DecimalType, ListType, MapType, StructType, TimestampType, Type, to_arrow_type,
 )

@@ -39,7 +39,7 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from ..columns import column_name
+from ..format.columns import column_name
 from ..errors import InvalidExpressionError
 from .lists import extract_lists, restore_lists, values_of
 from .tree import (

@@ -13,9 +13,9 @@ from typing import Collection, Mapping
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..partitioning import PartitionField, PartitionSpec
-from ..schema import Schema
-from ..transforms import IdentityTransform
+from ..format.partitioning import PartitionField, PartitionSpec
+from ..format.schema import Schema
+from ..format.transforms import IdentityTransform
 from .arrow_filter import evaluate
 from .binder import rewrite_not
 from .tree import (

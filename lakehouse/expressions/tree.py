@@ -12,8 +12,8 @@ from typing import Any, Union
 
 import pyarrow as pa
 
-from ..columns import column_name
-from ..types import Type
+from ..format.columns import column_name
+from ..format.types import Type
 
 COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
 FLIPPED = {"=": "=", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}

@@ -21,7 +21,7 @@ import pyarrow.fs as pafs
 from fsspec import AbstractFileSystem
 
 from ..errors import AtomicCommitUnsupportedError, InvalidArgumentError, StorageError, TableNotFoundError
-from ..paths import check_relative_path
+from ..format.paths import check_relative_path
 from . import commit_primitives
 from .options import truthy
 from .redact import redact

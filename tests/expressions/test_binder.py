@@ -18,7 +18,7 @@ from lakehouse.expressions.parser import parse
 from lakehouse.expressions.tree import (
     FALSE, TRUE, And, BoundRef, Compare, In, IsNull, Like, Not, Or, StartsWith,
 )
-from lakehouse.schema import Schema
+from lakehouse.format.schema import Schema
 
 UTC = dt.timezone.utc
 ARROW = pa.schema([

@@ -18,7 +18,7 @@ from lakehouse.errors import InvalidExpressionError
 from lakehouse.expressions.arrow_filter import to_arrow_filter
 from lakehouse.expressions.binder import bind, rewrite_not
 from lakehouse.expressions.parser import parse
-from lakehouse.schema import Schema
+from lakehouse.format.schema import Schema
 
 OPS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 INT_TYPES = {8: pa.int8(), 16: pa.int16(), 32: pa.int32(), 64: pa.int64()}

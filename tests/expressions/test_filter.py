@@ -14,8 +14,8 @@ from lakehouse.expressions.arrow_filter import evaluate, to_arrow_filter
 from lakehouse.expressions.binder import bind
 from lakehouse.expressions.parser import parse
 from lakehouse.expressions.tree import BoundRef, Compare, In, Not, Ref
-from lakehouse.schema import Schema
-from lakehouse.types import INT64
+from lakehouse.format.schema import Schema
+from lakehouse.format.types import INT64
 
 NAN = math.nan
 TABLE = pa.table({

@@ -21,7 +21,7 @@ from lakehouse.expressions.binder import bind
 from lakehouse.expressions.lists import MIN_ITEMS
 from lakehouse.expressions.parser import parse
 from lakehouse.expressions.tree import Compare, In
-from lakehouse.schema import Schema
+from lakehouse.format.schema import Schema
 
 # Generous on purpose (the issue asks for "well under a second"): it catches a return to
 # seconds per list, not noise on a busy machine.

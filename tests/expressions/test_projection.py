@@ -19,10 +19,10 @@ from lakehouse.expressions.projection import inclusive_projection, partition_may
 from lakehouse.expressions.tree import (
     FALSE, TRUE, And, BoundRef, Compare, In, IsNull, Not, Or, StartsWith,
 )
-from lakehouse.partitioning import (
+from lakehouse.format.partitioning import (
     UNPARTITIONED, PartitionSpec, parse_partition_by, partition_struct_type, partition_values,
 )
-from lakehouse.schema import Schema
+from lakehouse.format.schema import Schema
 
 UTC = dt.timezone.utc
 ARROW = pa.schema([

@@ -19,8 +19,8 @@ from lakehouse.expressions.binder import bind, rewrite_not
 from lakehouse.expressions.parser import parse
 from lakehouse.expressions.pruning import stats_may_match
 from lakehouse.expressions.tree import FALSE, TRUE, Not
-from lakehouse.schema import Schema
-from lakehouse.stats import ColumnStats, compute_stats, stats_from_json, stats_struct_array, stats_to_json
+from lakehouse.format.schema import Schema
+from lakehouse.format.stats import ColumnStats, compute_stats, stats_from_json, stats_struct_array, stats_to_json
 
 INF, NAN = math.inf, math.nan
 UNIT = Schema.from_arrow(pa.schema([("x", pa.int64()), ("f", pa.float64()), ("s", pa.string())]))

@@ -17,7 +17,7 @@ from s3_faults import DROP_AFTER, DROP_BEFORE, REJECT_CONDITIONAL, THROTTLE, Fau
 import lakehouse
 from lakehouse.cli import main
 from lakehouse.io import Store
-from lakehouse.log import list_versions, read_entry
+from lakehouse.format.log import list_versions, read_entry
 
 pytestmark = pytest.mark.s3
 

@@ -7,9 +7,9 @@ from typing import Any, Iterator
 
 import pyarrow as pa
 
-from .errors import SchemaMismatchError
-from .schema import Schema
-from .types import (
+from ..errors import SchemaMismatchError
+from ..format.schema import Schema
+from ..format.types import (
     IdAssigner, ListType, MapType, StructType, TimestampType, Type, can_widen, from_arrow_field, from_arrow_type,
 )
 

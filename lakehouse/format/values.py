@@ -28,7 +28,7 @@ from typing import Any, Sequence
 
 import pyarrow as pa
 
-from .errors import CorruptTableError
+from ..errors import CorruptTableError
 from .types import (
     BINARY, BOOLEAN, DATE, DECIMAL_CONTEXT, FLOAT_TYPES, INTEGER_TYPES, STRING, TICKS_PER_SECOND, TIME,
     DecimalType, TimestampType, Type, to_arrow_type,

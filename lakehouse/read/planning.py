@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .actions import TableMetadata
-from .expressions.projection import partition_may_match
-from .expressions.pruning import stats_may_match
-from .expressions.tree import AlwaysTrue, Expr
-from .state import TableState
+from ..format.actions import TableMetadata
+from ..expressions.projection import partition_may_match
+from ..expressions.pruning import stats_may_match
+from ..expressions.tree import AlwaysTrue, Expr
+from ..format.state import TableState
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

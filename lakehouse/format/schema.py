@@ -8,7 +8,7 @@ from typing import Iterator, Sequence
 
 import pyarrow as pa
 
-from .errors import SchemaMismatchError
+from ..errors import SchemaMismatchError
 from .types import (
     Field, IdAssigner, ListType, MapType, StructType, Type,
     field_from_json, field_to_json, from_arrow_field, to_arrow_field,

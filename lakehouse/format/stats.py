@@ -48,7 +48,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .columns import column_at
-from .errors import CorruptTableError
+from ..errors import CorruptTableError
 from .values import decode_value, encode_value, timestamp_from_count
 from .schema import Schema
 from .types import (

@@ -12,7 +12,7 @@ from typing import Union
 
 import pyarrow as pa
 
-from .errors import SchemaMismatchError
+from ..errors import SchemaMismatchError
 
 PRIMITIVE_NAMES = (
     "boolean", "int8", "int16", "int32", "int64", "float32", "float64",

@@ -18,7 +18,7 @@ import unicodedata
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import CorruptTableError
+from ..errors import CorruptTableError
 
 # Hex escapes of RFC 3986 "unreserved" characters (letters, digits, - . _ ~): URL normalisers
 # (yarl, HTTP servers) decode exactly these, so `%2e%2e` would become `..`. Escapes of reserved

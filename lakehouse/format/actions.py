@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator, Mapping, TypeVar, Union
 
 import pyarrow as pa
 
-from .errors import CorruptTableError, LakehouseError
+from ..errors import CorruptTableError, LakehouseError
 from .partitioning import PartitionSpec
 from .paths import check_relative_path
 from .schema import Schema

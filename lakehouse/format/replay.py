@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from .checkpoint import CheckpointSearch, find_checkpoint
-from .errors import CorruptTableError, LakehouseError, TableNotFoundError, VersionNotFoundError
-from .io import Store
+from ..errors import CorruptTableError, LakehouseError, TableNotFoundError, VersionNotFoundError
+from ..io import Store
 from .log import META_DIR, LogEntry, read_entries_from, read_entry
 from .state import TableState, apply_actions, check_readable
 

@@ -28,7 +28,7 @@ from urllib.parse import quote
 import pyarrow as pa
 
 from .columns import column_at, column_name
-from .errors import InvalidPartitionSpecError, SchemaMismatchError
+from ..errors import InvalidPartitionSpecError, SchemaMismatchError
 from .schema import Schema
 from .transforms import (
     IDENTITY, VOID, BucketTransform, DayTransform, HourTransform, MonthTransform, Transform,

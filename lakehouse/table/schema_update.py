@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Callable
 
 import pyarrow as pa
 
-from .errors import ColumnNotFoundError, SchemaMismatchError
-from .schema import Schema
-from .types import Field, IdAssigner, StructType, Type, can_widen, from_arrow_type
+from ..errors import ColumnNotFoundError, SchemaMismatchError
+from ..format.schema import Schema
+from ..format.types import Field, IdAssigner, StructType, Type, can_widen, from_arrow_type
 
 if TYPE_CHECKING:
-    from .table import CommitSummary, Table
+    from .handle import CommitSummary, Table
 
 
 def _recorded(change: Callable) -> Callable:

@@ -9,16 +9,16 @@ from typing import Any, Iterator, Mapping, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import ColumnNotFoundError
-from .expressions.arrow_filter import RowFilter
-from .expressions.binder import bind, rewrite_not
-from .expressions.parser import parse
-from .expressions.tree import AlwaysTrue, Expr, referenced_fields
-from .io import Store
+from ..errors import ColumnNotFoundError
+from ..expressions.arrow_filter import RowFilter
+from ..expressions.binder import bind, rewrite_not
+from ..expressions.parser import parse
+from ..expressions.tree import AlwaysTrue, Expr, referenced_fields
+from ..io import Store
 from .planning import PlanMetrics, ScanPlan, plan_files
-from .read import fields_reading, output_schema, read_batches
-from .state import TableState
-from .types import Field
+from .data_files import fields_reading, output_schema, read_batches
+from ..format.state import TableState
+from ..format.types import Field
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,13 +9,13 @@ from typing import Callable, Iterator
 
 import pyarrow as pa
 
-from .actions import AddFile, RemoveFile
-from .expressions.arrow_filter import RowFilter
-from .expressions.tree import AlwaysTrue, Expr, referenced_fields
-from .io import Store
-from .planning import plan_files
-from .read import fields_reading, read_batches
-from .state import TableState
+from ..format.actions import AddFile, RemoveFile
+from ..expressions.arrow_filter import RowFilter
+from ..expressions.tree import AlwaysTrue, Expr, referenced_fields
+from ..io import Store
+from ..read.planning import plan_files
+from ..read.data_files import fields_reading, read_batches
+from ..format.state import TableState
 
 WriteFn = Callable[[Iterator[pa.RecordBatch], TableState], list[AddFile]]
 

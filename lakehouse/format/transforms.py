@@ -28,8 +28,8 @@ import mmh3
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import InvalidPartitionSpecError
-from .expressions.tree import (
+from ..errors import InvalidPartitionSpecError
+from ..expressions.tree import (
     FALSE, TRUE, BoundRef, Compare, Expr, In, IsNull, Like, StartsWith,
 )
 from .types import (

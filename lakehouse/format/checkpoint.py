@@ -15,9 +15,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .actions import Protocol, TableMetadata
-from .errors import CorruptTableError, LakehouseError
+from ..errors import CorruptTableError, LakehouseError
 from .file_index import check_index_paths, file_index_schema
-from .io import Store
+from ..io import Store
 from .log import CHECKPOINT_DIR, LAST_CHECKPOINT, VERSION_DIGITS
 from .state import FileSet, TableState
 

@@ -1,0 +1,1 @@
+"""Operations that rewrite data files (one module each), committed through the table's commit loop."""

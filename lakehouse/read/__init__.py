@@ -1,0 +1,1 @@
+"""Reads: planning which files a scan needs, and reading them under the current schema."""
