@@ -17,7 +17,7 @@ from .commit import ENGINE, MAX_RETRIES, CommitPolicy, commit
 from .conflicts import Transaction
 from .conform import conform_batches, merged_schema, schema_differences, supplied_field_ids, to_reader
 from ..errors import InvalidArgumentError, PredicateViolationError, TableExistsError
-from ..expressions.arrow_filter import to_arrow_filter
+from ..expressions.arrow_filter import RowFilter
 from ..expressions.tree import TRUE, Expr
 from ..io import Store
 from ..format.log import encode_entry, list_versions, log_path, read_entries_from, read_log_range
@@ -276,9 +276,9 @@ def _merge_schema(state: TableState, data: pa.Schema) -> tuple[TableState, list]
 
 
 def _check_all_match(batches: Iterator[pa.RecordBatch], predicate: Expr, where: str) -> Iterator[pa.RecordBatch]:
-    expr = pc.coalesce(to_arrow_filter(predicate), pa.scalar(False))
+    outside = RowFilter.of(predicate, negate=True)  # linear in the predicate's size, however large
     for batch in batches:
-        bad = pa.Table.from_batches([batch]).filter(pc.invert(expr)).num_rows
+        bad = pc.sum(outside.mask(pa.Table.from_batches([batch]))).as_py() or 0
         if bad:
             raise PredicateViolationError(
                 f"{bad} row(s) of the new data do not match where={where!r}; overwrite(where=...) only "
