@@ -16,10 +16,10 @@ from .errors import (
     PredicateViolationError, SchemaMismatchError, StorageError, TableExistsError, TableNotFoundError,
     UnsupportedFeatureError, VersionNotFoundError,
 )
-from .read.scan import ColumnStatistics, DataFile, Explanation, Scan
 from .format.schema import Schema
-from .table.handle import CommitSummary, HistoryEntry, Table, create_table, open_table
 from .format.types import Field
+from .read.scan import ColumnStatistics, DataFile, Explanation, Scan
+from .table.handle import CommitSummary, HistoryEntry, Table, create_table, open_table
 
 __all__ = [
     "__version__",

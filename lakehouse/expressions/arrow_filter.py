@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..format.columns import column_at
 from ..errors import InvalidExpressionError
+from ..format.columns import column_at
 from ..format.types import to_arrow_type
 from .binder import rewrite_not
 from .tree import (

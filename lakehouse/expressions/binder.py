@@ -40,8 +40,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..format.columns import column_name
 from ..errors import InvalidExpressionError
+from ..format.columns import column_name
 from ..format.schema import Schema
 from ..format.types import (
     BINARY, BOOLEAN, DATE, DECIMAL_CONTEXT, FLOAT32, FLOAT_TYPES, INTEGER_TYPES, STRING, TICKS_PER_SECOND,

@@ -39,8 +39,8 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from ..format.columns import column_name
 from ..errors import InvalidExpressionError
+from ..format.columns import column_name
 from .lists import extract_lists, restore_lists, values_of
 from .tree import (
     CONSTANTS, FALSE, FLIPPED, NULL, TRUE, And, Compare, Expr, In, IsNull, Like, Not, Or, Ref, StartsWith, and_, or_,

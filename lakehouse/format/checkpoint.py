@@ -14,10 +14,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .actions import Protocol, TableMetadata
 from ..errors import CorruptTableError, LakehouseError
-from .file_index import check_index_paths, file_index_schema
 from ..io import Store
+from .actions import Protocol, TableMetadata
+from .file_index import check_index_paths, file_index_schema
 from .log import CHECKPOINT_DIR, LAST_CHECKPOINT, VERSION_DIGITS
 from .state import FileSet, TableState
 

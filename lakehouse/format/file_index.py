@@ -14,8 +14,8 @@ from typing import Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .actions import AddFile, TableMetadata
 from ..errors import CorruptTableError
+from .actions import AddFile, TableMetadata
 from .partitioning import partition_struct_type
 from .paths import check_path_column
 from .stats import stats_from_json, stats_struct_array

@@ -13,9 +13,9 @@ from typing import Sequence
 
 import orjson
 
-from .actions import Action, CommitInfo, action_from_json, action_to_json
 from ..errors import CorruptTableError
 from ..io import Store
+from .actions import Action, CommitInfo, action_from_json, action_to_json
 
 META_DIR = "_lakehouse"
 LOG_DIR = f"{META_DIR}/log"

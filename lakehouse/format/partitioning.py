@@ -27,8 +27,8 @@ from urllib.parse import quote
 
 import pyarrow as pa
 
-from .columns import column_at, column_name
 from ..errors import InvalidPartitionSpecError, SchemaMismatchError
+from .columns import column_at, column_name
 from .schema import Schema
 from .transforms import (
     IDENTITY, VOID, BucketTransform, DayTransform, HourTransform, MonthTransform, Transform,

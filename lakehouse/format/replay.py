@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .checkpoint import CheckpointSearch, find_checkpoint
 from ..errors import CorruptTableError, LakehouseError, TableNotFoundError, VersionNotFoundError
 from ..io import Store
+from .checkpoint import CheckpointSearch, find_checkpoint
 from .log import META_DIR, LogEntry, read_entries_from, read_entry
 from .state import TableState, apply_actions, check_readable
 

@@ -14,11 +14,11 @@ from typing import Iterable, Mapping
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..errors import CorruptTableError, UnsupportedFeatureError
 from .actions import (
     KNOWN_READER_FEATURES, KNOWN_WRITER_FEATURES, READER_VERSION, WRITER_VERSION,
     Action, AddFile, Protocol, RemoveFile, TableMetadata,
 )
-from ..errors import CorruptTableError, UnsupportedFeatureError
 from .file_index import build_file_index, conform_file_index, empty_file_index
 
 

@@ -47,14 +47,14 @@ from typing import Any, Mapping, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .columns import column_at
 from ..errors import CorruptTableError
-from .values import decode_value, encode_value, timestamp_from_count
+from .columns import column_at
 from .schema import Schema
 from .types import (
     BINARY, BOOLEAN, DATE, DECIMAL_CONTEXT, FLOAT32, FLOAT_TYPES, INT8, INT16, INT32, INT64, INTEGER_TYPES,
     STRING, TIME, DecimalType, TimestampType, Type, to_arrow_type,
 )
+from .values import decode_value, encode_value, timestamp_from_count
 
 __all__ = ["ColumnStats", "compute_stats", "stats_from_json", "stats_struct_array", "stats_to_json"]
 

@@ -9,13 +9,13 @@ from typing import Callable, Iterator
 
 import pyarrow as pa
 
-from ..format.actions import AddFile, RemoveFile
 from ..expressions.arrow_filter import RowFilter
 from ..expressions.tree import AlwaysTrue, Expr, referenced_fields
-from ..io import Store
-from ..read.planning import plan_files
-from ..read.data_files import fields_reading, read_batches
+from ..format.actions import AddFile, RemoveFile
 from ..format.state import TableState
+from ..io import Store
+from ..read.data_files import fields_reading, read_batches
+from ..read.planning import plan_files
 
 WriteFn = Callable[[Iterator[pa.RecordBatch], TableState], list[AddFile]]
 

@@ -14,13 +14,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from ..format.actions import TableMetadata
 from ..errors import StorageError
 from ..expressions.arrow_filter import RowFilter
-from ..io import Store
+from ..format.actions import TableMetadata
 from ..format.paths import check_relative_path
 from ..format.schema import Schema
 from ..format.types import FLOAT_TYPES, Field, ListType, StructType, Type, to_arrow_type
+from ..io import Store
 
 BATCH_ROWS = 128 * 1024
 

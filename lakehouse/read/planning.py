@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..format.actions import TableMetadata
 from ..expressions.projection import partition_may_match
 from ..expressions.pruning import stats_may_match
 from ..expressions.tree import AlwaysTrue, Expr
+from ..format.actions import TableMetadata
 from ..format.state import TableState
 
 

@@ -14,11 +14,11 @@ from ..expressions.arrow_filter import RowFilter
 from ..expressions.binder import bind, rewrite_not
 from ..expressions.parser import parse
 from ..expressions.tree import AlwaysTrue, Expr, referenced_fields
-from ..io import Store
-from .planning import PlanMetrics, ScanPlan, plan_files
-from .data_files import fields_reading, output_schema, read_batches
 from ..format.state import TableState
 from ..format.types import Field
+from ..io import Store
+from .data_files import fields_reading, output_schema, read_batches
+from .planning import PlanMetrics, ScanPlan, plan_files
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

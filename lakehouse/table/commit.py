@@ -13,12 +13,12 @@ import uuid
 from dataclasses import dataclass
 
 from .._version import __version__
-from ..format.actions import AddFile, CommitInfo, Protocol
-from .conflicts import Transaction, check
 from ..errors import CommitRetriesExceededError, StorageError
-from ..io import Store
+from ..format.actions import AddFile, CommitInfo, Protocol
 from ..format.log import LogEntry, encode_entry, log_path, read_entry, read_entries_from
 from ..format.state import TableState, apply_actions, check_writable
+from ..io import Store
+from .conflicts import Transaction, check
 
 ENGINE = f"lakehouse/{__version__}"
 MAX_RETRIES = ("commit.max-retries", 50)

@@ -12,13 +12,13 @@ from typing import Mapping
 
 import pyarrow.compute as pc
 
-from ..format.actions import Action, AddFile, Protocol, RemoveFile, TableMetadata
 from ..errors import CommitConflictError
 from ..expressions.tree import Expr
+from ..format.actions import Action, AddFile, Protocol, RemoveFile, TableMetadata
 from ..format.file_index import build_file_index
 from ..format.log import LogEntry
-from ..read.planning import may_match
 from ..format.state import TableState
+from ..read.planning import may_match
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,23 +11,23 @@ from typing import Any, Iterator, Literal, Mapping, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..format.actions import AddFile, CommitInfo, Protocol, TableMetadata
-from ..format.checkpoint import checkpoint_versions, settle
-from .commit import ENGINE, MAX_RETRIES, CommitPolicy, commit
-from .conflicts import Transaction
-from .conform import conform_batches, merged_schema, schema_differences, supplied_field_ids, to_reader
 from ..errors import InvalidArgumentError, PredicateViolationError, TableExistsError
 from ..expressions.arrow_filter import RowFilter
 from ..expressions.tree import TRUE, Expr
-from ..io import Store
+from ..format.actions import AddFile, CommitInfo, Protocol, TableMetadata
+from ..format.checkpoint import checkpoint_versions, settle
 from ..format.log import encode_entry, list_versions, log_path, read_entries_from, read_log_range
 from ..format.partitioning import UNPARTITIONED, evolve_spec, parse_partition_by
 from ..format.replay import load_state, version_at
+from ..format.schema import Schema
+from ..format.state import TableState, apply_actions
+from ..io import Store
 from ..ops.rewrite import remove_matching
 from ..read.scan import Scan, bind_where
-from ..format.schema import Schema
+from .commit import ENGINE, MAX_RETRIES, CommitPolicy, commit
+from .conflicts import Transaction
+from .conform import conform_batches, merged_schema, schema_differences, supplied_field_ids, to_reader
 from .schema_update import UpdateSchema
-from ..format.state import TableState, apply_actions
 from .writer import WriteOptions, write_data_files
 
 SchemaMode = Literal["strict", "merge"]

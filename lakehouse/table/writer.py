@@ -25,14 +25,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..format.actions import AddFile, TableMetadata
 from ..errors import SchemaMismatchError, StorageError
-from ..io import Store
+from ..format.actions import AddFile, TableMetadata
 from ..format.partitioning import PartitionSpec, partition_path, partition_values
 from ..format.schema import Schema
-from ..format.types import BINARY, STRING
 from ..format.stats import compute_stats, stats_to_json
+from ..format.types import BINARY, STRING
 from ..format.values import encode_value
+from ..io import Store
 
 DATA_DIR = "data"
 _PARALLEL_STATS_BYTES = 8 * 1024 * 1024  # below this, statistics then Parquet in one task costs less
