@@ -6,7 +6,8 @@ Memory is bounded whatever the input's size (T = `write.target-file-size-bytes`,
 are buffered up to T per partition and 2T in all (past that the largest buffers are written early,
 as smaller files); at most k file-writing tasks are in flight, each holding at most one file's
 rows (about T) while it encodes and uploads, and the input is not read further until one finishes.
-Peak memory is therefore about (k + 3) x T plus one input batch, however long the input stream.
+Peak memory is therefore about (k + 3) x T plus one input batch (and its copy split by partition),
+however long the input stream.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ class _FileWriter:
         # Object stores are latency-bound: keep more uploads in flight than there are cores.
         self.workers = options.max_workers if store.is_local else max(options.max_workers, 8)
         self.pool: ThreadPoolExecutor | None = None  # started by the second task: a lone one runs inline
+        self.gather: ThreadPoolExecutor | None = None  # splits a batch into its partitions
         self.deferred: list[tuple] = []
         self.futures: list[Future] = []  # every task, for cancelling
         self.running: deque[Future] = deque()  # tasks not yet seen finished: at most `workers`
@@ -118,11 +120,21 @@ class _FileWriter:
         tuples = zip(*(_py_values(c, n) for c, n in zip(firsts.columns, names)))
         # Buffers are keyed by the grouping keys: as Python floats -0.0 == 0.0 and NaN != NaN.
         buffer_keys = zip(*(c.to_pylist() for c in keys.take(at_starts).columns))
-        for start, end, key, value in zip(starts, ends, buffer_keys, tuples):
-            # Gathered now, into memory of its own: a buffer holding a view would pin the whole
-            # batch until its partition's file is written.
-            rows = batch if len(starts) == 1 else batch.take(order.slice(start, end - start))
+        # Each partition's rows are gathered now, into memory of their own (a buffer holding a
+        # view would pin the whole batch until its partition's file is written), in parallel:
+        # `take` runs outside the GIL and the gathers of one batch are independent.
+        if len(starts) == 1:
+            parts: Iterable[pa.RecordBatch] = [batch]
+        else:
+            parts = self._gather_pool().map(lambda start, end: batch.take(order.slice(start, end - start)),
+                                            starts, ends)
+        for key, value, rows in zip(buffer_keys, tuples, parts):
             self._buffer(key, dict(zip(ids, value)), rows)
+
+    def _gather_pool(self) -> ThreadPoolExecutor:
+        if self.gather is None:
+            self.gather = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="lakehouse-gather")
+        return self.gather
 
     def _buffer(self, key: tuple, part: dict, rows: pa.RecordBatch) -> None:
         buf = self.buffers.get(key)
@@ -194,14 +206,17 @@ class _FileWriter:
         try:
             return [f.result() for f in self.outputs]
         finally:
-            if self.pool is not None:
-                self.pool.shutdown()
+            self._shutdown()
 
     def abandon(self) -> None:
         for f in self.futures:
             f.cancel()
-        if self.pool is not None:
-            self.pool.shutdown(wait=True)
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        for pool in (self.pool, self.gather):
+            if pool is not None:
+                pool.shutdown(wait=True)
 
     def _write(self, table: pa.Table, part: dict, stats: Future | dict) -> AddFile:
         directory = DATA_DIR
