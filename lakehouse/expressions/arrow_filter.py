@@ -18,7 +18,7 @@ from ..format.columns import column_at
 from ..format.types import to_arrow_type
 from .binder import rewrite_not
 from .tree import (
-    AlwaysFalse, AlwaysNull, AlwaysTrue, And, BoundRef, Compare, Expr, In, IsNull, Like, Not, Or, StartsWith,
+    AlwaysFalse, AlwaysNull, AlwaysTrue, And, BoundRef, Compare, Expr, In, IsNull, Like, Not, Or, StartsWith, balanced,
 )
 
 __all__ = ["RowFilter", "evaluate", "to_arrow_filter"]
@@ -42,7 +42,7 @@ class RowFilter:
 
     @classmethod
     def of(cls, expr: Expr, *, negate: bool = False) -> "RowFilter":
-        expr = rewrite_not(expr)
+        expr = _equalities_as_in(rewrite_not(expr))
         return cls(expr, negate, _leaves(expr) <= PUSH_DOWN_LEAVES)
 
     def expression(self) -> pc.Expression:
@@ -52,6 +52,27 @@ class RowFilter:
     def mask(self, table: pa.Table) -> pa.ChunkedArray | pa.Array:
         keep = pc.fill_null(evaluate(self.expr, table), False)
         return pc.invert(keep) if self.negate else keep
+
+
+def _equalities_as_in(expr: Expr) -> Expr:
+    """`x = 1 OR x = 2 OR ...` as `x IN (1, 2, ...)`: one hash lookup per row instead of a kernel
+    per term. Exact under three-valued logic (a NULL x is NULL either way) for every type but
+    floats, where `=` and `IN` differ on NaN in Arrow, so those are left alone."""
+    if not isinstance(expr, Or):
+        return expr
+    terms, stack, groups = [], [expr], {}
+    while stack:  # the OR chain's operands, iteratively: a chain can be thousands deep
+        e = stack.pop()
+        if isinstance(e, Or):
+            stack += (e.right, e.left)
+        elif isinstance(e, Compare) and e.op == "=" and isinstance(e.term, BoundRef) \
+                and not pa.types.is_floating(to_arrow_type(e.term.type)):
+            groups.setdefault(e.term, []).append(e.value)
+        else:
+            terms.append(e)
+    merged = [In(term, tuple(values)) if len(values) > 1 else Compare("=", term, values[0])
+              for term, values in groups.items()]
+    return balanced(Or, [*merged, *terms])
 
 
 def _leaves(expr: Expr) -> int:

@@ -43,7 +43,7 @@ from ..errors import InvalidExpressionError
 from ..format.columns import column_name
 from .lists import extract_lists, restore_lists, values_of
 from .tree import (
-    CONSTANTS, FALSE, FLIPPED, NULL, TRUE, And, Compare, Expr, In, IsNull, Like, Not, Or, Ref, StartsWith, and_, or_,
+    CONSTANTS, FALSE, FLIPPED, NULL, TRUE, And, Compare, Expr, In, IsNull, Like, Not, Or, Ref, StartsWith, and_, balanced, or_,
 )
 
 __all__ = ["parse", "parse_date", "parse_time", "parse_timestamp"]
@@ -101,7 +101,7 @@ def _predicate(node: exp.Expression) -> Expr:
         # flatten() walks same-type chains without recursion; balancing keeps a long
         # `a = 1 OR a = 2 OR ...` shallow for every recursive visitor downstream.
         parts = [_predicate(p) for p in node.flatten()]
-        return _balanced(And if isinstance(node, exp.And) else Or, parts)
+        return balanced(And if isinstance(node, exp.And) else Or, parts)
     if isinstance(node, exp.Not):
         return _negate(_predicate(node.this))
     if type(node) in _COMPARE:
@@ -141,13 +141,6 @@ def _kind(node: exp.Expression) -> str:
     if isinstance(node, exp.Func):
         return "function calls are"
     return f"{type(node).__name__} expressions are"
-
-
-def _balanced(cls: type, parts: list[Expr]) -> Expr:
-    if len(parts) == 1:
-        return parts[0]
-    mid = len(parts) // 2
-    return cls(_balanced(cls, parts[:mid]), _balanced(cls, parts[mid:]))
 
 
 def _negate(e: Expr) -> Expr:

@@ -164,3 +164,12 @@ def referenced_fields(expr: Expr) -> set[int]:
 def scalar_value(v: Any) -> Any:
     """The Python value of a bound literal."""
     return v.as_py() if isinstance(v, pa.Scalar) else v
+
+
+def balanced(cls: type, parts: list[Expr]) -> Expr:
+    """`parts` joined by And or Or as a balanced tree: depth log2(n), so a chain of thousands of
+    terms never nears the recursion limit of the visitors that walk it."""
+    if len(parts) == 1:
+        return parts[0]
+    mid = len(parts) // 2
+    return cls(balanced(cls, parts[:mid]), balanced(cls, parts[mid:]))
