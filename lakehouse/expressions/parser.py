@@ -43,7 +43,8 @@ from ..errors import InvalidExpressionError
 from ..format.columns import column_name
 from .lists import extract_lists, restore_lists, values_of
 from .tree import (
-    CONSTANTS, FALSE, FLIPPED, NULL, TRUE, And, Compare, Expr, In, IsNull, Like, Not, Or, Ref, StartsWith, and_, balanced, or_,
+    CONSTANTS, FALSE, FLIPPED, NULL, TRUE, And, Compare, Expr, In, IsNull, Like, Not, Or, Ref, StartsWith, and_,
+    balanced, or_,
 )
 
 __all__ = ["parse", "parse_date", "parse_time", "parse_timestamp"]
