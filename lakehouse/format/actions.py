@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable, Iterator, Mapping, TypeVar, Union
+from typing import Any, Callable, Mapping, TypeVar, Union
 
 import pyarrow as pa
 
@@ -16,7 +16,7 @@ from ..errors import CorruptTableError, LakehouseError
 from .partitioning import PartitionSpec
 from .paths import check_relative_path
 from .schema import Schema
-from .types import Field, ListType, MapType, StructType, TimestampType
+from .types import TimestampType
 
 T = TypeVar("T")
 
@@ -218,7 +218,7 @@ def _checked(meta: TableMetadata) -> TableMetadata:
     Arrow, the current schema and default spec present."""
     for schema in meta.schemas:
         ids = set()
-        for f in _all_fields(schema.fields):
+        for f in schema.all_fields():
             if isinstance(f.id, bool) or not isinstance(f.id, int) or not 0 <= f.id <= INT32_MAX \
                     or f.id in ids or not isinstance(f.name, str) or not isinstance(f.required, bool):
                 raise CorruptTableError(f"schema {schema.schema_id}: field {_show(f)} is malformed "
@@ -226,7 +226,7 @@ def _checked(meta: TableMetadata) -> TableMetadata:
             ids.add(f.id)
         try:
             schema.to_arrow()
-            for f in _all_fields(schema.fields):
+            for f in schema.all_fields():
                 if isinstance(f.type, TimestampType) and f.type.tz is not None:  # a zone Arrow knows
                     pa.scalar(0, pa.timestamp(f.type.unit, f.type.tz)).as_py()
         except (TypeError, ValueError, ArithmeticError, pa.ArrowException) as e:
@@ -237,20 +237,6 @@ def _checked(meta: TableMetadata) -> TableMetadata:
                 raise CorruptTableError(f"partition spec {spec.spec_id}: field {_show(pf)} is malformed")
     meta.schema, meta.partition_spec  # noqa: B018 - raise now if either is missing
     return meta
-
-
-def _all_fields(fields: tuple[Field, ...]) -> Iterator[Field]:
-    for f in fields:
-        yield f
-        t = f.type
-        if isinstance(t, StructType):
-            yield from _all_fields(t.fields)
-        elif isinstance(t, ListType):
-            yield from _all_fields((Field(id=t.element_id, name="element", type=t.element,
-                                          required=t.element_required),))
-        elif isinstance(t, MapType):
-            yield from _all_fields((Field(id=t.key_id, name="key", type=t.key, required=True),
-                                    Field(id=t.value_id, name="value", type=t.value, required=t.value_required)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -79,6 +79,10 @@ class Schema:
     def all_ids(self) -> set[int]:
         return set(self._by_id)
 
+    def all_fields(self) -> Iterator[Field]:
+        """Every field, depth first, with list elements and map keys and values as fields."""
+        return (f for _, _, f in _walk(self.fields, ()))
+
     def leaf_fields(self) -> Iterator[tuple[tuple[str, ...], Field]]:
         """Primitive fields reachable through structs only (these carry column statistics)."""
         yield from _leaves(self.fields, ())
