@@ -208,6 +208,11 @@ def test_interrupt_exits_130(monkeypatch):
     assert code == 130 and err.endswith("error: interrupted\n")
 
 
+def test_closed_pipe_is_silent(monkeypatch):
+    monkeypatch.setattr(commands, "open_table", _failing_open(BrokenPipeError(32, "Broken pipe")))
+    assert _run("history", "/data/t") == (1, "", "")
+
+
 def test_s3_without_s3fs_names_the_distribution(monkeypatch):
     monkeypatch.setitem(sys.modules, "s3fs", None)  # `import s3fs` now raises ImportError
     code, _, err = _run("info", "s3://bucket/events")

@@ -21,7 +21,7 @@ import click
 
 from . import commands  # noqa: F401 - registers the commands on the group
 from .app import Run, lh
-from .boundary import USAGE, describe
+from .boundary import FAILED, USAGE, describe
 
 __all__ = ["main"]
 
@@ -35,8 +35,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.NoArgsIsHelpError as e:
         print(e.format_message(), file=sys.stderr)  # plain `lh`: the help, as a usage error
         return USAGE
+    except SystemExit as e:  # click's own exit on a closed pipe (`lh history URI | head`)
+        return e.code if isinstance(e.code, int) else FAILED
     except BaseException as e:  # noqa: BLE001 - this is the error boundary
-        if isinstance(e, SystemExit) or os.environ.get("LH_DEBUG"):
+        if os.environ.get("LH_DEBUG"):
             raise
         message, code = describe(e, run)
         # A usage error can stop parsing before --json is read: look for it in the arguments.
@@ -45,3 +47,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         run.output.error(message, kind=type(e).__name__)
         return code
     return code if isinstance(code, int) else 0
+
