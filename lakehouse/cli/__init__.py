@@ -1,82 +1,50 @@
 """`lh`: inspect and maintain lakehouse tables from the shell.
 
-    lh info URI [--json]          the table's version, schema, partitioning, files and rows
+    lh info URI                   the table's version, schema, partitioning, files and rows
     lh history URI [--limit N]    commits, newest first
+    lh --version
 
-Credentials and endpoints come from the standard environment (AWS_* variables for S3) or
-repeated `--option key=value` storage options; they are never printed.
+Every command accepts `--json` (JSON for scripts, errors as `{"error": ...}` on stderr) and
+repeated `-o/--option KEY=VALUE` storage options, before or after the command's name.
+Credentials come from the standard environment (AWS_* variables for S3) or from the options;
+they are never printed. Layout: `app` (the group and the shared options), `commands`,
+`output` (text and JSON rendering), `boundary` (failures to one line and an exit code).
 """
 
 from __future__ import annotations
 
-import argparse
+import os
 import sys
 from typing import Sequence
 
-import pyarrow.compute as pc
+import click
 
-from ..errors import LakehouseError
-from ..table.handle import open_table
-from .output import JsonOutput, TextOutput
+from . import commands  # noqa: F401 - registers the commands on the group
+from .app import Run, lh
+from .boundary import FAILED, USAGE, describe
+
+__all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="lh", description="Inspect and maintain lakehouse tables.")
-    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
-    parser.add_argument("--option", "-o", action="append", default=[], metavar="KEY=VALUE",
-                        help="a storage option (repeatable)")
-    sub = parser.add_subparsers(dest="command", required=True)
-    info = sub.add_parser("info", help="summary of a table")
-    info.add_argument("uri")
-    history = sub.add_parser("history", help="commits, newest first")
-    history.add_argument("uri")
-    history.add_argument("--limit", type=int, default=None)
-    args = parser.parse_args(argv)
-    out = JsonOutput() if args.json else TextOutput()
+    """Run `lh` with `argv` (default: the process's arguments); return the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    run = Run()
     try:
-        options = _options(args.option)
-        table = open_table(args.uri, storage_options=options or None)
-        if args.command == "info":
-            _info(table, out)
-        else:
-            _history(table, out, args.limit)
-    except LakehouseError as e:
-        out.error(str(e))
-        return 1
-    return 0
+        code = lh.main(args, prog_name="lh", standalone_mode=False, obj=run)
+    except click.exceptions.NoArgsIsHelpError as e:
+        print(e.format_message(), file=sys.stderr)  # plain `lh`: the help, as a usage error
+        return USAGE
+    except SystemExit as e:  # click's own exit on a closed pipe (`lh history URI | head`)
+        return e.code if isinstance(e.code, int) else FAILED
+    except BaseException as e:  # noqa: BLE001 - this is the error boundary
+        if os.environ.get("LH_DEBUG"):
+            raise
+        message, code = describe(e, run)
+        # A usage error can stop parsing before --json is read: look for it in the arguments.
+        options = args[:args.index("--")] if "--" in args else args
+        run.json = run.json or "--json" in options
+        run.output.error(message, kind=type(e).__name__)
+        return code
+    return code if isinstance(code, int) else 0
 
-
-def _options(pairs: list[str]) -> dict[str, str]:
-    options = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise LakehouseError(f"--option wants KEY=VALUE, got {key!r}")
-        options[key] = value
-    return options
-
-
-def _info(table, out) -> None:
-    state = table.state
-    index = state.file_index()
-    out.record(f"table {table.uri}", {
-        "version": state.version,
-        "table_id": state.metadata.table_id,
-        "protocol": f"reader {state.protocol.reader_version}, writer {state.protocol.writer_version}",
-        "schema": [f"{f.id}:{f.name} {f.type}{' NOT NULL' if f.required else ''}" for f in state.schema.fields],
-        "partitioning": [f"{pf.name}={pf.transform}({'.'.join(state.schema.path_of(pf.source_id) or ('?',))})"
-                         for pf in state.metadata.partition_spec.fields] or "unpartitioned",
-        "files": index.num_rows,
-        "rows": int(pc.sum(index["record_count"]).as_py() or 0),
-        "bytes": int(pc.sum(index["size"]).as_py() or 0),
-        "properties": dict(state.metadata.properties),
-    })
-
-
-def _history(table, out, limit: int | None) -> None:
-    rows = [(h.version, h.timestamp, h.operation, h.parameters, h.metrics) for h in table.history(limit=limit)]
-    out.rows(["version", "timestamp", "operation", "parameters", "metrics"], rows)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -9,7 +9,10 @@ from typing import Any, Mapping, Sequence, TextIO
 import orjson
 
 
-class _Output:
+class Output:
+    """Where a command's results go: `record` for one object, `rows` for a table, `error` for
+    the one-line failure (`kind` is the error's class name, for scripts)."""
+
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream
 
@@ -18,7 +21,7 @@ class _Output:
         return self._stream or sys.stdout  # looked up late, so redirection after start-up works
 
 
-class TextOutput(_Output):
+class TextOutput(Output):
 
     def record(self, title: str, fields: Mapping[str, Any]) -> None:
         print(title, file=self.stream)
@@ -33,11 +36,11 @@ class TextOutput(_Output):
         for r in cells:
             print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip(), file=self.stream)
 
-    def error(self, message: str) -> None:
+    def error(self, message: str, *, kind: str) -> None:
         print(f"error: {message}", file=sys.stderr)
 
 
-class JsonOutput(_Output):
+class JsonOutput(Output):
 
     def record(self, title: str, fields: Mapping[str, Any]) -> None:
         self._dump(dict(fields))
@@ -45,8 +48,8 @@ class JsonOutput(_Output):
     def rows(self, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         self._dump([dict(zip(columns, r)) for r in rows])
 
-    def error(self, message: str) -> None:
-        print(orjson.dumps({"error": message}).decode(), file=sys.stderr)
+    def error(self, message: str, *, kind: str) -> None:
+        print(orjson.dumps({"error": message, "type": kind}).decode(), file=sys.stderr)
 
     def _dump(self, obj: Any) -> None:
         print(orjson.dumps(obj, default=str, option=orjson.OPT_INDENT_2).decode(), file=self.stream)

@@ -250,7 +250,7 @@ def _open_s3(uri: str, options: dict, own: dict):
     try:
         fs = s3.filesystem(config)
     except ImportError:
-        raise StorageError("s3:// tables need s3fs: pip install 'lakehouse[s3]'") from None
+        raise StorageError("s3:// tables need s3fs: pip install 'pylakehouse[s3]'") from None
     except (ValueError, TypeError) as e:
         raise StorageError(f"cannot open {redact(uri)}: {redact(str(e), config.secrets)}") from None
     root = fs._strip_protocol(uri)

@@ -1,0 +1,67 @@
+"""The one place where a failure becomes one line on stderr and an exit code.
+
+Exit codes: 0 success, 1 the command failed, 2 the command line is wrong (click's convention),
+130 interrupted. No traceback and no path inside the table's folder reaches the user;
+LH_DEBUG=1 re-raises instead, for bug reports.
+"""
+
+from __future__ import annotations
+
+import re
+
+import click
+
+from ..errors import LakehouseError
+from .app import Run
+
+USAGE = 2
+FAILED = 1
+INTERRUPTED = 130
+
+# The extra that provides each optional package a store or command may import.
+_EXTRAS = {"s3fs": "s3", "aiobotocore": "s3", "botocore": "s3", "pandas": "pandas", "polars": "polars"}
+
+
+def describe(e: BaseException, run: Run) -> tuple[str, int]:
+    """The one-line message and exit code for a failure of the run."""
+    if isinstance(e, click.UsageError):
+        where = e.ctx.command_path if e.ctx is not None else "lh"
+        return f"{one_line(e.format_message()).rstrip('.')} (see '{where} --help')", USAGE
+    if isinstance(e, click.Abort | KeyboardInterrupt):
+        return "interrupted", INTERRUPTED
+    if isinstance(e, click.ClickException):
+        return one_line(e.format_message()), e.exit_code
+    if isinstance(e, LakehouseError):
+        return hide_internal_paths(one_line(str(e))), FAILED
+    if isinstance(e, ImportError):
+        return _missing_package(e), FAILED
+    table = f"the table at {run.uri}" if run.uri else "the table"
+    if isinstance(e, OSError):
+        # The file name is left out on purpose: it is a path inside the table's folder.
+        return f"cannot access {table}: {e.strerror or type(e).__name__}", FAILED
+    return f"unexpected {type(e).__name__} while working on {table} (LH_DEBUG=1 shows the traceback)", FAILED
+
+
+def _missing_package(e: ImportError) -> str:
+    name = (e.name or "").partition(".")[0]
+    extra = _EXTRAS.get(name)
+    hint = f": pip install 'pylakehouse[{extra}]'" if extra else ""
+    return f"a required Python package is not installed ({name or e}){hint}"
+
+
+def one_line(text: str) -> str:
+    return re.sub(r"\s*\n\s*", " ", text.strip())
+
+
+# A path into the table's own folder (`<table>/_lakehouse/log/...`): the library names the file
+# it touched, but a shell user knows the table's URI, not the format's layout.
+_INTERNAL = re.compile(r"(?<=\S)/_lakehouse(?:/[^\s'\",;:()]*)?")
+
+
+def hide_internal_paths(text: str) -> str:
+    """`reading s3://b/t/_lakehouse/log/0.json failed` -> `reading s3://b/t failed`.
+
+    >>> hide_internal_paths("reading /data/t/_lakehouse/last_checkpoint.json failed: Not a directory")
+    'reading /data/t failed: Not a directory'
+    """
+    return _INTERNAL.sub("", text)
