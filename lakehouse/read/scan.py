@@ -246,14 +246,17 @@ def _reads_for_limit(files: pa.Table, limit: int, every_row: bool,
 
 
 def _first_rows(batches: Iterator[pa.RecordBatch], limit: int) -> Iterator[pa.RecordBatch]:
+    """The first `limit` rows of `batches`, never asking for a batch past them."""
     left = limit
+    if left == 0:
+        return
     for batch in batches:
-        if left <= 0:
-            break
         if batch.num_rows > left:
             batch = batch.slice(0, left)
         left -= batch.num_rows
         yield batch
+        if left == 0:
+            return
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
