@@ -190,3 +190,8 @@ def test_help_of_scan_explains_its_arguments():
     doc = lakehouse.Table.scan.__doc__
     for name in ("where", "columns", "version", "as_of", "limit", "ordered"):
         assert f"`{name}`" in doc
+
+
+def test_head_refuses_a_bad_n(table):
+    with pytest.raises(InvalidArgumentError, match="head"):
+        table.head(-1)

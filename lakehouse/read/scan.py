@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterator, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import ColumnNotFoundError, InvalidArgumentError
+from ..errors import ColumnNotFoundError, InvalidArgumentError, LakehouseError
 from ..expressions.arrow_filter import RowFilter
 from ..expressions.binder import bind, rewrite_not
 from ..expressions.parser import parse
@@ -42,7 +42,9 @@ class Scan:
     use `to_polars()` and `to_pandas()`.)
 
     Rows come in commit order (spec/format.md, "Row order"): file by file in the order they
-    were added, each file's rows in order. `ordered=False` drops that promise.
+    were added, each file's rows in order. `ordered=False` drops that promise (today it only
+    lets files written under one schema be read together; keeping order costs a full scan
+    nothing measurable, see bench/bench_read_order.py).
 
     `columns` names top-level columns, each taken verbatim: "my.col" is the column of that name,
     never a path (select a struct whole to read its children). In `where`, SQL's rule applies
@@ -88,8 +90,12 @@ class Scan:
     def __repr__(self) -> str:
         extra = "".join([f", limit={self.limit}" if self.limit is not None else "",
                          "" if self.ordered else ", ordered=False"])
+        try:
+            files = str(self.plan.files.num_rows)
+        except LakehouseError:  # a repr never raises: the read itself will say what is wrong
+            files = "?"
         return (f"Scan({self._store.uri!r}, version={self.version}, where={self.where!r}, "
-                f"columns={[f.name for f in self.fields]!r}, files={self.plan.files.num_rows}{extra})")
+                f"columns={[f.name for f in self.fields]!r}, files={files}{extra})")
 
     # ------------------------------------------------------------ planning
     def files(self) -> DataFiles:
@@ -134,7 +140,15 @@ class Scan:
 
     # ------------------------------------------------------------ reading
     def to_batches(self) -> pa.RecordBatchReader:
-        """The rows as a stream of record batches, read as they are consumed."""
+        """The rows as a stream of record batches, read as they are consumed (memory stays
+        bounded by a few batches however large the scan).
+
+        >>> import pyarrow as pa, lakehouse
+        >>> t = lakehouse.create_table("memory://doc/scan-batches", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.append(pa.table({"id": [1, 2, 3]}))
+        >>> sum(batch.num_rows for batch in t.scan().to_batches())
+        3
+        """
         return pa.RecordBatchReader.from_batches(self.schema, self._batches(self.fields))
 
     def to_arrow(self) -> pa.Table:

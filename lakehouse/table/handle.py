@@ -185,7 +185,15 @@ class Table:
                     ordered=ordered)
 
     def to_arrow(self) -> pa.Table:
-        """The current version's rows as a pyarrow Table, in commit order (`scan().to_arrow()`)."""
+        """The current version's rows as a pyarrow Table, in commit order (`scan().to_arrow()`).
+
+        >>> import pyarrow as pa, lakehouse
+        >>> t = lakehouse.create_table("memory://doc/table-arrow", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.append(pa.table({"id": [2, 1]}))
+        >>> _ = t.append(pa.table({"id": [0]}))
+        >>> t.to_arrow()["id"].to_pylist()
+        [2, 1, 0]
+        """
         return self.scan().to_arrow()
 
     def to_pandas(self) -> Any:
@@ -232,6 +240,8 @@ class Table:
         >>> t.head(3)["id"].to_pylist()
         [0, 1, 2]
         """
+        if type(n) is not int or n < 0:
+            raise InvalidArgumentError(f"head(n): n must be a non-negative int, not {n!r}")
         return self.scan(limit=n).to_arrow()
 
     def _state_at(self, version: int | None, as_of: dt.datetime | None) -> TableState:
