@@ -117,6 +117,6 @@ class DataFiles(Sequence[DataFile]):
     def _decode(self, row: dict) -> DataFile:
         values = row["partition"] or {}
         stats = {name: ColumnStatistics(**s) for name, s in (row["stats"] or {}).items() if s is not None}
+        partition = {n: values.get(n) for n in self._spec_fields.get(row["spec_id"], ())}
         return DataFile(path=row["path"], size=row["size"], record_count=row["record_count"],
-                        spec_id=row["spec_id"], partition={n: values.get(n) for n in self._spec_fields.get(row["spec_id"], ())},
-                        column_stats=stats)
+                        spec_id=row["spec_id"], partition=partition, column_stats=stats)

@@ -36,7 +36,7 @@ class Scan:
     Planning (`files()`, `files_table()`, `explain()`, and `count()` without a `where`) reads
     metadata only; `to_arrow()`, `to_batches()`, `to_pandas()`, `to_polars()` read data files.
     A scan is also an Arrow stream (`__arrow_c_stream__`), so `pa.table(scan)`,
-    `pl.DataFrame(scan)`, `pd.DataFrame.from_arrow(scan)` and DuckDB's
+    `pl.DataFrame(scan)`, `pd.DataFrame.from_arrow(scan)` (pandas >= 3) and DuckDB's
     `duckdb.sql("SELECT * FROM scan")` read it directly. (`pl.from_arrow(scan)` gives a struct
     Series, as polars does for any Arrow stream, and `pd.DataFrame(scan)` is refused by pandas:
     use `to_polars()` and `to_pandas()`.)
