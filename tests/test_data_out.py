@@ -195,3 +195,25 @@ def test_help_of_scan_explains_its_arguments():
 def test_head_refuses_a_bad_n(table):
     with pytest.raises(InvalidArgumentError, match="head"):
         table.head(-1)
+
+
+def test_decoded_files_match_the_arrow_plan_row_by_row(monkeypatch):
+    monkeypatch.setattr(files_module, "_DECODE_ROWS", 3)  # iterate across several slices
+    t = _table([3, 1, 4, 2], partition_by=["s"])
+    t.append(pa.table({"id": [None, None], "s": ["s1", "s1"]}, schema=SCHEMA))  # stats: no min/max
+    with t.update_schema() as u:
+        u.add_column("x", pa.float64())  # older files have no statistics for it
+    plan = t.scan().files_table().to_pylist()
+    for got in (list(t.scan().files()), t.scan().files()[:], [t.scan().files()[i] for i in range(len(plan))]):
+        assert len(got) == len(plan)
+        for f, row in zip(got, plan):
+            assert (f.path, f.size, f.record_count, f.spec_id) == (row["path"], row["size"], row["record_count"],
+                                                                   row["spec_id"])
+            assert f.partition == row["partition"]
+            assert {k: vars_of(v) for k, v in f.column_stats.items()} == \
+                {k: v for k, v in row["stats"].items() if v is not None}
+    assert "x" not in t.scan().files()[0].column_stats
+
+
+def vars_of(stats: lakehouse.ColumnStatistics) -> dict:
+    return {k: getattr(stats, k) for k in ("min", "max", "null_count", "nan_count")}
