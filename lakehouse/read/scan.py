@@ -51,12 +51,12 @@ class Scan:
     instead: `a.b` is the child b of struct a and a quoted `"my.col"` is one name.
 
     >>> import pyarrow as pa, lakehouse
-    >>> t = lakehouse.create_table("memory://doc/scan", schema=pa.schema([("id", pa.int64())]))
+    >>> t = lakehouse.create_table("memory://doc-out/scan", schema=pa.schema([("id", pa.int64())]))
     >>> for i in range(3):
     ...     _ = t.append(pa.table({"id": [i]}))
     >>> scan = t.scan(where="id > 0")
     >>> scan
-    Scan('memory://doc/scan', version=3, where='id > 0', columns=['id'], files=2)
+    Scan('memory://doc-out/scan', version=3, where='id > 0', columns=['id'], files=2)
     >>> scan.to_arrow()["id"].to_pylist()
     [1, 2]
     """
@@ -100,9 +100,10 @@ class Scan:
     # ------------------------------------------------------------ planning
     def files(self) -> DataFiles:
         """The data files the scan reads, in commit order; each `DataFile` is decoded on access.
+        (A `limit` does not shorten the list: it stops the read once it has its rows.)
 
         >>> import pyarrow as pa, lakehouse
-        >>> t = lakehouse.create_table("memory://doc/scan-files", schema=pa.schema([("id", pa.int64())]))
+        >>> t = lakehouse.create_table("memory://doc-out/scan-files", schema=pa.schema([("id", pa.int64())]))
         >>> _ = t.append(pa.table({"id": [1, 2]}))
         >>> files = t.scan().files()
         >>> len(files), files[0].record_count, files[0].column_stats["id"].max
@@ -116,7 +117,7 @@ class Scan:
         (a struct keyed by column path, each {min, max, null_count, nan_count}).
 
         >>> import pyarrow as pa, lakehouse
-        >>> t = lakehouse.create_table("memory://doc/scan-ft", schema=pa.schema([("id", pa.int64())]))
+        >>> t = lakehouse.create_table("memory://doc-out/scan-ft", schema=pa.schema([("id", pa.int64())]))
         >>> _ = t.append(pa.table({"id": [1, 2]}))
         >>> t.scan().files_table().column("stats").to_pylist()
         [{'id': {'min': 1, 'max': 2, 'null_count': 0, 'nan_count': None}}]
@@ -131,7 +132,7 @@ class Scan:
         """What planning kept and skipped, by partition and by statistics (shows itself in a notebook).
 
         >>> import pyarrow as pa, lakehouse
-        >>> t = lakehouse.create_table("memory://doc/scan-explain", schema=pa.schema([("id", pa.int64())]))
+        >>> t = lakehouse.create_table("memory://doc-out/scan-explain", schema=pa.schema([("id", pa.int64())]))
         >>> _ = t.append(pa.table({"id": [1, 2]}))
         >>> t.scan(where="id > 5").explain().metrics.files_skipped_by_stats
         1
@@ -144,7 +145,7 @@ class Scan:
         bounded by a few batches however large the scan).
 
         >>> import pyarrow as pa, lakehouse
-        >>> t = lakehouse.create_table("memory://doc/scan-batches", schema=pa.schema([("id", pa.int64())]))
+        >>> t = lakehouse.create_table("memory://doc-out/scan-batches", schema=pa.schema([("id", pa.int64())]))
         >>> _ = t.append(pa.table({"id": [1, 2, 3]}))
         >>> sum(batch.num_rows for batch in t.scan().to_batches())
         3
@@ -155,7 +156,7 @@ class Scan:
         """The rows as a table; with `columns=[]` a table of no columns that still has its rows.
 
         >>> import pyarrow as pa, lakehouse
-        >>> t = lakehouse.create_table("memory://doc/scan-arrow", schema=pa.schema([("id", pa.int64())]))
+        >>> t = lakehouse.create_table("memory://doc-out/scan-arrow", schema=pa.schema([("id", pa.int64())]))
         >>> _ = t.append(pa.table({"id": [1, 2, 3]}))
         >>> t.scan(columns=[], limit=2).to_arrow().num_rows
         2
@@ -166,7 +167,7 @@ class Scan:
         """The rows as a pandas DataFrame (needs pandas: `pip install 'pylakehouse[pandas]'`).
 
         >>> import pyarrow as pa, lakehouse
-        >>> t = lakehouse.create_table("memory://doc/scan-pandas", schema=pa.schema([("id", pa.int64())]))
+        >>> t = lakehouse.create_table("memory://doc-out/scan-pandas", schema=pa.schema([("id", pa.int64())]))
         >>> _ = t.append(pa.table({"id": [1, 2]}))
         >>> t.scan().to_pandas()["id"].tolist()
         [1, 2]
@@ -177,7 +178,7 @@ class Scan:
         """The rows as a polars DataFrame (needs polars: `pip install 'pylakehouse[polars]'`).
 
         >>> import pyarrow as pa, lakehouse
-        >>> t = lakehouse.create_table("memory://doc/scan-polars", schema=pa.schema([("id", pa.int64())]))
+        >>> t = lakehouse.create_table("memory://doc-out/scan-polars", schema=pa.schema([("id", pa.int64())]))
         >>> _ = t.append(pa.table({"id": [1, 2]}))
         >>> t.scan().to_polars()["id"].to_list()
         [1, 2]
@@ -193,7 +194,7 @@ class Scan:
         the scan prune files and columns; a filter applied to the relation does not.
 
         >>> import pyarrow as pa, lakehouse
-        >>> t = lakehouse.create_table("memory://doc/scan-duckdb", schema=pa.schema([("id", pa.int64())]))
+        >>> t = lakehouse.create_table("memory://doc-out/scan-duckdb", schema=pa.schema([("id", pa.int64())]))
         >>> _ = t.append(pa.table({"id": [1, 2, 3]}))
         >>> t.scan(where="id > 1").to_duckdb().aggregate("sum(id)").fetchall()
         [(5,)]
@@ -204,7 +205,7 @@ class Scan:
         """Rows the scan returns (at most `limit`); from metadata alone without a `where`.
 
         >>> import pyarrow as pa, lakehouse
-        >>> t = lakehouse.create_table("memory://doc/scan-count", schema=pa.schema([("id", pa.int64())]))
+        >>> t = lakehouse.create_table("memory://doc-out/scan-count", schema=pa.schema([("id", pa.int64())]))
         >>> _ = t.append(pa.table({"id": [1, 2, 3]}))
         >>> t.scan(where="id > 1").count(), len(t.scan(limit=1))
         (2, 1)

@@ -173,7 +173,7 @@ class Table:
           any order.
 
         >>> import pyarrow as pa, lakehouse
-        >>> t = lakehouse.create_table("memory://doc/table-scan", schema=pa.schema([("id", pa.int64()), ("s", pa.string())]))
+        >>> t = lakehouse.create_table("memory://doc-out/table-scan", schema=pa.schema([("id", pa.int64()), ("s", pa.string())]))
         >>> _ = t.append(pa.table({"id": [1, 2], "s": ["a", "b"]}))
         >>> _ = t.append(pa.table({"id": [3], "s": ["c"]}))
         >>> t.scan(where="id >= 2", columns=["s"]).to_arrow()["s"].to_pylist()
@@ -188,7 +188,7 @@ class Table:
         """The current version's rows as a pyarrow Table, in commit order (`scan().to_arrow()`).
 
         >>> import pyarrow as pa, lakehouse
-        >>> t = lakehouse.create_table("memory://doc/table-arrow", schema=pa.schema([("id", pa.int64())]))
+        >>> t = lakehouse.create_table("memory://doc-out/table-arrow", schema=pa.schema([("id", pa.int64())]))
         >>> _ = t.append(pa.table({"id": [2, 1]}))
         >>> _ = t.append(pa.table({"id": [0]}))
         >>> t.to_arrow()["id"].to_pylist()
@@ -200,7 +200,7 @@ class Table:
         """The current version as a pandas DataFrame (`scan().to_pandas()`; needs pandas).
 
         >>> import pyarrow as pa, lakehouse
-        >>> t = lakehouse.create_table("memory://doc/table-pandas", schema=pa.schema([("id", pa.int64())]))
+        >>> t = lakehouse.create_table("memory://doc-out/table-pandas", schema=pa.schema([("id", pa.int64())]))
         >>> _ = t.append(pa.table({"id": [1, 2]}))
         >>> t.to_pandas().shape
         (2, 1)
@@ -211,7 +211,7 @@ class Table:
         """The current version as a polars DataFrame (`scan().to_polars()`; needs polars).
 
         >>> import pyarrow as pa, lakehouse
-        >>> t = lakehouse.create_table("memory://doc/table-polars", schema=pa.schema([("id", pa.int64())]))
+        >>> t = lakehouse.create_table("memory://doc-out/table-polars", schema=pa.schema([("id", pa.int64())]))
         >>> _ = t.append(pa.table({"id": [1, 2]}))
         >>> t.to_polars().shape
         (2, 1)
@@ -223,7 +223,7 @@ class Table:
         default connection). It reads the files each time it runs.
 
         >>> import pyarrow as pa, lakehouse
-        >>> t = lakehouse.create_table("memory://doc/table-duckdb", schema=pa.schema([("id", pa.int64())]))
+        >>> t = lakehouse.create_table("memory://doc-out/table-duckdb", schema=pa.schema([("id", pa.int64())]))
         >>> _ = t.append(pa.table({"id": [1, 2]}))
         >>> t.to_duckdb().aggregate("max(id)").fetchall()
         [(2,)]
@@ -235,7 +235,7 @@ class Table:
         currency: `.to_pandas()` on it, or `t.scan(limit=n).to_pandas()`, for a DataFrame).
 
         >>> import pyarrow as pa, lakehouse
-        >>> t = lakehouse.create_table("memory://doc/table-head", schema=pa.schema([("id", pa.int64())]))
+        >>> t = lakehouse.create_table("memory://doc-out/table-head", schema=pa.schema([("id", pa.int64())]))
         >>> _ = t.append(pa.table({"id": list(range(10))}))
         >>> t.head(3)["id"].to_pylist()
         [0, 1, 2]
