@@ -5,7 +5,9 @@ Arrow plan and the lazy `files()` beside decoding every DataFile (what `files()`
     python bench/bench_read_order.py [--rows 5000000] [--files 100] [--plan-files 10000] [--repeat 7]
 
 Each figure is the median of `--repeat` runs; the variants of one section run interleaved
-(one run of each, then again), so load on a shared machine falls on all of them alike.
+(one run of each, then again, in rotated order), so load on a shared machine falls on all of
+them alike. Run it from the repository root with the checkout on the path (PYTHONPATH=.), or
+the installed lakehouse is measured.
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ from lakehouse.read.data_files import read_batches  # noqa: E402
 
 
 def interleaved(variants: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
-    """Median milliseconds of each variant over `repeat` interleaved rounds."""
+    """Median milliseconds of each variant over `repeat` interleaved rounds, each round
+    starting one variant later (no variant always runs first, or always after the same one)."""
     samples: dict[str, list[float]] = {name: [] for name in variants}
-    for _ in range(repeat):
-        for name, fn in variants.items():
+    items = list(variants.items())
+    for r in range(repeat):
+        for name, fn in items[r % len(items):] + items[:r % len(items)]:
             t0 = time.perf_counter()
             fn()
             samples[name].append(time.perf_counter() - t0)
