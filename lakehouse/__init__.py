@@ -13,20 +13,22 @@ from ._version import __version__
 from .errors import (
     AtomicCommitUnsupportedError, ColumnNotFoundError, CommitConflictError, CommitRetriesExceededError,
     CorruptTableError, InvalidArgumentError, InvalidExpressionError, InvalidPartitionSpecError, LakehouseError,
+    MissingDependencyError,
     PredicateViolationError, SchemaMismatchError, StorageError, TableExistsError, TableNotFoundError,
     UnsupportedFeatureError, VersionNotFoundError,
 )
 from .format.schema import Schema
 from .format.types import Field
-from .read.scan import ColumnStatistics, DataFile, Explanation, Scan
+from .read.files import ColumnStatistics, DataFile, DataFiles
+from .read.scan import Explanation, Scan
 from .table.handle import CommitSummary, HistoryEntry, Table, create_table, open_table
 
 __all__ = [
     "__version__",
-    "create_table", "open_table", "Table", "Scan", "Schema", "Field", "DataFile", "ColumnStatistics",
+    "create_table", "open_table", "Table", "Scan", "Schema", "Field", "DataFile", "DataFiles", "ColumnStatistics",
     "Explanation", "CommitSummary", "HistoryEntry",
     "LakehouseError", "TableNotFoundError", "TableExistsError", "CommitConflictError",
     "CommitRetriesExceededError", "SchemaMismatchError", "PredicateViolationError", "InvalidArgumentError", "InvalidExpressionError",
     "ColumnNotFoundError", "InvalidPartitionSpecError", "VersionNotFoundError", "CorruptTableError",
-    "UnsupportedFeatureError", "StorageError", "AtomicCommitUnsupportedError",
+    "UnsupportedFeatureError", "MissingDependencyError", "StorageError", "AtomicCommitUnsupportedError",
 ]

@@ -14,6 +14,7 @@
     ├── VersionNotFoundError        time travel to a version or time the table does not have
     ├── CorruptTableError           a log entry or checkpoint that is not what the spec says
     ├── UnsupportedFeatureError     a table written with a protocol newer than this library
+    ├── MissingDependencyError      an optional package (pandas, polars) is needed but not installed
     └── StorageError                the store failed or cannot give the guarantees we need
         └── AtomicCommitUnsupportedError  the store cannot put-if-absent
 """
@@ -83,6 +84,10 @@ class CorruptTableError(LakehouseError):
 
 class UnsupportedFeatureError(LakehouseError):
     pass
+
+
+class MissingDependencyError(LakehouseError, ImportError):
+    """An optional package a method needs is not installed; the message says what to install."""
 
 
 class StorageError(LakehouseError):

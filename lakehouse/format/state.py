@@ -62,7 +62,9 @@ class FileSet:
         return paths
 
     def index(self, metadata: TableMetadata) -> pa.Table:
-        """The Arrow file index under `metadata` (spec/format.md, "Checkpoints" names its columns)."""
+        """The Arrow file index under `metadata` (spec/format.md, "Checkpoints" names its columns),
+        in commit order ("Row order"): the base's rows keep the checkpoint's order, and `added`
+        (a dict: insertion order) follows in the order the log added them."""
         hit = self._cache.get("index")
         if hit is not None and hit[0] is metadata:  # holding the metadata keeps its identity unique
             return hit[1]

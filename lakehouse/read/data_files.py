@@ -46,12 +46,20 @@ def fields_reading(schema: Schema, ids: set[int]) -> tuple[Field, ...]:
 
 
 def read_batches(store: Store, metadata: TableMetadata, files: pa.Table, fields: tuple[Field, ...],
-                 row_filter: RowFilter | None, filter_fields: tuple[Field, ...] = ()) -> Iterator[pa.RecordBatch]:
+                 row_filter: RowFilter | None, filter_fields: tuple[Field, ...] = (), *,
+                 ordered: bool = True) -> Iterator[pa.RecordBatch]:
     """Batches of `fields` (current top-level fields) from `files`, rows matching `row_filter`
-    (written against current names and reading `filter_fields`)."""
+    (written against current names and reading `filter_fields`).
+
+    `ordered`: rows come in the order of `files` (the file index keeps commit order,
+    spec/format.md "Row order"), each file's rows in file order; consecutive files written
+    under one schema are read as one dataset, whose scanner keeps fragment order. Unordered,
+    the files are grouped by schema first (fewer, larger reads; rows in no defined order)."""
     target = output_schema(fields)
     needed = _unique(fields + filter_fields)
-    rows = sorted(zip(files["schema_id"].to_pylist(), files["path"].to_pylist(), files["size"].to_pylist()))
+    rows = list(zip(files["schema_id"].to_pylist(), files["path"].to_pylist(), files["size"].to_pylist()))
+    if not ordered:
+        rows.sort(key=lambda r: r[0])  # stable: only the grouping changes
     for schema_id, group in groupby(rows, key=lambda r: r[0]):
         paths = [(store.full_path(check_relative_path(p, "data file")), size) for _, p, size in group]
         file_schema = metadata.schema_by_id(schema_id)

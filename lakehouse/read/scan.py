@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import ColumnNotFoundError
+from ..errors import ColumnNotFoundError, InvalidArgumentError, LakehouseError
 from ..expressions.arrow_filter import RowFilter
 from ..expressions.binder import bind, rewrite_not
 from ..expressions.parser import parse
@@ -17,28 +17,10 @@ from ..expressions.tree import AlwaysTrue, Expr, referenced_fields
 from ..format.state import TableState
 from ..format.types import Field
 from ..io import Store
+from . import export
 from .data_files import fields_reading, output_schema, read_batches
+from .files import DataFiles, files_table
 from .planning import PlanMetrics, ScanPlan, plan_files
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ColumnStatistics:
-    min: Any
-    max: Any
-    null_count: int | None
-    nan_count: int | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DataFile:
-    """A data file a scan will read, as `scan.files()` reports it."""
-
-    path: str
-    size: int
-    record_count: int
-    spec_id: int
-    partition: Mapping[str, Any]
-    column_stats: Mapping[str, ColumnStatistics]
 
 
 def bind_where(where: str | None, state: TableState) -> Expr | None:
@@ -49,20 +31,49 @@ def bind_where(where: str | None, state: TableState) -> Expr | None:
 
 
 class Scan:
-    """`Table.scan(...)`: files() and explain() plan; to_arrow(), to_batches() and count() read.
+    """A planned, lazily executed read of one table version (`Table.scan(...)`).
+
+    Planning (`files()`, `files_table()`, `explain()`, and `count()` without a `where`) reads
+    metadata only; `to_arrow()`, `to_batches()`, `to_pandas()`, `to_polars()` read data files.
+    A scan is also an Arrow stream (`__arrow_c_stream__`), so `pa.table(scan)`,
+    `pl.DataFrame(scan)`, `pd.DataFrame.from_arrow(scan)` (pandas >= 3) and DuckDB's
+    `duckdb.sql("SELECT * FROM scan")` read it directly. (`pl.from_arrow(scan)` gives a struct
+    Series, as polars does for any Arrow stream, and `pd.DataFrame(scan)` is refused by pandas:
+    use `to_polars()` and `to_pandas()`.)
+
+    Rows come in commit order (spec/format.md, "Row order"): file by file in the order they
+    were added, each file's rows in order. `ordered=False` drops that promise (today it only
+    lets files written under one schema be read together; keeping order costs a full scan
+    nothing measurable, see bench/bench_read_order.py).
 
     `columns` names top-level columns, each taken verbatim: "my.col" is the column of that name,
     never a path (select a struct whole to read its children). In `where`, SQL's rule applies
     instead: `a.b` is the child b of struct a and a quoted `"my.col"` is one name.
+
+    >>> import pyarrow as pa, lakehouse
+    >>> t = lakehouse.create_table("memory://doc-out/scan", schema=pa.schema([("id", pa.int64())]))
+    >>> for i in range(3):
+    ...     _ = t.append(pa.table({"id": [i]}))
+    >>> scan = t.scan(where="id > 0")
+    >>> scan
+    Scan('memory://doc-out/scan', version=3, where='id > 0', columns=['id'], files=2)
+    >>> scan.to_arrow()["id"].to_pylist()
+    [1, 2]
     """
 
     def __init__(self, store: Store, state: TableState, *, where: str | None = None,
-                 columns: Sequence[str] | None = None) -> None:
+                 columns: Sequence[str] | None = None, limit: int | None = None, ordered: bool = True) -> None:
+        if limit is not None and (type(limit) is not int or limit < 0):
+            raise InvalidArgumentError(f"limit must be a non-negative int or None, not {limit!r}")
+        if not isinstance(ordered, bool):
+            raise InvalidArgumentError(f"ordered must be True or False, not {ordered!r}")
         self._store = store
         self.state = state
         self.where = where
         self.predicate = bind_where(where, state)
         self.fields = _select(state.schema.fields, columns)
+        self.limit = limit
+        self.ordered = ordered
 
     @property
     def version(self) -> int:
@@ -76,34 +87,151 @@ class Scan:
     def schema(self) -> pa.Schema:
         return output_schema(self.fields)
 
+    def __repr__(self) -> str:
+        extra = "".join([f", limit={self.limit}" if self.limit is not None else "",
+                         "" if self.ordered else ", ordered=False"])
+        try:
+            files = str(self.plan.files.num_rows)
+        except LakehouseError:  # a repr never raises: the read itself will say what is wrong
+            files = "?"
+        return (f"Scan({self._store.uri!r}, version={self.version}, where={self.where!r}, "
+                f"columns={[f.name for f in self.fields]!r}, files={files}{extra})")
+
     # ------------------------------------------------------------ planning
-    def files(self) -> list[DataFile]:
-        return _data_files(self.plan.files, self.state)
+    def files(self) -> DataFiles:
+        """The data files the scan reads, in commit order; each `DataFile` is decoded on access.
+        (A `limit` does not shorten the list: it stops the read once it has its rows.)
+
+        >>> import pyarrow as pa, lakehouse
+        >>> t = lakehouse.create_table("memory://doc-out/scan-files", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.append(pa.table({"id": [1, 2]}))
+        >>> files = t.scan().files()
+        >>> len(files), files[0].record_count, files[0].column_stats["id"].max
+        (1, 2, 2)
+        """
+        return DataFiles(self.files_table(), self.state)
+
+    def files_table(self) -> pa.Table:
+        """The plan as an Arrow table, one row per data file in commit order: path, size,
+        record_count, spec_id, partition (a struct keyed by partition field name) and stats
+        (a struct keyed by column path, each {min, max, null_count, nan_count}).
+
+        >>> import pyarrow as pa, lakehouse
+        >>> t = lakehouse.create_table("memory://doc-out/scan-ft", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.append(pa.table({"id": [1, 2]}))
+        >>> t.scan().files_table().column("stats").to_pylist()
+        [{'id': {'min': 1, 'max': 2, 'null_count': 0, 'nan_count': None}}]
+        """
+        return self._files_table
+
+    @cached_property
+    def _files_table(self) -> pa.Table:
+        return files_table(self.plan.files, self.state)
 
     def explain(self) -> "Explanation":
+        """What planning kept and skipped, by partition and by statistics (shows itself in a notebook).
+
+        >>> import pyarrow as pa, lakehouse
+        >>> t = lakehouse.create_table("memory://doc-out/scan-explain", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.append(pa.table({"id": [1, 2]}))
+        >>> t.scan(where="id > 5").explain().metrics.files_skipped_by_stats
+        1
+        """
         return Explanation(version=self.version, where=self.where, metrics=self.plan.metrics)
 
     # ------------------------------------------------------------ reading
     def to_batches(self) -> pa.RecordBatchReader:
+        """The rows as a stream of record batches, read as they are consumed (memory stays
+        bounded by a few batches however large the scan).
+
+        >>> import pyarrow as pa, lakehouse
+        >>> t = lakehouse.create_table("memory://doc-out/scan-batches", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.append(pa.table({"id": [1, 2, 3]}))
+        >>> sum(batch.num_rows for batch in t.scan().to_batches())
+        3
+        """
         return pa.RecordBatchReader.from_batches(self.schema, self._batches(self.fields))
 
     def to_arrow(self) -> pa.Table:
-        """The rows as a table; with `columns=[]` a table of no columns that still has its rows."""
+        """The rows as a table; with `columns=[]` a table of no columns that still has its rows.
+
+        >>> import pyarrow as pa, lakehouse
+        >>> t = lakehouse.create_table("memory://doc-out/scan-arrow", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.append(pa.table({"id": [1, 2, 3]}))
+        >>> t.scan(columns=[], limit=2).to_arrow().num_rows
+        2
+        """
         return pa.Table.from_batches(list(self._batches(self.fields)), schema=self.schema)
 
+    def to_pandas(self) -> Any:
+        """The rows as a pandas DataFrame (needs pandas: `pip install 'pylakehouse[pandas]'`).
+
+        >>> import pyarrow as pa, lakehouse
+        >>> t = lakehouse.create_table("memory://doc-out/scan-pandas", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.append(pa.table({"id": [1, 2]}))
+        >>> t.scan().to_pandas()["id"].tolist()
+        [1, 2]
+        """
+        return export.to_pandas(self.to_arrow())
+
+    def to_polars(self) -> Any:
+        """The rows as a polars DataFrame (needs polars: `pip install 'pylakehouse[polars]'`).
+
+        >>> import pyarrow as pa, lakehouse
+        >>> t = lakehouse.create_table("memory://doc-out/scan-polars", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.append(pa.table({"id": [1, 2]}))
+        >>> t.scan().to_polars()["id"].to_list()
+        [1, 2]
+        """
+        return export.to_polars(self.to_arrow())
+
+    def to_duckdb(self, con: Any = None) -> Any:
+        """A DuckDB relation over the scan's rows, on `con` (None: DuckDB's default connection,
+        the one `duckdb.sql()` uses, so the relation joins with the caller's other relations).
+
+        The relation is lazy: it reads the scan's files each time it runs, and stays valid as
+        long as it is used. DuckDB sees the rows, not the files: `where` and `columns` given to
+        the scan prune files and columns; a filter applied to the relation does not.
+
+        >>> import pyarrow as pa, lakehouse
+        >>> t = lakehouse.create_table("memory://doc-out/scan-duckdb", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.append(pa.table({"id": [1, 2, 3]}))
+        >>> t.scan(where="id > 1").to_duckdb().aggregate("sum(id)").fetchall()
+        [(5,)]
+        """
+        return export.to_duckdb(self, con)
+
     def count(self) -> int:
-        """Rows the scan returns; from metadata alone when the predicate keeps every row."""
+        """Rows the scan returns (at most `limit`); from metadata alone without a `where`.
+
+        >>> import pyarrow as pa, lakehouse
+        >>> t = lakehouse.create_table("memory://doc-out/scan-count", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.append(pa.table({"id": [1, 2, 3]}))
+        >>> t.scan(where="id > 1").count(), len(t.scan(limit=1))
+        (2, 1)
+        """
         if self.predicate is None or isinstance(self.predicate, AlwaysTrue):
-            return int(pc.sum(self.plan.files["record_count"]).as_py() or 0)
+            total = int(pc.sum(self.plan.files["record_count"]).as_py() or 0)
+            return total if self.limit is None else min(total, self.limit)
         return sum(b.num_rows for b in self._batches(self._filter_fields()))
 
+    def __len__(self) -> int:
+        """`count()`: reads the predicate's columns when there is a `where`."""
+        return self.count()
+
     def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        """A new Arrow C stream of the rows on each call (the Arrow PyCapsule interface)."""
         return self.to_batches().__arrow_c_stream__(requested_schema)
 
     def _batches(self, fields: tuple[Field, ...]) -> Iterator[pa.RecordBatch]:
         row_filter = None if self.predicate is None else RowFilter.of(self.predicate)
-        return read_batches(self._store, self.state.metadata, self.plan.files, fields, row_filter,
-                            self._filter_fields())
+
+        def read(files: pa.Table) -> Iterator[pa.RecordBatch]:
+            return read_batches(self._store, self.state.metadata, files, fields, row_filter,
+                                self._filter_fields(), ordered=self.ordered)
+        if self.limit is None:
+            return read(self.plan.files)
+        return _first_rows(_reads_for_limit(self.plan.files, self.limit, row_filter is None, read), self.limit)
 
     def _filter_fields(self) -> tuple[Field, ...]:
         """Top-level fields the predicate reads."""
@@ -112,8 +240,44 @@ class Scan:
         return fields_reading(self.state.schema, referenced_fields(self.predicate))
 
 
+def _reads_for_limit(files: pa.Table, limit: int, every_row: bool,
+                     read: Callable[[pa.Table], Iterator[pa.RecordBatch]]) -> Iterator[pa.RecordBatch]:
+    """Batches from as few files as `limit` rows need, opened lazily: when every row is kept,
+    the files whose record counts reach `limit`; under a predicate, 1 file, then 2, 4, ... (at
+    most twice the files needed, and no file after the limit is reached)."""
+    if limit == 0 or files.num_rows == 0:
+        return
+    if every_row:
+        reached = pc.greater_equal(pc.cumulative_sum(files["record_count"]), limit)
+        first = pc.index(reached, True).as_py()
+        prefix = files.num_rows if first < 0 else first + 1
+        yield from read(files.slice(0, prefix))
+        yield from read(files.slice(prefix))  # read only if the counts overstated the rows
+        return
+    start, step = 0, 1
+    while start < files.num_rows:
+        yield from read(files.slice(start, step))
+        start, step = start + step, step * 2
+
+
+def _first_rows(batches: Iterator[pa.RecordBatch], limit: int) -> Iterator[pa.RecordBatch]:
+    """The first `limit` rows of `batches`, never asking for a batch past them."""
+    left = limit
+    if left == 0:
+        return
+    for batch in batches:
+        if batch.num_rows > left:
+            batch = batch.slice(0, left)
+        left -= batch.num_rows
+        yield batch
+        if left == 0:
+            return
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Explanation:
+    """`scan.explain()`: its text is both `str()` and the repr, so a notebook shows it as is."""
+
     version: int
     where: str | None
     metrics: PlanMetrics
@@ -127,6 +291,8 @@ class Explanation:
             f"  skipped (stats)     {m.files_skipped_by_stats:>8} files {m.bytes_skipped_by_stats:>14} bytes",
             f"  read                {m.files_read:>8} files {m.bytes_read:>14} bytes",
         ])
+
+    __repr__ = __str__
 
 
 def _select(fields: tuple[Field, ...], columns: Sequence[str] | None) -> tuple[Field, ...]:
@@ -143,22 +309,3 @@ def _select(fields: tuple[Field, ...], columns: Sequence[str] | None) -> tuple[F
         raise ColumnNotFoundError(
             f"no column named {', '.join(map(repr, missing))}; the table has {list(by_name)}{hint}")
     return tuple(by_name[c] for c in columns)
-
-
-def _data_files(index: pa.Table, state: TableState) -> list[DataFile]:
-    schema = state.schema
-    partition_names = {str(pf.field_id): pf.name for spec in state.metadata.partition_specs for pf in spec.fields}
-    spec_fields = {s.spec_id: {str(pf.field_id) for pf in s.fields} for s in state.metadata.partition_specs}
-    out = []
-    for row in index.to_pylist():
-        own = spec_fields.get(row["spec_id"], set())
-        partition = {partition_names[k]: v for k, v in (row.get("partition") or {}).items() if k in own}
-        stats = {}
-        for fid, s in (row.get("stats") or {}).items():
-            path = schema.path_of(int(fid))
-            if path is not None and s is not None:
-                stats[".".join(path)] = ColumnStatistics(min=s["min"], max=s["max"], null_count=s["null_count"],
-                                                         nan_count=s["nan_count"])
-        out.append(DataFile(path=row["path"], size=row["size"], record_count=row["record_count"],
-                            spec_id=row["spec_id"], partition=partition, column_stats=stats))
-    return out

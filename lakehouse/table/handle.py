@@ -158,11 +158,91 @@ class Table:
 
     # ------------------------------------------------------------ reads
     def scan(self, *, where: str | None = None, columns: Sequence[str] | None = None, version: int | None = None,
-             as_of: dt.datetime | None = None) -> Scan:
-        return Scan(self._store, self._state_at(version, as_of), where=where, columns=columns)
+             as_of: dt.datetime | None = None, limit: int | None = None, ordered: bool = True) -> Scan:
+        """A lazy read of the table: nothing is read until `to_arrow()`, `to_pandas()`, ... .
+
+        - `where`: a SQL boolean expression in DuckDB's syntax and semantics (spec/format.md,
+          "Predicates"), e.g. `"ts >= '2024-03-01' AND category IN ('books', 'toys')"`; only
+          matching rows are returned, and files that cannot match are never opened.
+        - `columns`: top-level column names to return (default all), taken verbatim.
+        - `version`: read that past version (an int); `as_of`: read the newest version committed
+          at or before that time (a datetime, date or ISO string); pass at most one of them.
+        - `limit`: return at most that many rows, reading no more files than needed.
+        - `ordered`: rows come in commit order (the order they were appended, file by file, row
+          by row; spec/format.md "Row order"); `ordered=False` lets the reader return them in
+          any order.
+
+        >>> import pyarrow as pa, lakehouse
+        >>> t = lakehouse.create_table("memory://doc-out/table-scan", schema=pa.schema([("id", pa.int64()), ("s", pa.string())]))
+        >>> _ = t.append(pa.table({"id": [1, 2], "s": ["a", "b"]}))
+        >>> _ = t.append(pa.table({"id": [3], "s": ["c"]}))
+        >>> t.scan(where="id >= 2", columns=["s"]).to_arrow()["s"].to_pylist()
+        ['b', 'c']
+        >>> t.scan(version=1).count(), t.scan(limit=1).to_arrow()["id"].to_pylist()
+        (2, [1])
+        """
+        return Scan(self._store, self._state_at(version, as_of), where=where, columns=columns, limit=limit,
+                    ordered=ordered)
 
     def to_arrow(self) -> pa.Table:
+        """The current version's rows as a pyarrow Table, in commit order (`scan().to_arrow()`).
+
+        >>> import pyarrow as pa, lakehouse
+        >>> t = lakehouse.create_table("memory://doc-out/table-arrow", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.append(pa.table({"id": [2, 1]}))
+        >>> _ = t.append(pa.table({"id": [0]}))
+        >>> t.to_arrow()["id"].to_pylist()
+        [2, 1, 0]
+        """
         return self.scan().to_arrow()
+
+    def to_pandas(self) -> Any:
+        """The current version as a pandas DataFrame (`scan().to_pandas()`; needs pandas).
+
+        >>> import pyarrow as pa, lakehouse
+        >>> t = lakehouse.create_table("memory://doc-out/table-pandas", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.append(pa.table({"id": [1, 2]}))
+        >>> t.to_pandas().shape
+        (2, 1)
+        """
+        return self.scan().to_pandas()
+
+    def to_polars(self) -> Any:
+        """The current version as a polars DataFrame (`scan().to_polars()`; needs polars).
+
+        >>> import pyarrow as pa, lakehouse
+        >>> t = lakehouse.create_table("memory://doc-out/table-polars", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.append(pa.table({"id": [1, 2]}))
+        >>> t.to_polars().shape
+        (2, 1)
+        """
+        return self.scan().to_polars()
+
+    def to_duckdb(self, con: Any = None) -> Any:
+        """A DuckDB relation over the current version (`scan().to_duckdb(con)`; None: DuckDB's
+        default connection). It reads the files each time it runs.
+
+        >>> import pyarrow as pa, lakehouse
+        >>> t = lakehouse.create_table("memory://doc-out/table-duckdb", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.append(pa.table({"id": [1, 2]}))
+        >>> t.to_duckdb().aggregate("max(id)").fetchall()
+        [(2,)]
+        """
+        return self.scan().to_duckdb(con)
+
+    def head(self, n: int = 5) -> pa.Table:
+        """The first `n` rows in commit order, as a pyarrow Table (Arrow is the library's
+        currency: `.to_pandas()` on it, or `t.scan(limit=n).to_pandas()`, for a DataFrame).
+
+        >>> import pyarrow as pa, lakehouse
+        >>> t = lakehouse.create_table("memory://doc-out/table-head", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.append(pa.table({"id": list(range(10))}))
+        >>> t.head(3)["id"].to_pylist()
+        [0, 1, 2]
+        """
+        if type(n) is not int or n < 0:
+            raise InvalidArgumentError(f"head(n): n must be a non-negative int, not {n!r}")
+        return self.scan(limit=n).to_arrow()
 
     def _state_at(self, version: int | None, as_of: dt.datetime | None) -> TableState:
         if as_of is not None:
