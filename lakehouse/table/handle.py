@@ -20,6 +20,7 @@ from ..format.log import encode_entry, list_versions, log_path, read_entries_fro
 from ..format.partitioning import UNPARTITIONED, evolve_spec, parse_partition_by
 from ..format.replay import load_state, version_at
 from ..format.schema import Schema
+from ..format.type_names import schema_fields
 from ..format.state import TableState, apply_actions
 from ..io import Store
 from ..ops.rewrite import remove_matching
@@ -55,13 +56,25 @@ class HistoryEntry:
     is_blind_append: bool
 
 
-def create_table(uri: str, *, schema: pa.Schema | Schema, partition_by: Sequence[str] | None = None,
-                 properties: Mapping[str, str] | None = None,
+def create_table(uri: str, *, schema: pa.Schema | Schema | Mapping[str, str | pa.DataType],
+                 partition_by: Sequence[str] | None = None, properties: Mapping[str, str] | None = None,
                  storage_options: Mapping[str, Any] | None = None) -> "Table":
-    """Create a table (version 0) at `uri`; TableExistsError if one is there."""
+    """Create a table (version 0) at `uri`; TableExistsError if one is there.
+
+    `schema` is a pyarrow Schema, a lakehouse Schema, or a dict of column name to type, where a
+    type is a pyarrow DataType or a type name: the names the library prints (`"int64"`,
+    `"string"`, `"timestamp[us, UTC]"`, `"decimal(10, 2)"`, `"list<int64>"`) or DuckDB's SQL
+    names (`"bigint"`, `"varchar"`, `"double"`); see `lakehouse.format.type_names`. Columns
+    given by a dict are nullable; use a pyarrow Schema with `nullable=False` for required ones.
+
+    >>> import lakehouse
+    >>> t = lakehouse.create_table("memory://doc-create", schema={"id": "int64", "name": "varchar"})
+    >>> [(f.name, str(f.type)) for f in t.schema.fields]
+    [('id', 'int64'), ('name', 'string')]
+    """
     store = Store.from_uri(uri, storage_options)
-    if isinstance(schema, pa.Schema):
-        schema = Schema.from_arrow(schema)
+    if not isinstance(schema, Schema):
+        schema = Schema.from_arrow(schema if isinstance(schema, pa.Schema) else schema_fields(schema))
     last_column_id = schema.highest_field_id
     spec = parse_partition_by(partition_by, schema, spec_id=0) if partition_by else UNPARTITIONED
     now = int(time.time() * 1000)
