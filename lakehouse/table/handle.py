@@ -192,7 +192,7 @@ class Table:
     # ------------------------------------------------------------ writes
     def append(self, data: Any, *, schema_mode: SchemaMode = "strict") -> CommitSummary:
         """Add rows. With schema_mode="merge", columns the table lacks are added first."""
-        reader = to_reader(data)
+        reader = to_reader(data, self._state.schema.to_arrow())
         state, actions = _apply_schema_mode(self._state, reader.schema, schema_mode)
         adds = self._write(conform_batches(reader, state.schema), state)
         return self._commit(state, "append", [*actions, *adds], parameters={"schema_mode": schema_mode},
@@ -200,7 +200,7 @@ class Table:
 
     def overwrite(self, data: Any, *, where: str | None = None, schema_mode: SchemaMode = "strict") -> CommitSummary:
         """Replace the whole table, or only the rows matching `where` (then every new row must match it)."""
-        reader = to_reader(data)
+        reader = to_reader(data, self._state.schema.to_arrow())
         state, actions = _apply_schema_mode(self._state, reader.schema, schema_mode)
         predicate = bind_where(where, state)
         batches = conform_batches(reader, state.schema)
