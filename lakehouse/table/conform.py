@@ -17,10 +17,15 @@ from .casting import cast_array
 from .inputs import to_reader  # noqa: F401  (re-exported: the write path's one entry for user data)
 
 
-def schema_differences(data: pa.Schema, schema: Schema, *, allow_extra: bool = False) -> list[str]:
+def schema_differences(data: pa.Schema, schema: Schema, *, allow_extra: bool = False,
+                       allow_missing: bool = False) -> list[str]:
     """Human-readable reasons `data` cannot be written under `schema` (empty if it can).
-    Every Arrow layout of a type (view, large, dictionary, run-end encoded) counts as that type."""
-    check = _Check(allow_extra=allow_extra)
+
+    A column of the table that the data lacks is a difference unless `allow_missing` (the
+    "merge" schema mode: it is written as null); a required one always is. Every Arrow layout
+    of a type (view, large, dictionary, run-end encoded) counts as that type.
+    """
+    check = _Check(allow_extra=allow_extra, allow_missing=allow_missing)
     check.check_struct(list(data), StructType(schema.fields), "")
     return check.problems
 
@@ -28,6 +33,7 @@ def schema_differences(data: pa.Schema, schema: Schema, *, allow_extra: bool = F
 @dataclass(slots=True, kw_only=True)
 class _Check:
     allow_extra: bool
+    allow_missing: bool
     problems: list[str] = field(default_factory=list)
 
     def check_struct(self, data_fields: list[pa.Field], struct: StructType, prefix: str) -> None:
@@ -46,6 +52,9 @@ class _Check:
                 self.check_type(got.type, f.type, name)
             elif f.required:
                 self.problems.append(f"{name}: required column missing from the data")
+            elif not self.allow_missing:
+                self.problems.append(f"{name}: column missing from the data (schema_mode='merge' writes "
+                                     "a missing nullable column as null)")
         if not self.allow_extra:
             for extra in by_name:
                 self.problems.append(f"{prefix}{extra}: not in the table (schema_mode='merge' adds it)")
@@ -81,10 +90,12 @@ class _Check:
             self.problems.append(f"{name}: data has {got}, table has {want}")
 
 
-def conform_batches(reader: pa.RecordBatchReader, schema: Schema) -> Iterator[pa.RecordBatch]:
-    """Batches cast to the table's Arrow schema (field ids attached, missing columns null).
-    Raises SchemaMismatchError, naming the columns, if the data does not fit."""
-    problems = schema_differences(reader.schema, schema)
+def conform_batches(reader: pa.RecordBatchReader, schema: Schema, *,
+                    allow_missing: bool = False) -> Iterator[pa.RecordBatch]:
+    """Batches cast to the table's Arrow schema (field ids attached; with `allow_missing`, the
+    nullable columns the data lacks are null). Raises SchemaMismatchError, naming the columns,
+    if the data does not fit."""
+    problems = schema_differences(reader.schema, schema, allow_missing=allow_missing)
     if problems:
         raise SchemaMismatchError("data does not match the table schema: " + "; ".join(problems))
     target = schema.to_arrow()
