@@ -179,3 +179,20 @@ def test_python_values_that_do_not_fit_name_the_column():
 def test_unaccepted_inputs_say_what_is_accepted(data, match):
     with pytest.raises(lakehouse.InvalidArgumentError, match=match):
         _table(SCHEMA).append(data)
+
+
+def test_duckdb_relation_and_pandas_categorical():
+    import duckdb
+    t = _table({"id": "int64", "s": "string", "l": "list<int32>", "d": "decimal(10, 2)"})
+    t.append(duckdb.sql("SELECT 1::BIGINT AS id, 'x' AS s, [1, 2]::INTEGER[] AS l, 1.5::DECIMAL(10, 2) AS d"))
+    t.append(pd.DataFrame({"id": [2], "s": pd.Categorical(["y"]), "l": [[3]], "d": [Decimal("2.25")]}))
+    assert sorted(_rows(t), key=lambda r: r["id"]) == [
+        {"id": 1, "s": "x", "l": [1, 2], "d": Decimal("1.50")}, {"id": 2, "s": "y", "l": [3], "d": Decimal("2.25")}]
+
+
+def test_lossy_python_values_are_refused_not_truncated():
+    t = _table({"id": "int64"})
+    for values in ([1.5], [float("nan")], [2**63]):
+        with pytest.raises(lakehouse.SchemaMismatchError, match="id: cannot convert"):
+            t.append({"id": values})
+    assert t.version == 0

@@ -3,8 +3,10 @@
 Accepted: a pyarrow Table, RecordBatch or RecordBatchReader; anything speaking the Arrow C
 stream or array interface (polars DataFrame, DuckDB relations, ...); a polars LazyFrame
 (collected); a pandas DataFrame or named Series (named index levels become columns, unnamed
-ones are row labels and are dropped); a dict of columns or a list of row dicts (converted to
-the table's column types). Anything else is an InvalidArgumentError saying what is accepted.
+ones are row labels and are dropped); a dict of columns or a list of row dicts. Pandas and
+Python values are typed by inference, so they are cast to the table's column types (safely:
+a value that does not fit is an error, never truncated); Arrow data keeps its types. Anything
+else is an InvalidArgumentError saying what is accepted.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def to_reader(data: Any, target: pa.Schema | None = None) -> pa.RecordBatchReade
         return _reader(_from_rows(data, target))
     module = type(data).__module__
     if module.startswith("pandas"):  # before the C stream: pandas' own export drops a named index
-        return _reader(_from_pandas(data))
+        return _reader(_typed(_from_pandas(data), target))
     if module.startswith("polars") and type(data).__name__ == "LazyFrame":
         # A LazyFrame is a query; writing its result means running it, as polars' own sinks do.
         # The result is held in memory like a DataFrame's (collect_batches() is unstable in polars).
@@ -105,20 +107,40 @@ def _from_rows(rows: Sequence, target: pa.Schema | None) -> pa.Table:
 def _array(name: str, values: Any, target: pa.Schema | None) -> pa.Array | pa.ChunkedArray:
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         return values  # typed already; conforming casts it
-    index = target.get_field_index(name) if target is not None else -1
-    field = target.field(index) if index >= 0 else None
+    field = _field(target, name)
     try:
         # Infer, then cast safely: pa.array(values, type=...) would truncate 1.5 to an int64 1.
-        inferred = pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as e:
+        return _cast_column(pa.array(values), field)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError) as e:
         if field is None:
             raise SchemaMismatchError(f"{name}: cannot convert the values to Arrow: {e}") from None
-        inferred = None  # mixed Python types: let the column's type decide
-    try:
-        if field is None:
-            return inferred
-        return cast_array(inferred, field) if inferred is not None else pa.array(values, type=field.type)
-    except (SchemaMismatchError, pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as e:
-        reason = str(e).removeprefix(f"{field.name}: ")
+    try:  # mixed Python types: let the column's type decide
+        return pa.array(values, type=field.type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError) as e:
         raise SchemaMismatchError(f"{name}: cannot convert the values to the column's type {field.type}: "
+                                  f"{e}") from None
+
+
+def _typed(table: pa.Table, target: pa.Schema | None) -> pa.Table:
+    """Each column of `table` the table has, cast safely to its type: pandas values are typed by
+    inference (int64, list<int64>), and fit an int32 column whenever the values do."""
+    columns = [_cast_column(col, _field(target, name)) for name, col in zip(table.column_names, table.columns)]
+    return pa.table(columns, names=table.column_names)
+
+
+def _field(target: pa.Schema | None, name: str) -> pa.Field | None:
+    index = target.get_field_index(name) if target is not None else -1
+    return target.field(index) if index >= 0 else None
+
+
+def _cast_column(col: pa.Array | pa.ChunkedArray, field: pa.Field | None) -> pa.Array | pa.ChunkedArray:
+    if field is None:
+        return col
+    try:
+        if isinstance(col, pa.ChunkedArray):
+            return pa.chunked_array([cast_array(chunk, field) for chunk in col.chunks], type=field.type)
+        return cast_array(col, field)
+    except SchemaMismatchError as e:
+        reason = str(e).removeprefix(f"{field.name}: ")
+        raise SchemaMismatchError(f"{field.name}: cannot convert the values to the column's type {field.type}: "
                                   f"{reason}") from None
