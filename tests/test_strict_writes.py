@@ -67,7 +67,8 @@ NAMES = ["a", "b", "c", "d"]
 
 
 @settings(max_examples=60, deadline=None)
-@given(present=st.sets(st.sampled_from(NAMES), min_size=1), mode=st.sampled_from(["strict", "merge"]), n=st.integers(0, 3))
+@given(present=st.sets(st.sampled_from(NAMES), min_size=1), mode=st.sampled_from(["strict", "merge"]),
+       n=st.integers(0, 3))
 def test_a_subset_of_columns_is_an_error_in_strict_and_nulls_in_merge(present, mode, n):
     t = lakehouse.create_table(f"memory://strict-subset-{os.urandom(6).hex()}",
                                schema={name: "int64" for name in NAMES})

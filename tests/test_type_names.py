@@ -22,7 +22,8 @@ from lakehouse.format.types import IdAssigner, from_arrow_type
     ("timestamp[ms, Europe/Paris]", pa.timestamp("ms", "Europe/Paris")),
     ("decimal(10, 2)", pa.decimal128(10, 2)), ("decimal(50,3)", pa.decimal256(50, 3)),
     ("list<int64>", pa.list_(pa.int64())), ("map<string, list<int32>>", pa.map_(pa.string(), pa.list_(pa.int32()))),
-    ("struct<a: int64, Bc: struct<d: string>>", pa.struct([("a", pa.int64()), ("Bc", pa.struct([("d", pa.string())]))])),
+    ("struct<a: int64, Bc: struct<d: string>>",
+     pa.struct([("a", pa.int64()), ("Bc", pa.struct([("d", pa.string())]))])),
     # Arrow's aliases
     ("utf8", pa.string()), ("large_string", pa.string()), ("bool", pa.bool_()), ("double", pa.float64()),
     ("float", pa.float32()), ("date32", pa.date32()), ("time64[us]", pa.time64("us")),
@@ -53,7 +54,8 @@ def test_unknown_names_say_what_is_accepted(name, match):
 
 _leaf = st.sampled_from([pa.bool_(), pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.float32(), pa.float64(),
                          pa.string(), pa.binary(), pa.date32(), pa.time64("us")]) \
-    | st.builds(pa.timestamp, st.sampled_from(["s", "ms", "us", "ns"]), tz=st.sampled_from([None, "UTC", "Asia/Tokyo"])) \
+    | st.builds(pa.timestamp, st.sampled_from(["s", "ms", "us", "ns"]),
+                tz=st.sampled_from([None, "UTC", "Asia/Tokyo"])) \
     | st.integers(1, 76).flatmap(lambda p: st.integers(0, p).map(
         lambda s: pa.decimal128(p, s) if p <= 38 else pa.decimal256(p, s)))
 _names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,5}", fullmatch=True)
@@ -96,7 +98,8 @@ def test_create_table_refuses_other_schemas_clearly(tmp_path, schema, error, mat
 
 
 def test_update_schema_accepts_type_names():
-    t = lakehouse.create_table(f"memory://type-names-{os.urandom(6).hex()}", schema={"n": "int32", "s": "struct<a: int8>"})
+    t = lakehouse.create_table(f"memory://type-names-{os.urandom(6).hex()}",
+                               schema={"n": "int32", "s": "struct<a: int8>"})
     with t.update_schema() as s:
         s.add_column("x", "string").add_column("s.b", "list<varchar>").widen_column("n", "bigint")
         s.widen_column("s.a", "smallint")
