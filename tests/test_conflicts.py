@@ -20,7 +20,7 @@ def test_append_without_a_concurrently_dropped_column_commits(table_uri):
     dropper, writer = _handles(table_uri)
     with dropper.update_schema() as s:
         s.drop_column("note")
-    writer.append(pa.table({"id": [1, 2]}))  # stale handle; "note" padded with nulls, not written
+    writer.append(pa.table({"id": [1, 2]}), schema_mode="merge")  # stale handle; "note" padded with nulls, not written
     out = lakehouse.open_table(table_uri).to_arrow()
     assert out.column_names == ["id", "s"] and out.column("id").to_pylist() == [1, 2]
 
@@ -29,7 +29,8 @@ def test_append_without_a_concurrently_dropped_struct_child_commits(table_uri):
     dropper, writer = _handles(table_uri)
     with dropper.update_schema() as s:
         s.drop_column("s.y")
-    writer.append(pa.table({"id": [1], "s": pa.array([{"x": 5}], pa.struct([("x", pa.int64())]))}))
+    writer.append(pa.table({"id": [1], "s": pa.array([{"x": 5}], pa.struct([("x", pa.int64())]))}),
+                  schema_mode="merge")
     out = lakehouse.open_table(table_uri).to_arrow()
     assert out.column("s").to_pylist() == [{"x": 5}]
 
@@ -44,5 +45,5 @@ def test_append_supplying_a_concurrently_dropped_column_conflicts(table_uri, dat
         s.drop_column("note")
         s.drop_column("s.y")
     with pytest.raises(lakehouse.CommitConflictError, match="dropped column"):
-        writer.append(data)
+        writer.append(data, schema_mode="merge")
     assert lakehouse.open_table(table_uri).version == 1

@@ -90,7 +90,10 @@ def test_scan_is_an_arrow_stream(table_uri):
 def test_widening_cast_on_append_and_missing_nullable_columns(table_uri):
     schema = pa.schema([("a", pa.int64()), ("b", pa.string()), ("c", pa.float64())])
     t = lakehouse.create_table(table_uri, schema=schema)
-    t.append(pa.table({"a": pa.array([1], pa.int32()), "b": pa.array(["x"], pa.large_string())}))
+    data = pa.table({"a": pa.array([1], pa.int32()), "b": pa.array(["x"], pa.large_string())})
+    with pytest.raises(lakehouse.SchemaMismatchError, match="c: column missing"):
+        t.append(data)  # strict: a missing column is never written as null silently
+    t.append(data, schema_mode="merge")
     assert t.scan().to_arrow().to_pylist() == [{"a": 1, "b": "x", "c": None}]
 
 

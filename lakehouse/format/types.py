@@ -118,7 +118,7 @@ _ARROW_PRIMITIVES = {
     DATE: pa.date32(), TIME: pa.time64("us"),
 }
 _FROM_ARROW_PRIMITIVES = {v: k for k, v in _ARROW_PRIMITIVES.items()}
-_FROM_ARROW_PRIMITIVES.update({pa.large_string(): STRING, pa.string_view(): STRING,
+_FROM_ARROW_PRIMITIVES.update({pa.large_string(): STRING, pa.string_view(): STRING, pa.date64(): DATE,
                                pa.large_binary(): BINARY, pa.binary_view(): BINARY})
 
 FIELD_ID_KEY = b"PARQUET:field_id"
@@ -214,8 +214,23 @@ class IdAssigner:
         return self.last_id
 
 
+def logical_arrow_type(t: pa.DataType) -> pa.DataType:
+    """`t` without its encoding: a dictionary or run-end encoded array holds values of its value
+    type, and is written as that type (view and large variants map to one format type below)."""
+    while pa.types.is_dictionary(t) or pa.types.is_run_end_encoded(t):
+        t = t.value_type
+    return t
+
+
+def is_list_like(t: pa.DataType) -> bool:
+    """Every Arrow layout of a list: list, large, view, large view, fixed size."""
+    return (pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_list_view(t)
+            or pa.types.is_large_list_view(t) or pa.types.is_fixed_size_list(t))
+
+
 def from_arrow_type(t: pa.DataType, ids: IdAssigner) -> Type:
     """The format type for an Arrow type, with fresh ids for nested children."""
+    t = logical_arrow_type(t)
     if t in _FROM_ARROW_PRIMITIVES:
         return _FROM_ARROW_PRIMITIVES[t]
     if pa.types.is_decimal(t):
@@ -228,13 +243,11 @@ def from_arrow_type(t: pa.DataType, ids: IdAssigner) -> Type:
         key_id, value_id = ids.next(), ids.next()
         return MapType(key_id, from_arrow_type(t.key_type, ids), value_id,
                        from_arrow_type(t.item_type, ids), not t.item_field.nullable)
-    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_list_view(t):
+    if is_list_like(t):
         element_id = ids.next()
         return ListType(element_id, from_arrow_type(t.value_type, ids), not t.value_field.nullable)
     if pa.types.is_struct(t):
         return StructType(tuple(from_arrow_field(t.field(i), ids) for i in range(t.num_fields)))
-    if pa.types.is_dictionary(t):
-        return from_arrow_type(t.value_type, ids)
     raise SchemaMismatchError(f"the Arrow type {t} is not supported by the table format")
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Iterator
 
 import pyarrow as pa
 
@@ -11,100 +11,91 @@ from ..errors import SchemaMismatchError
 from ..format.schema import Schema
 from ..format.types import (
     IdAssigner, ListType, MapType, StructType, TimestampType, Type, can_widen, from_arrow_field, from_arrow_type,
+    is_list_like, logical_arrow_type,
 )
+from .casting import cast_array
+from .inputs import to_reader  # noqa: F401  (re-exported: the write path's one entry for user data)
 
 
-def to_reader(data: Any) -> pa.RecordBatchReader:
-    """Accept a pa.Table, RecordBatch, RecordBatchReader, or anything speaking the Arrow
-    C stream / array interface (polars, pandas via pyarrow, duckdb results)."""
-    if isinstance(data, pa.RecordBatchReader):
-        return data
-    if isinstance(data, pa.Table):
-        return pa.RecordBatchReader.from_batches(data.schema, data.to_batches())
-    if isinstance(data, pa.RecordBatch):
-        return pa.RecordBatchReader.from_batches(data.schema, [data])
-    if hasattr(data, "__arrow_c_stream__"):
-        return pa.RecordBatchReader.from_stream(data)
-    if hasattr(data, "__arrow_c_array__"):
-        batch = pa.record_batch(data)
-        return pa.RecordBatchReader.from_batches(batch.schema, [batch])
-    if type(data).__module__.startswith("pandas"):
-        table = pa.Table.from_pandas(data, preserve_index=False)
-        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
-    raise SchemaMismatchError(
-        f"cannot write a {type(data).__name__}: pass a pyarrow Table, RecordBatch or RecordBatchReader, "
-        "or an object with __arrow_c_stream__")
+def schema_differences(data: pa.Schema, schema: Schema, *, allow_extra: bool = False,
+                       allow_missing: bool = False) -> list[str]:
+    """Human-readable reasons `data` cannot be written under `schema` (empty if it can).
+
+    A column of the table that the data lacks is a difference unless `allow_missing` (the
+    "merge" schema mode: it is written as null); a required one always is. Every Arrow layout
+    of a type (view, large, dictionary, run-end encoded) counts as that type.
+    """
+    check = _Check(allow_extra=allow_extra, allow_missing=allow_missing)
+    check.check_struct(list(data), StructType(schema.fields), "")
+    return check.problems
 
 
-def schema_differences(data: pa.Schema, schema: Schema, *, allow_extra: bool = False) -> list[str]:
-    """Human-readable reasons `data` cannot be written under `schema` (empty if it can)."""
-    problems: list[str] = []
-    _struct_differences(list(data), StructType(schema.fields), "", problems, allow_extra)
-    return problems
+@dataclass(slots=True, kw_only=True)
+class _Check:
+    allow_extra: bool
+    allow_missing: bool
+    problems: list[str] = field(default_factory=list)
 
+    def check_struct(self, data_fields: list[pa.Field], struct: StructType, prefix: str) -> None:
+        by_name = {f.name: f for f in data_fields}
+        if len(by_name) < len(data_fields):  # a second column of one name would be dropped unseen
+            seen: set[str] = set()
+            for f in data_fields:
+                if f.name in seen:
+                    self.problems.append(f"{prefix}{f.name}: duplicate column name in the data")
+                seen.add(f.name)
+            return
+        for f in struct.fields:
+            name = prefix + f.name
+            got = by_name.pop(f.name, None)
+            if got is not None:
+                self.check_type(got.type, f.type, name)
+            elif f.required:
+                self.problems.append(f"{name}: required column missing from the data")
+            elif not self.allow_missing:
+                self.problems.append(f"{name}: column missing from the data (schema_mode='merge' writes "
+                                     "a missing nullable column as null)")
+        if not self.allow_extra:
+            for extra in by_name:
+                self.problems.append(f"{prefix}{extra}: not in the table (schema_mode='merge' adds it)")
 
-def _struct_differences(data_fields: list[pa.Field], struct: StructType, prefix: str,
-                        problems: list[str], allow_extra: bool) -> None:
-    by_name = {f.name: f for f in data_fields}
-    if len(by_name) < len(data_fields):  # a second column of one name would be dropped unseen
-        seen: set[str] = set()
-        for f in data_fields:
-            if f.name in seen:
-                problems.append(f"{prefix}{f.name}: duplicate column name in the data")
-            seen.add(f.name)
-        return
-    for f in struct.fields:
-        name = prefix + f.name
-        got = by_name.pop(f.name, None)
-        if got is None:
-            if f.required:
-                problems.append(f"{name}: required column missing from the data")
-            continue
-        _type_differences(got.type, f.type, name, problems, allow_extra)
-    if not allow_extra:
-        for extra in by_name:
-            problems.append(f"{prefix}{extra}: not in the table (append with schema_mode='merge' to add it)")
+    def check_type(self, got: pa.DataType, want: Type, name: str) -> None:
+        got = logical_arrow_type(got)
+        if pa.types.is_null(got):
+            return  # an all-null column fits any type (a required one fails on its nulls when cast)
+        if isinstance(want, (StructType, ListType, MapType)):
+            self._nested(got, want, name)
+            return
+        try:
+            got_t = from_arrow_type(got, IdAssigner(0))
+        except SchemaMismatchError:
+            self.problems.append(f"{name}: data has unsupported type {got}")
+            return
+        if isinstance(got_t, TimestampType) and isinstance(want, TimestampType):
+            if (got_t.tz is None) != (want.tz is None):
+                self.problems.append(f"{name}: data has {got}, table has {want} (time zone differs)")
+            return  # other units are cast safely: a lossy cast fails loudly
+        if not can_widen(got_t, want):
+            self.problems.append(f"{name}: data has {got}, table has {want}")
 
-
-def _type_differences(got: pa.DataType, want: Type, name: str, problems: list[str], allow_extra: bool) -> None:
-    if pa.types.is_null(got):
-        return  # an all-null column fits any type (a required one fails on its nulls when cast)
-    if isinstance(want, StructType):
-        if not pa.types.is_struct(got):
-            problems.append(f"{name}: data has {got}, table has {want}")
+    def _nested(self, got: pa.DataType, want: StructType | ListType | MapType, name: str) -> None:
+        if isinstance(want, StructType) and pa.types.is_struct(got):
+            self.check_struct([got.field(i) for i in range(got.num_fields)], want, name + ".")
+        elif isinstance(want, ListType) and is_list_like(got):
+            self.check_type(got.value_type, want.element, name + ".element")
+        elif isinstance(want, MapType) and pa.types.is_map(got):
+            self.check_type(got.key_type, want.key, name + ".key")
+            self.check_type(got.item_type, want.value, name + ".value")
         else:
-            _struct_differences([got.field(i) for i in range(got.num_fields)], want, name + ".", problems, allow_extra)
-        return
-    if isinstance(want, ListType):
-        if not (pa.types.is_list(got) or pa.types.is_large_list(got)):
-            problems.append(f"{name}: data has {got}, table has {want}")
-        else:
-            _type_differences(got.value_type, want.element, name + ".element", problems, allow_extra)
-        return
-    if isinstance(want, MapType):
-        if not pa.types.is_map(got):
-            problems.append(f"{name}: data has {got}, table has {want}")
-        else:
-            _type_differences(got.key_type, want.key, name + ".key", problems, allow_extra)
-            _type_differences(got.item_type, want.value, name + ".value", problems, allow_extra)
-        return
-    try:
-        got_t = from_arrow_type(got, IdAssigner(0))
-    except SchemaMismatchError:
-        problems.append(f"{name}: data has unsupported type {got}")
-        return
-    if isinstance(got_t, TimestampType) and isinstance(want, TimestampType):
-        if (got_t.tz is None) != (want.tz is None):
-            problems.append(f"{name}: data has {got}, table has {want} (time zone differs)")
-        return  # other units are cast safely: a lossy cast fails loudly
-    if not can_widen(got_t, want):
-        problems.append(f"{name}: data has {got}, table has {want}")
+            self.problems.append(f"{name}: data has {got}, table has {want}")
 
 
-def conform_batches(reader: pa.RecordBatchReader, schema: Schema) -> Iterator[pa.RecordBatch]:
-    """Batches cast to the table's Arrow schema (field ids attached, missing columns null).
-    Raises SchemaMismatchError, naming the columns, if the data does not fit."""
-    problems = schema_differences(reader.schema, schema)
+def conform_batches(reader: pa.RecordBatchReader, schema: Schema, *,
+                    allow_missing: bool = False) -> Iterator[pa.RecordBatch]:
+    """Batches cast to the table's Arrow schema (field ids attached; with `allow_missing`, the
+    nullable columns the data lacks are null). Raises SchemaMismatchError, naming the columns,
+    if the data does not fit."""
+    problems = schema_differences(reader.schema, schema, allow_missing=allow_missing)
     if problems:
         raise SchemaMismatchError("data does not match the table schema: " + "; ".join(problems))
     target = schema.to_arrow()
@@ -121,26 +112,8 @@ def conform_batch(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
     for f in target:
         idx = batch.schema.get_field_index(f.name)
         col = batch.column(idx) if idx >= 0 else pa.nulls(batch.num_rows, f.type)
-        columns.append(_cast(col, f))
+        columns.append(cast_array(col, f))
     return pa.RecordBatch.from_arrays(columns, schema=target)
-
-
-def _cast(col: pa.Array, f: pa.Field) -> pa.Array:
-    if pa.types.is_dictionary(col.type):
-        col = col.dictionary_decode()
-    if pa.types.is_struct(f.type) and pa.types.is_struct(col.type) and col.type != f.type:
-        children = []
-        for child in f.type:
-            idx = col.type.get_field_index(child.name)
-            sub = col.field(idx) if idx >= 0 else pa.nulls(len(col), child.type)
-            children.append(_cast(sub, child))
-        col = pa.StructArray.from_arrays(children, fields=list(f.type), mask=col.is_null())
-    elif col.type != f.type:
-        try:
-            col = col.cast(f.type, safe=True)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
-            raise SchemaMismatchError(f"{f.name}: cannot cast {col.type} to {f.type}: {e}") from None
-    return col
 
 
 def _check_required(col: pa.Array, f: pa.Field, name: str) -> None:

@@ -20,6 +20,7 @@ from ..format.log import encode_entry, list_versions, log_path, read_entries_fro
 from ..format.partitioning import UNPARTITIONED, evolve_spec, parse_partition_by
 from ..format.replay import load_state, version_at
 from ..format.schema import Schema
+from ..format.type_names import schema_fields
 from ..format.state import TableState, apply_actions
 from ..io import Store
 from ..ops.rewrite import remove_matching
@@ -55,13 +56,25 @@ class HistoryEntry:
     is_blind_append: bool
 
 
-def create_table(uri: str, *, schema: pa.Schema | Schema, partition_by: Sequence[str] | None = None,
-                 properties: Mapping[str, str] | None = None,
+def create_table(uri: str, *, schema: pa.Schema | Schema | Mapping[str, str | pa.DataType],
+                 partition_by: Sequence[str] | None = None, properties: Mapping[str, str] | None = None,
                  storage_options: Mapping[str, Any] | None = None) -> "Table":
-    """Create a table (version 0) at `uri`; TableExistsError if one is there."""
+    """Create a table (version 0) at `uri`; TableExistsError if one is there.
+
+    `schema` is a pyarrow Schema, a lakehouse Schema, or a dict of column name to type, where a
+    type is a pyarrow DataType or a type name: the names the library prints (`"int64"`,
+    `"string"`, `"timestamp[us, UTC]"`, `"decimal(10, 2)"`, `"list<int64>"`) or DuckDB's SQL
+    names (`"bigint"`, `"varchar"`, `"double"`); see `lakehouse.format.type_names`. Columns
+    given by a dict are nullable; use a pyarrow Schema with `nullable=False` for required ones.
+
+    >>> import lakehouse
+    >>> t = lakehouse.create_table("memory://doc-create", schema={"id": "int64", "name": "varchar"})
+    >>> [(f.name, str(f.type)) for f in t.schema.fields]
+    [('id', 'int64'), ('name', 'string')]
+    """
     store = Store.from_uri(uri, storage_options)
-    if isinstance(schema, pa.Schema):
-        schema = Schema.from_arrow(schema)
+    if not isinstance(schema, Schema):
+        schema = Schema.from_arrow(schema if isinstance(schema, pa.Schema) else schema_fields(schema))
     last_column_id = schema.highest_field_id
     spec = parse_partition_by(partition_by, schema, spec_id=0) if partition_by else UNPARTITIONED
     now = int(time.time() * 1000)
@@ -258,19 +271,57 @@ class Table:
 
     # ------------------------------------------------------------ writes
     def append(self, data: Any, *, schema_mode: SchemaMode = "strict") -> CommitSummary:
-        """Add rows. With schema_mode="merge", columns the table lacks are added first."""
-        reader = to_reader(data)
+        """Add rows; returns what was committed.
+
+        `data` is a pyarrow Table, RecordBatch or RecordBatchReader, a pandas DataFrame (named
+        index levels are written as columns, unnamed ones are row labels and dropped), a polars
+        DataFrame or LazyFrame (collected), a dict of columns, a list of row dicts (both typed by
+        the table's schema), or anything with `__arrow_c_stream__` (a DuckDB relation, ...).
+
+        `schema_mode="strict"` (the default): the data's columns are the table's columns, at any
+        depth; a column missing from the data or one the table lacks is a SchemaMismatchError
+        naming it. `schema_mode="merge"`: columns the table lacks are added (nullable), and
+        nullable columns the data lacks are written as null. A required column missing from the
+        data is an error in both modes. See spec/format.md, "Schema modes of writes".
+
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://doc-append", schema={"id": "int64", "name": "string"})
+        >>> t.append({"id": [1, 2], "name": ["a", "b"]}).metrics["num_added_rows"]
+        2
+        >>> t.append([{"id": 3}])
+        Traceback (most recent call last):
+        lakehouse.errors.SchemaMismatchError: data does not match the table schema: name: column missing ...
+        >>> t.append([{"id": 3, "score": 0.5}], schema_mode="merge").version
+        2
+        >>> t.to_arrow().column("name").to_pylist()
+        ['a', 'b', None]
+        """
+        reader = to_reader(data, self._state.schema.to_arrow())
         state, actions = _apply_schema_mode(self._state, reader.schema, schema_mode)
-        adds = self._write(conform_batches(reader, state.schema), state)
+        batches = conform_batches(reader, state.schema, allow_missing=schema_mode == "merge")
+        adds = self._write(batches, state)
         return self._commit(state, "append", [*actions, *adds], parameters={"schema_mode": schema_mode},
                             written_ids=supplied_field_ids(reader.schema, state.schema))
 
     def overwrite(self, data: Any, *, where: str | None = None, schema_mode: SchemaMode = "strict") -> CommitSummary:
-        """Replace the whole table, or only the rows matching `where` (then every new row must match it)."""
-        reader = to_reader(data)
+        """Replace the whole table, or only the rows matching `where` (then every new row must match it).
+
+        `data` and `schema_mode` are as for `append`: in the default strict mode the data must
+        carry every column of the table; "merge" adds new columns and writes missing nullable
+        ones as null.
+
+        >>> import lakehouse
+        >>> t = lakehouse.create_table("memory://doc-overwrite", schema={"id": "int64", "day": "date"})
+        >>> import datetime as dt
+        >>> _ = t.append({"id": [1, 2], "day": [dt.date(2024, 1, 1), dt.date(2024, 1, 2)]})
+        >>> _ = t.overwrite({"id": [20], "day": [dt.date(2024, 1, 2)]}, where="day = '2024-01-02'")
+        >>> sorted(t.to_arrow().column("id").to_pylist())
+        [1, 20]
+        """
+        reader = to_reader(data, self._state.schema.to_arrow())
         state, actions = _apply_schema_mode(self._state, reader.schema, schema_mode)
         predicate = bind_where(where, state)
-        batches = conform_batches(reader, state.schema)
+        batches = conform_batches(reader, state.schema, allow_missing=schema_mode == "merge")
         if predicate is not None:
             batches = _check_all_match(batches, predicate, where)
         adds = self._write(batches, state)
@@ -344,7 +395,7 @@ def _apply_schema_mode(state: TableState, data: pa.Schema, mode: SchemaMode) -> 
 
 def _merge_schema(state: TableState, data: pa.Schema) -> tuple[TableState, list]:
     """A state whose schema also holds the data's new columns, and the metadata action for it."""
-    if not schema_differences(data, state.schema, allow_extra=False):
+    if not schema_differences(data, state.schema, allow_missing=True):  # nothing new in the data
         return state, []
     schema, last_id = merged_schema(state.schema, data, state.metadata.last_column_id)
     if schema.all_ids() == state.schema.all_ids():

@@ -18,7 +18,8 @@ import pyarrow as pa
 
 from ..errors import ColumnNotFoundError, SchemaMismatchError
 from ..format.schema import Schema
-from ..format.types import Field, IdAssigner, StructType, Type, can_widen, from_arrow_type
+from ..format.type_names import format_type
+from ..format.types import Field, IdAssigner, StructType, Type, can_widen
 
 if TYPE_CHECKING:
     from .handle import CommitSummary, Table
@@ -48,14 +49,25 @@ class UpdateSchema:
 
     # ------------------------------------------------------------ changes
     @_recorded
-    def add_column(self, name: str, type: pa.DataType | Type, *, doc: str | None = None,
+    def add_column(self, name: str, type: str | pa.DataType | Type, *, doc: str | None = None,
                    required: bool = False) -> "UpdateSchema":
-        """Add a column (dotted names add inside a struct). Old rows read it as null, so it cannot be required."""
+        """Add a column (dotted names add inside a struct). Old rows read it as null, so it cannot be required.
+
+        `type` is a type name (`"string"`, `"decimal(10, 2)"`, `"list<int64>"`, or DuckDB's `"varchar"`;
+        see `lakehouse.format.type_names`), a pyarrow DataType, or a format type.
+
+        >>> import lakehouse
+        >>> t = lakehouse.create_table("memory://doc-add-column", schema={"id": "int64"})
+        >>> with t.update_schema() as s:
+        ...     _ = s.add_column("note", "string").add_column("tags", "list<string>")
+        >>> [str(f.type) for f in t.schema.fields]
+        ['int64', 'string', 'list<string>']
+        """
         if required:
             raise SchemaMismatchError(f"cannot add required column {name!r}: existing rows have no value for it")
         *parents, leaf = name.split(".")
         field_id = self._ids.next()  # the parent's id before its children's, as at creation
-        new_type = from_arrow_type(type, self._ids) if isinstance(type, pa.DataType) else type
+        new_type = format_type(type, self._ids)
         field = Field(id=field_id, name=leaf, type=new_type, required=False, doc=doc)
 
         def add(fields: tuple[Field, ...]) -> tuple[Field, ...]:
@@ -68,7 +80,15 @@ class UpdateSchema:
 
     @_recorded
     def rename_column(self, name: str, new_name: str) -> "UpdateSchema":
-        """Rename a column in place (`new_name` is the new last part of the name)."""
+        """Rename a column in place (`new_name` is the new last part of the name).
+
+        >>> import lakehouse
+        >>> t = lakehouse.create_table("memory://doc-rename", schema={"id": "int64", "s": "struct<a: int64>"})
+        >>> with t.update_schema() as s:
+        ...     _ = s.rename_column("id", "key").rename_column("s.a", "b")
+        >>> str(t.schema.struct)
+        'struct<key: int64, s: struct<b: int64>>'
+        """
         *parents, leaf = name.split(".")
         if "." in new_name:
             raise SchemaMismatchError(f"the new name {new_name!r} must not contain '.'; rename moves no column")
@@ -84,7 +104,15 @@ class UpdateSchema:
 
     @_recorded
     def drop_column(self, name: str) -> "UpdateSchema":
-        """Drop a column. Its values stay in old files but are never read again under this id."""
+        """Drop a column. Its values stay in old files but are never read again under this id.
+
+        >>> import lakehouse
+        >>> t = lakehouse.create_table("memory://doc-drop", schema={"id": "int64", "note": "string"})
+        >>> with t.update_schema() as s:
+        ...     _ = s.drop_column("note")
+        >>> t.schema.names
+        ['id']
+        """
         *parents, leaf = name.split(".")
 
         def drop(fields: tuple[Field, ...]) -> tuple[Field, ...]:
@@ -102,10 +130,19 @@ class UpdateSchema:
         return self
 
     @_recorded
-    def widen_column(self, name: str, type: pa.DataType | Type) -> "UpdateSchema":
-        """Promote a column's type: int8→16→32→64, float32→64, decimal precision up, date→timestamp."""
+    def widen_column(self, name: str, type: str | pa.DataType | Type) -> "UpdateSchema":
+        """Promote a column's type: int8→16→32→64, float32→64, decimal precision up, date→timestamp.
+        `type` is given as to `add_column`.
+
+        >>> import lakehouse
+        >>> t = lakehouse.create_table("memory://doc-widen", schema={"n": "int32", "d": "decimal(5, 2)"})
+        >>> with t.update_schema() as s:
+        ...     _ = s.widen_column("n", "bigint").widen_column("d", "decimal(12, 2)")
+        >>> [str(f.type) for f in t.schema.fields]
+        ['int64', 'decimal(12, 2)']
+        """
         *parents, leaf = name.split(".")
-        new_type = from_arrow_type(type, IdAssigner(0)) if isinstance(type, pa.DataType) else type
+        new_type = format_type(type, IdAssigner(0))
 
         def widen(fields: tuple[Field, ...]) -> tuple[Field, ...]:
             target = _require(fields, leaf, name)
@@ -122,7 +159,15 @@ class UpdateSchema:
     @_recorded
     def move_column(self, name: str, *, after: str | None = None, before: str | None = None,
                     first: bool = False) -> "UpdateSchema":
-        """Move a column within its struct: `after=` or `before=` a sibling, or `first=True`."""
+        """Move a column within its struct: `after=` or `before=` a sibling, or `first=True`.
+
+        >>> import lakehouse
+        >>> t = lakehouse.create_table("memory://doc-move", schema={"a": "int64", "b": "int64", "c": "int64"})
+        >>> with t.update_schema() as s:
+        ...     _ = s.move_column("c", first=True).move_column("a", after="b")
+        >>> t.schema.names
+        ['c', 'b', 'a']
+        """
         if sum([after is not None, before is not None, first]) != 1:
             raise SchemaMismatchError("move_column needs exactly one of after=, before= or first=True")
         *parents, leaf = name.split(".")
@@ -142,7 +187,15 @@ class UpdateSchema:
 
     @_recorded
     def set_nullable(self, name: str, nullable: bool = True) -> "UpdateSchema":
-        """Make a required column optional. The reverse is refused: old rows may hold nulls."""
+        """Make a required column optional. The reverse is refused: old rows may hold nulls.
+
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://doc-nullable", schema=pa.schema([pa.field("id", pa.int64(), False)]))
+        >>> with t.update_schema() as s:
+        ...     _ = s.set_nullable("id")
+        >>> t.schema.fields[0].required
+        False
+        """
         *parents, leaf = name.split(".")
 
         def relax(fields: tuple[Field, ...]) -> tuple[Field, ...]:
@@ -157,11 +210,24 @@ class UpdateSchema:
     # ------------------------------------------------------------ result
     @property
     def schema(self) -> Schema:
-        """The schema as it will be committed."""
+        """The schema as it will be committed.
+
+        >>> import lakehouse
+        >>> t = lakehouse.create_table("memory://doc-pending", schema={"id": "int64"})
+        >>> t.update_schema().add_column("x", "double").schema.names
+        ['id', 'x']
+        """
         metadata = self._base.metadata
         return Schema(fields=self._fields, schema_id=max(s.schema_id for s in metadata.schemas) + 1)
 
     def commit(self) -> "CommitSummary":
+        """Commit the changes (once; later calls return the same summary). A `with` block calls it.
+
+        >>> import lakehouse
+        >>> t = lakehouse.create_table("memory://doc-commit", schema={"id": "int64"})
+        >>> t.update_schema().add_column("x", "string").commit().version
+        1
+        """
         if self._committed is None:
             if not self._changes:
                 raise SchemaMismatchError("no schema changes to commit")
