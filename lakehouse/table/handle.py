@@ -28,6 +28,7 @@ from .commit import ENGINE, MAX_RETRIES, CommitPolicy, commit
 from .conflicts import Transaction
 from .conform import conform_batches, merged_schema, schema_differences, supplied_field_ids, to_reader
 from .schema_update import UpdateSchema
+from .travel import AsOf, check_travel
 from .writer import WriteOptions, write_data_files
 
 SchemaMode = Literal["strict", "merge"]
@@ -81,13 +82,29 @@ def create_table(uri: str, *, schema: pa.Schema | Schema, partition_by: Sequence
 
 
 def open_table(uri: str, *, storage_options: Mapping[str, Any] | None = None, version: int | None = None,
-               as_of: dt.datetime | None = None) -> "Table":
-    """Open the table at `uri` at its newest version (or a past one); TableNotFoundError if none."""
+               as_of: AsOf | None = None) -> "Table":
+    """Open the table at `uri`: its newest version, or a past one by `version` or `as_of`.
+
+    `version` is a version number (an int, as `history()` lists them); `as_of` picks the newest
+    version committed at or before a time: a datetime (naive means local time), a
+    `datetime.date` (midnight at its start, local time) or an ISO-8601 string (`"2024-03-01"`,
+    `"2024-03-01T12:00:00Z"`). TableNotFoundError if there is no table at `uri`;
+    VersionNotFoundError if the version or time is not in the table's history.
+
+    >>> import pyarrow as pa, lakehouse
+    >>> t = lakehouse.create_table("memory://docs/open_table", schema=pa.schema([("id", pa.int64())]))
+    >>> _ = t.append(pa.table({"id": [1, 2]}))
+    >>> lakehouse.open_table("memory://docs/open_table").version
+    1
+    >>> lakehouse.open_table("memory://docs/open_table", version=0).to_arrow().num_rows
+    0
+    """
+    version, as_of_ms = check_travel(version, as_of)  # before any I/O
     store = Store.from_uri(uri, storage_options)
-    if version is not None and as_of is None:  # read only up to `version`: newer entries may be damaged
+    if as_of_ms is None:  # read only up to `version`: newer entries may be damaged
         return Table(store, load_state(store, version))
-    table = Table(store, load_state(store))
-    return table if as_of is None else table.at(version=version, as_of=as_of)
+    latest = load_state(store)
+    return Table(store, _state_as_of(store, as_of_ms, latest))
 
 
 class Table:
@@ -164,14 +181,11 @@ class Table:
     def to_arrow(self) -> pa.Table:
         return self.scan().to_arrow()
 
-    def _state_at(self, version: int | None, as_of: dt.datetime | None) -> TableState:
-        if as_of is not None:
-            if version is not None:
-                raise InvalidArgumentError("pass version or as_of, not both")
-            latest = load_state(self._store)
-            version = version_at(self._store, _to_millis(as_of), latest)
-            if version == latest.version:
-                return latest
+    def _state_at(self, version: object, as_of: object) -> TableState:
+        """The state for a time travel argument pair (this handle's own for neither)."""
+        version, as_of_ms = check_travel(version, as_of)
+        if as_of_ms is not None:
+            return _state_as_of(self._store, as_of_ms, load_state(self._store))
         if version is None or version == self._state.version:
             return self._state
         return load_state(self._store, version)
@@ -286,7 +300,6 @@ def _check_all_match(batches: Iterator[pa.RecordBatch], predicate: Expr, where: 
         yield batch
 
 
-def _to_millis(when: dt.datetime) -> int:
-    if when.tzinfo is None:
-        when = when.astimezone()  # a naive datetime is the caller's local time, as datetime.timestamp() reads it
-    return int(when.timestamp() * 1000)
+def _state_as_of(store: Store, as_of_ms: int, latest: TableState) -> TableState:
+    version = version_at(store, as_of_ms, latest)
+    return latest if version == latest.version else load_state(store, version)
