@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import lakehouse
 from lakehouse.expressions.parser import parse
+from lakehouse.io import Store
 from lakehouse.table.travel import as_of_millis, check_version
 
 UTC = dt.timezone.utc
@@ -178,3 +179,52 @@ def test_garbage_where_only_ever_raises_invalid_expression_without_internals(whe
     except lakehouse.InvalidExpressionError as e:
         message = str(e).replace(repr(where), "")
         assert "sqlglot" not in message.lower() and "<class" not in message
+
+
+# ---------------------------------------------------------------- paths that are not tables
+
+def _put_file(uri: str) -> None:
+    parent, name = uri.rstrip("/").rsplit("/", 1)
+    Store.from_uri(parent).write_bytes(name, b"not a table")
+
+
+def _no_internals(message: str) -> None:
+    assert "_lakehouse" not in message and "last_checkpoint" not in message and "Not a directory" not in message
+
+
+def test_a_file_is_not_a_table_folder(table_uri):
+    _put_file(table_uri)
+    with pytest.raises(lakehouse.TableNotFoundError, match="is a file, not a table folder") as info:
+        lakehouse.open_table(table_uri)
+    _no_internals(str(info.value))
+    with pytest.raises(lakehouse.TableNotFoundError, match="is a file, not a table folder"):
+        lakehouse.open_table(table_uri, version=0)
+
+
+@pytest.mark.parametrize("store", ["memory", "local"])  # on S3 a key and a prefix may share a name
+def test_creating_a_table_on_a_file_or_below_one_says_so(store, tmp_path):
+    base = _memory_uri() if store == "memory" else str(tmp_path)
+    _put_file(f"{base}/data.csv")
+    schema = pa.schema([("a", pa.int64())])
+    with pytest.raises(lakehouse.TableNotFoundError, match="data.csv is a file, not a table folder") as info:
+        lakehouse.create_table(f"{base}/data.csv", schema=schema)
+    _no_internals(str(info.value))
+    for call in (lambda: lakehouse.create_table(f"{base}/data.csv/t", schema=schema),
+                 lambda: lakehouse.open_table(f"{base}/data.csv/t")):
+        with pytest.raises(lakehouse.TableNotFoundError, match=r"no table at .*/t: .*data.csv is a file") as info:
+            call()
+        _no_internals(str(info.value))
+
+
+def test_a_folder_that_is_not_a_table_says_so(table_uri):
+    with pytest.raises(lakehouse.TableNotFoundError, match="nothing is there"):
+        lakehouse.open_table(table_uri)
+    _put_file(f"{table_uri}/part-0.parquet")
+    with pytest.raises(lakehouse.TableNotFoundError, match="is a folder but not a table") as info:
+        lakehouse.open_table(table_uri)
+    _no_internals(str(info.value))
+
+
+def test_an_empty_folder_is_not_a_table(tmp_path):
+    with pytest.raises(lakehouse.TableNotFoundError, match="the folder is empty"):
+        lakehouse.open_table(str(tmp_path))

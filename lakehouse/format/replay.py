@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ..errors import CorruptTableError, LakehouseError, TableNotFoundError, VersionNotFoundError
+from ..errors import CorruptTableError, LakehouseError, VersionNotFoundError
 from ..io import Store
 from .checkpoint import CheckpointSearch, find_checkpoint
 from .log import META_DIR, LogEntry, list_versions, read_entries_from, read_entry
@@ -51,7 +51,7 @@ def _unreadable(store: Store, found: CheckpointSearch, version: int | None) -> L
             f"the table at {store.uri} cannot be read: log entry 0 was removed and no checkpoint is usable "
             f"(checkpoint {found.committed} exists but is damaged); restore a checkpoint or the log")
     if not store.exists(META_DIR):
-        return TableNotFoundError(f"no table at {store.uri}")
+        return store.no_table_error()
     if version is not None:
         return VersionNotFoundError(
             f"version {version} of {store.uri} cannot be read: log entry 0 was removed and there is no usable "
