@@ -48,6 +48,26 @@ class PartitionField:
     name: str
     transform: Transform
 
+    def describe(self, schema: Schema | None = None) -> str:
+        """The field as `partition_by` writes it: `day(ts)`, `bucket(16, user_id)`; without a schema
+        (or once its column is dropped) the source is named by id, `day(#2)`."""
+        path = schema.path_of(self.source_id) if schema is not None else None
+        source = column_name(path) if path else f"#{self.source_id}"
+        t = self.transform
+        if t == IDENTITY:
+            return source
+        if isinstance(t, BucketTransform):
+            return f"bucket({t.num_buckets}, {source})"
+        if isinstance(t, TruncateTransform):
+            return f"truncate({t.width}, {source})"
+        return f"{t}({source})"
+
+    def __repr__(self) -> str:
+        return f"PartitionField({self._summary()})"
+
+    def _summary(self) -> str:
+        return f"{self.field_id}: {self.name} = {self.describe()}"
+
     def to_json(self) -> dict:
         return {"source_id": self.source_id, "field_id": self.field_id, "name": self.name,
                 "transform": str(self.transform)}
@@ -68,6 +88,23 @@ class PartitionSpec:
     @property
     def is_unpartitioned(self) -> bool:
         return not self.fields
+
+    def describe(self, schema: Schema | None = None) -> str:
+        """The spec as `partition_by` strings, with column names from `schema` (ids without one).
+
+        >>> import pyarrow as pa
+        >>> schema = Schema.from_arrow(pa.schema([("ts", pa.timestamp("us")), ("user_id", pa.int64())]))
+        >>> spec = parse_partition_by(["day(ts)", "bucket(16, user_id)"], schema, spec_id=0)
+        >>> spec.describe(schema)
+        'day(ts), bucket(16, user_id)'
+        >>> spec
+        PartitionSpec(spec_id=0, fields=[1000: ts_day = day(#1), 1001: user_id_bucket_16 = bucket(16, #2)])
+        """
+        return ", ".join(f.describe(schema) for f in self.fields) if self.fields else "unpartitioned"
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f._summary() for f in self.fields)
+        return f"PartitionSpec(spec_id={self.spec_id}, fields=[{fields}])"
 
     def fields_by_source(self, source_id: int) -> tuple[PartitionField, ...]:
         return tuple(f for f in self.fields if f.source_id == source_id)

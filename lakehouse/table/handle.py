@@ -17,7 +17,7 @@ from ..expressions.tree import TRUE, Expr
 from ..format.actions import AddFile, CommitInfo, Protocol, TableMetadata
 from ..format.checkpoint import checkpoint_versions, settle
 from ..format.log import encode_entry, list_versions, log_path, read_entries_from, read_log_range
-from ..format.partitioning import UNPARTITIONED, evolve_spec, parse_partition_by
+from ..format.partitioning import UNPARTITIONED, PartitionSpec, evolve_spec, parse_partition_by
 from ..format.replay import load_state, version_at
 from ..format.schema import Schema
 from ..format.state import TableState, apply_actions
@@ -37,7 +37,15 @@ _COMPACT_AFTER_ADDS = 4096  # fold a handle's replayed adds into its Arrow index
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CommitSummary:
-    """What a write committed."""
+    """What a write committed: the new `version`, the `operation` ("append", "overwrite", ...)
+    and its `metrics` (`num_added_files`, `num_added_rows`, `num_added_bytes`, and for an
+    overwrite `num_removed_files`, `num_deleted_rows`).
+
+    >>> t = create_table("memory://docs/commit-summary", schema=pa.schema([("id", pa.int64())]))
+    >>> summary = t.append(pa.table({"id": [1, 2]}))
+    >>> summary.version, summary.operation, summary.metrics["num_added_rows"]
+    (1, 'append', 2)
+    """
 
     version: int
     operation: str
@@ -46,6 +54,19 @@ class CommitSummary:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HistoryEntry:
+    """One commit, as `Table.history()` lists them: its `version`, commit `timestamp` (UTC), the
+    `operation` and its `parameters` and `metrics`, the `engine` that wrote it, the
+    `read_version` it was built on and whether it was a blind append (added files only).
+
+    >>> t = create_table("memory://docs/history-entry", schema=pa.schema([("id", pa.int64())]))
+    >>> _ = t.append(pa.table({"id": [1]}))
+    >>> entry = t.history()[0]
+    >>> entry.version, entry.operation, entry.read_version, entry.is_blind_append
+    (1, 'append', 0, True)
+    >>> entry.timestamp.tzinfo
+    datetime.timezone.utc
+    """
+
     version: int
     timestamp: dt.datetime
     operation: str
@@ -109,7 +130,17 @@ def open_table(uri: str, *, storage_options: Mapping[str, Any] | None = None, ve
 
 class Table:
     """A handle on a table. It holds the newest state it has seen: its own commits advance it;
-    commits by others appear after `refresh()`. States themselves are immutable."""
+    commits by others appear after `refresh()`, and `at()` gives a handle on a past version.
+    A handle is never changed by either: they return new handles.
+
+    >>> t = create_table("memory://docs/table-class", schema=pa.schema([("id", pa.int64())]),
+    ...                  partition_by=["bucket(4, id)"])
+    >>> _ = t.append(pa.table({"id": [1, 2, 3]}))
+    >>> t
+    Table('memory://docs/table-class', version=1, columns=[id: int64], partitioned by bucket(4, id))
+    >>> t.at(version=0).to_arrow().num_rows
+    0
+    """
 
     def __init__(self, store: Store, state: TableState) -> None:
         self._store = store
@@ -118,10 +149,21 @@ class Table:
     # ------------------------------------------------------------ inspection
     @property
     def uri(self) -> str:
+        """Where the table lives (credentials removed).
+
+        >>> create_table("memory://docs/uri", schema=pa.schema([("id", pa.int64())])).uri
+        'memory://docs/uri'
+        """
         return self._store.uri
 
     @property
     def version(self) -> int:
+        """The version this handle reads: 0 is the empty table `create_table` made.
+
+        >>> t = create_table("memory://docs/version", schema=pa.schema([("id", pa.int64())]))
+        >>> t.version, t.append(pa.table({"id": [1]})).version, t.version
+        (0, 1, 1)
+        """
         return self._state.version
 
     @property
@@ -130,37 +172,94 @@ class Table:
 
     @property
     def schema(self) -> Schema:
+        """The table's schema at this version, with field ids.
+
+        >>> create_table("memory://docs/schema", schema=pa.schema([("id", pa.int64())])).schema
+        Schema(schema_id=0):
+          1: id: int64
+        """
         return self._state.schema
 
     @property
     def arrow_schema(self) -> pa.Schema:
+        """The Arrow schema scans return (field ids in each field's metadata).
+
+        >>> create_table("memory://docs/arrow-schema", schema=pa.schema([("id", pa.int64())])).arrow_schema.names
+        ['id']
+        """
         return self.scan().schema
 
     @property
     def metadata(self) -> TableMetadata:
+        """Everything the log says about the table at this version: schemas, partition specs,
+        properties, its id and creation time (spec/format.md, "metadata").
+
+        >>> t = create_table("memory://docs/metadata", schema=pa.schema([("id", pa.int64())]))
+        >>> len(t.metadata.table_id)
+        36
+        """
         return self._state.metadata
 
     @property
-    def partition_spec(self):
+    def partition_spec(self) -> PartitionSpec:
+        """How new data is split into files (by field id; `describe(schema)` names the columns).
+
+        >>> t = create_table("memory://docs/partition-spec", schema=pa.schema([("ts", pa.timestamp("us"))]),
+        ...                  partition_by=["day(ts)"])
+        >>> t.partition_spec.describe(t.schema)
+        'day(ts)'
+        """
         return self._state.metadata.partition_spec
 
     @property
     def properties(self) -> Mapping[str, str]:
+        """The table's properties (spec/format.md, "Table properties").
+
+        >>> t = create_table("memory://docs/properties", schema=pa.schema([("id", pa.int64())]),
+        ...                  properties={"checkpoint.interval": 10})
+        >>> t.properties["checkpoint.interval"]
+        '10'
+        """
         return self._state.metadata.properties
 
     def __repr__(self) -> str:
-        return f"Table({self.uri!r}, version={self.version})"
+        spec = self.partition_spec
+        parts = "" if spec.is_unpartitioned else f", partitioned by {spec.describe(self.schema)}"
+        return f"Table({self.uri!r}, version={self.version}, columns=[{self.schema.summary()}]{parts})"
 
     def refresh(self) -> "Table":
-        """A new handle at the table's newest version."""
+        """A new handle at the table's newest version (this one is left as it is).
+
+        >>> t = create_table("memory://docs/refresh", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = open_table("memory://docs/refresh").append(pa.table({"id": [1]}))  # another writer
+        >>> t.version, t.refresh().version
+        (0, 1)
+        """
         return Table(self._store, load_state(self._store))
 
-    def at(self, *, version: int | None = None, as_of: dt.datetime | None = None) -> "Table":
-        """A new handle on a past version (by number, or the newest committed at or before `as_of`)."""
+    def at(self, *, version: int | None = None, as_of: AsOf | None = None) -> "Table":
+        """A new handle on a past version: by number, or the newest committed at or before
+        `as_of` (a datetime, naive meaning local time; a `datetime.date`, midnight local time; or an
+        ISO-8601 string such as `"2024-03-01T12:00:00Z"`). VersionNotFoundError if there is none.
+
+        >>> t = create_table("memory://docs/at", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.append(pa.table({"id": [1]}))
+        >>> t.at(version=0).version, t.at(as_of=t.history()[0].timestamp).version
+        (0, 1)
+        """
         return Table(self._store, self._state_at(version, as_of))
 
     def history(self, *, limit: int | None = None) -> list[HistoryEntry]:
-        """Commits, newest first."""
+        """The commits (HistoryEntry), newest first, up to the table's newest version (which may
+        be newer than this handle's); `limit` keeps the newest `limit` of them.
+
+        >>> t = create_table("memory://docs/history", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.append(pa.table({"id": [1]}))
+        >>> [(e.version, e.operation) for e in t.history()]
+        [(1, 'append'), (0, 'create')]
+        >>> len(t.history(limit=1))
+        1
+        """
         # Read the log itself: entries after this handle's version say how far the table has got.
         newer = read_entries_from(self._store, self.version + 1)
         latest = newer[-1].version if newer else self.version
@@ -216,11 +315,29 @@ class Table:
 
     # ------------------------------------------------------------ evolution
     def update_schema(self) -> UpdateSchema:
-        """Change the schema by field id; commits when the `with` block ends (or on `.commit()`)."""
+        """Change the schema (add, rename, drop, widen, ...): the changes commit together when the
+        `with` block ends, or on `.commit()`. Columns keep their field ids, so data already
+        written reads under the new schema (spec/format.md, "Schema evolution").
+
+        >>> t = create_table("memory://docs/update-schema", schema=pa.schema([("id", pa.int32())]))
+        >>> with t.update_schema() as update:
+        ...     _ = update.add_column("name", pa.string()).rename_column("id", "user_id")
+        >>> t.schema.names, t.version
+        (['user_id', 'name'], 1)
+        """
         return UpdateSchema(self)
 
     def update_partitioning(self, partition_by: Sequence[str]) -> CommitSummary:
-        """New data is written with this partitioning; existing files keep theirs."""
+        """Partition new data by `partition_by` (strings as `create_table` takes them: `"day(ts)"`,
+        `"bucket(16, user_id)"`, `"category"`; empty for none). Files already written keep their
+        partitioning, and scans prune both.
+
+        >>> t = create_table("memory://docs/update-partitioning", schema=pa.schema([("ts", pa.timestamp("us"))]))
+        >>> t.update_partitioning(["day(ts)"]).version
+        1
+        >>> t.partition_spec.describe(t.schema)
+        'day(ts)'
+        """
         state = self._state
         metadata = state.metadata
         spec = evolve_spec(metadata, partition_by)
