@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import lakehouse
 from lakehouse.expressions.parser import parse
+from lakehouse.format.log import log_path
 from lakehouse.io import Store
 from lakehouse.table.travel import as_of_millis, check_version
 
@@ -228,3 +229,21 @@ def test_a_folder_that_is_not_a_table_says_so(table_uri):
 def test_an_empty_folder_is_not_a_table(tmp_path):
     with pytest.raises(lakehouse.TableNotFoundError, match="the folder is empty"):
         lakehouse.open_table(str(tmp_path))
+
+
+def test_as_of_on_a_log_whose_start_was_removed(table_uri):
+    """After a checkpoint, old entries may be removed: as_of still finds versions by the entries
+    kept (before, every as_of older than the newest commit failed), and an earlier one names the
+    oldest version kept."""
+    t = lakehouse.create_table(table_uri, schema=pa.schema([("v", pa.int64())]),
+                               properties={"checkpoint.interval": "2"})
+    for v in range(5):
+        time.sleep(0.005)
+        t.append(pa.table({"v": [v]}))
+    stamps = [e.timestamp for e in reversed(t.history())]
+    store = Store.from_uri(table_uri)
+    for v in range(3):
+        store.delete(log_path(v))
+    assert t.at(as_of=stamps[3]).version == 3 and t.at(as_of=stamps[4]).version == 4
+    with pytest.raises(lakehouse.VersionNotFoundError, match=r"the oldest version still in its log \(3\)"):
+        t.at(as_of=stamps[3] - dt.timedelta(milliseconds=1))
