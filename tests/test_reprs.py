@@ -56,7 +56,8 @@ def test_schema_shows_docs_and_an_empty_schema():
 
 
 def test_field_repr_shows_the_type_as_it_prints():
-    assert repr(Field(id=1, name="id", type=INT64, required=True)) == "Field(id=1, name='id', type=int64, required=True)"
+    field = Field(id=1, name="id", type=INT64, required=True)
+    assert repr(field) == "Field(id=1, name='id', type=int64, required=True)"
     assert "doc='x'" in repr(Field(id=1, name="id", type=INT64, doc="x"))
 
 
