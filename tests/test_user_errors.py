@@ -253,3 +253,13 @@ def test_as_of_on_a_log_whose_start_was_removed(table_uri):
     assert t.at(as_of=stamps[3]).version == 3 and t.at(as_of=stamps[4]).version == 4
     with pytest.raises(lakehouse.VersionNotFoundError, match=r"the oldest version still in its log \(3\)"):
         t.at(as_of=stamps[3] - dt.timedelta(milliseconds=1))
+
+
+@pytest.mark.s3
+def test_a_missing_bucket_says_so(s3):
+    """A typo in the bucket name was a raw FileNotFoundError ('The specified bucket does not exist')."""
+    uri = "s3://no-such-bucket-lakehouse/events"
+    with pytest.raises(lakehouse.TableNotFoundError, match="the bucket 'no-such-bucket-lakehouse' does not exist"):
+        lakehouse.open_table(uri)
+    with pytest.raises(lakehouse.TableNotFoundError, match="does not exist"):
+        lakehouse.create_table(uri, schema=pa.schema([("a", pa.int64())]))

@@ -203,7 +203,11 @@ class Store:
         path = self.full_path(rel_dir)
         if self._is_s3:
             from . import s3
-            return self._call("listing", rel_dir, lambda: s3.list_names(self.fs, path))
+            try:
+                return self._call("listing", rel_dir, lambda: s3.list_names(self.fs, path))
+            except FileNotFoundError:  # S3 says so for a missing bucket only: a missing prefix lists empty
+                bucket = path.strip("/").split("/", 1)[0]
+                raise TableNotFoundError(f"no table at {self.uri}: the bucket {bucket!r} does not exist") from None
         try:
             entries = self._call("listing", rel_dir, lambda: self.fs.ls(path, detail=False))
         except FileNotFoundError:
