@@ -263,3 +263,14 @@ def test_a_missing_bucket_says_so(s3):
         lakehouse.open_table(uri)
     with pytest.raises(lakehouse.TableNotFoundError, match="does not exist"):
         lakehouse.create_table(uri, schema=pa.schema([("a", pa.int64())]))
+
+
+@pytest.mark.parametrize("uri", [None, 3, b"/tmp/table"])
+def test_a_uri_that_is_not_text_or_a_path(uri):
+    with pytest.raises(lakehouse.InvalidArgumentError, match="the table URI must be a string or a path"):
+        lakehouse.open_table(uri)
+
+
+def test_a_pathlib_path_is_a_uri(tmp_path):
+    lakehouse.create_table(tmp_path / "t", schema=pa.schema([("a", pa.int64())]))
+    assert lakehouse.open_table(tmp_path / "t").version == 0

@@ -341,7 +341,9 @@ def _count(value: object) -> int:
 
 
 def _normalise_uri(uri: str) -> str:
-    uri = os.fspath(uri)
+    uri = os.fspath(uri) if isinstance(uri, os.PathLike) else uri
+    if not isinstance(uri, str):
+        raise InvalidArgumentError(f"the table URI must be a string or a path, not {type(uri).__name__} {uri!r}")
     if not uri.strip():  # "" would otherwise mean the current folder
         raise InvalidArgumentError("the table URI is empty")
     if "://" not in uri:
