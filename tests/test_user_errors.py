@@ -274,3 +274,23 @@ def test_a_uri_that_is_not_text_or_a_path(uri):
 def test_a_pathlib_path_is_a_uri(tmp_path):
     lakehouse.create_table(tmp_path / "t", schema=pa.schema([("a", pa.int64())]))
     assert lakehouse.open_table(tmp_path / "t").version == 0
+
+
+def test_update_partitioning_takes_one_string_or_none_and_refuses_other_kinds():
+    t = lakehouse.create_table(_memory_uri(), schema=pa.schema([("ts", pa.timestamp("us"))]))
+    t.update_partitioning("day(ts)")  # one term, not its characters
+    assert t.history(limit=1)[0].parameters["partition_by"] == ["day(ts)"]
+    assert t.partition_spec.describe(t.schema) == "day(ts)"
+    t.update_partitioning(None)
+    assert t.partition_spec.is_unpartitioned
+    for bad in (5, [1, 2], b"day(ts)"):
+        with pytest.raises(lakehouse.InvalidPartitionSpecError, match="partition_by must be a list of strings"):
+            t.update_partitioning(bad)
+
+
+@pytest.mark.parametrize("bad", [-1, "3", 1.5, True])
+def test_history_limit_must_be_a_whole_number(bad):
+    t, _ = _table(_memory_uri(), 1)
+    with pytest.raises(lakehouse.InvalidArgumentError, match="limit must be a whole number"):
+        t.history(limit=bad)
+    assert t.history(limit=0) == [] and len(t.history(limit=None)) == 2

@@ -144,8 +144,7 @@ def parse_partition_by(columns: Sequence[str], schema: Schema, *, spec_id: int,
     double quotes or backticks is one name whatever it holds (`day("my.ts")`, `"my col"`), with
     the quote character doubled inside it.
     """
-    if isinstance(columns, str):
-        columns = [columns]
+    columns = partition_terms(columns)
     fields: list[PartitionField] = []
     for i, text in enumerate(columns):
         transform, path = _parse_term(text)
@@ -162,6 +161,23 @@ def parse_partition_by(columns: Sequence[str], schema: Schema, *, spec_id: int,
                                      name=default_name(".".join(path), transform), transform=transform))
     _check_fields(fields)
     return PartitionSpec(spec_id=spec_id, fields=tuple(fields))
+
+
+def partition_terms(partition_by: object) -> list[str]:
+    """`partition_by` as a list of strings: None is none, one string is one term.
+
+    >>> partition_terms("day(ts)"), partition_terms(None)
+    (['day(ts)'], [])
+    """
+    if partition_by is None:
+        return []
+    if isinstance(partition_by, str):
+        return [partition_by]
+    terms = list(partition_by) if isinstance(partition_by, Iterable) and not isinstance(partition_by, bytes) else None
+    if terms is None or not all(isinstance(t, str) for t in terms):
+        raise InvalidPartitionSpecError(
+            f"partition_by must be a list of strings such as ['day(ts)', 'bucket(16, user_id)'], not {partition_by!r}")
+    return terms
 
 
 def evolve_spec(metadata, partition_by: Sequence[str]) -> PartitionSpec:

@@ -17,7 +17,7 @@ from ..expressions.tree import TRUE, Expr
 from ..format.actions import AddFile, CommitInfo, Protocol, TableMetadata
 from ..format.checkpoint import checkpoint_versions, settle
 from ..format.log import encode_entry, list_versions, log_path, read_entries_from, read_log_range
-from ..format.partitioning import UNPARTITIONED, PartitionSpec, evolve_spec, parse_partition_by
+from ..format.partitioning import UNPARTITIONED, PartitionSpec, evolve_spec, parse_partition_by, partition_terms
 from ..format.replay import load_state, version_at
 from ..format.schema import Schema
 from ..format.state import TableState, apply_actions
@@ -263,7 +263,7 @@ class Table:
         # Read the log itself: entries after this handle's version say how far the table has got.
         newer = read_entries_from(self._store, self.version + 1)
         latest = newer[-1].version if newer else self.version
-        first = 0 if limit is None else max(0, latest - limit + 1)
+        first = 0 if limit is None else max(0, latest - _check_limit(limit) + 1)
         older = read_log_range(self._store, first, self.version)  # CorruptTableError on a gap
         entries = older + [e for e in newer if e.version >= first]
         return [HistoryEntry(
@@ -327,7 +327,7 @@ class Table:
         """
         return UpdateSchema(self)
 
-    def update_partitioning(self, partition_by: Sequence[str]) -> CommitSummary:
+    def update_partitioning(self, partition_by: Sequence[str] | str | None) -> CommitSummary:
         """Partition new data by `partition_by` (strings as `create_table` takes them: `"day(ts)"`,
         `"bucket(16, user_id)"`, `"category"`; empty for none). Files already written keep their
         partitioning, and scans prune both.
@@ -338,15 +338,16 @@ class Table:
         >>> t.partition_spec.describe(t.schema)
         'day(ts)'
         """
+        terms = partition_terms(partition_by)  # one string is one term, not its characters
         state = self._state
         metadata = state.metadata
-        spec = evolve_spec(metadata, partition_by)
+        spec = evolve_spec(metadata, terms)
         specs = metadata.partition_specs
         if all(s.spec_id != spec.spec_id for s in specs):
             specs = (*specs, spec)
         new = replace(metadata, partition_specs=specs, default_spec_id=spec.spec_id,
                       last_partition_id=max([metadata.last_partition_id, *(f.field_id for f in spec.fields)]))
-        return self._commit(state, "update_partitioning", [new], parameters={"partition_by": list(partition_by)})
+        return self._commit(state, "update_partitioning", [new], parameters={"partition_by": terms})
 
     def _commit_schema(self, base: TableState, schema: Schema, last_column_id: int,
                        changes: list[str]) -> CommitSummary:
@@ -415,6 +416,12 @@ def _check_all_match(batches: Iterator[pa.RecordBatch], predicate: Expr, where: 
                 f"{bad} row(s) of the new data do not match where={where!r}; overwrite(where=...) only "
                 "replaces rows matching the predicate, so every new row must match it")
         yield batch
+
+
+def _check_limit(limit: object) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise InvalidArgumentError(f"limit must be a whole number >= 0 (or None for all), not {limit!r}")
+    return limit
 
 
 def _state_as_of(store: Store, as_of_ms: int, latest: TableState) -> TableState:
