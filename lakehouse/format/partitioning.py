@@ -50,7 +50,12 @@ class PartitionField:
 
     def describe(self, schema: Schema | None = None) -> str:
         """The field as `partition_by` writes it: `day(ts)`, `bucket(16, user_id)`; without a schema
-        (or once its column is dropped) the source is named by id, `day(#2)`."""
+        (or once its column is dropped) the source is named by id, `day(#2)`.
+
+        >>> from lakehouse.format.transforms import parse_transform
+        >>> PartitionField(source_id=2, field_id=1000, name="ts_day", transform=parse_transform("day")).describe()
+        'day(#2)'
+        """
         path = schema.path_of(self.source_id) if schema is not None else None
         source = column_name(path) if path else f"#{self.source_id}"
         t = self.transform
