@@ -41,7 +41,7 @@ class CommitSummary:
     and its `metrics` (`num_added_files`, `num_added_rows`, `num_added_bytes`, and for an
     overwrite `num_removed_files`, `num_deleted_rows`).
 
-    >>> t = create_table("memory://docs/commit-summary", schema=pa.schema([("id", pa.int64())]))
+    >>> t = create_table("memory://docs/handle-commit-summary", schema=pa.schema([("id", pa.int64())]))
     >>> summary = t.append(pa.table({"id": [1, 2]}))
     >>> summary.version, summary.operation, summary.metrics["num_added_rows"]
     (1, 'append', 2)
@@ -58,7 +58,7 @@ class HistoryEntry:
     `operation` and its `parameters` and `metrics`, the `engine` that wrote it, the
     `read_version` it was built on and whether it was a blind append (added files only).
 
-    >>> t = create_table("memory://docs/history-entry", schema=pa.schema([("id", pa.int64())]))
+    >>> t = create_table("memory://docs/handle-history-entry", schema=pa.schema([("id", pa.int64())]))
     >>> _ = t.append(pa.table({"id": [1]}))
     >>> entry = t.history()[0]
     >>> entry.version, entry.operation, entry.read_version, entry.is_blind_append
@@ -113,11 +113,11 @@ def open_table(uri: str, *, storage_options: Mapping[str, Any] | None = None, ve
     VersionNotFoundError if the version or time is not in the table's history.
 
     >>> import pyarrow as pa, lakehouse
-    >>> t = lakehouse.create_table("memory://docs/open_table", schema=pa.schema([("id", pa.int64())]))
+    >>> t = lakehouse.create_table("memory://docs/handle-open_table", schema=pa.schema([("id", pa.int64())]))
     >>> _ = t.append(pa.table({"id": [1, 2]}))
-    >>> lakehouse.open_table("memory://docs/open_table").version
+    >>> lakehouse.open_table("memory://docs/handle-open_table").version
     1
-    >>> lakehouse.open_table("memory://docs/open_table", version=0).to_arrow().num_rows
+    >>> lakehouse.open_table("memory://docs/handle-open_table", version=0).to_arrow().num_rows
     0
     """
     version, as_of_ms = check_travel(version, as_of)  # before any I/O
@@ -133,11 +133,11 @@ class Table:
     commits by others appear after `refresh()`, and `at()` gives a handle on a past version.
     A handle is never changed by either: they return new handles.
 
-    >>> t = create_table("memory://docs/table-class", schema=pa.schema([("id", pa.int64())]),
+    >>> t = create_table("memory://docs/handle-table-class", schema=pa.schema([("id", pa.int64())]),
     ...                  partition_by=["bucket(4, id)"])
     >>> _ = t.append(pa.table({"id": [1, 2, 3]}))
     >>> t
-    Table('memory://docs/table-class', version=1, columns=[id: int64], partitioned by bucket(4, id))
+    Table('memory://docs/handle-table-class', version=1, columns=[id: int64], partitioned by bucket(4, id))
     >>> t.at(version=0).to_arrow().num_rows
     0
     """
@@ -151,8 +151,8 @@ class Table:
     def uri(self) -> str:
         """Where the table lives (credentials removed).
 
-        >>> create_table("memory://docs/uri", schema=pa.schema([("id", pa.int64())])).uri
-        'memory://docs/uri'
+        >>> create_table("memory://docs/handle-uri", schema=pa.schema([("id", pa.int64())])).uri
+        'memory://docs/handle-uri'
         """
         return self._store.uri
 
@@ -160,7 +160,7 @@ class Table:
     def version(self) -> int:
         """The version this handle reads: 0 is the empty table `create_table` made.
 
-        >>> t = create_table("memory://docs/version", schema=pa.schema([("id", pa.int64())]))
+        >>> t = create_table("memory://docs/handle-version", schema=pa.schema([("id", pa.int64())]))
         >>> t.version, t.append(pa.table({"id": [1]})).version, t.version
         (0, 1, 1)
         """
@@ -174,7 +174,7 @@ class Table:
     def schema(self) -> Schema:
         """The table's schema at this version, with field ids.
 
-        >>> create_table("memory://docs/schema", schema=pa.schema([("id", pa.int64())])).schema
+        >>> create_table("memory://docs/handle-schema", schema=pa.schema([("id", pa.int64())])).schema
         Schema(schema_id=0):
           1: id: int64
         """
@@ -184,7 +184,7 @@ class Table:
     def arrow_schema(self) -> pa.Schema:
         """The Arrow schema scans return (field ids in each field's metadata).
 
-        >>> create_table("memory://docs/arrow-schema", schema=pa.schema([("id", pa.int64())])).arrow_schema.names
+        >>> create_table("memory://docs/handle-arrow-schema", schema=pa.schema([("id", pa.int64())])).arrow_schema.names
         ['id']
         """
         return self.scan().schema
@@ -194,7 +194,7 @@ class Table:
         """Everything the log says about the table at this version: schemas, partition specs,
         properties, its id and creation time (spec/format.md, "metadata").
 
-        >>> t = create_table("memory://docs/metadata", schema=pa.schema([("id", pa.int64())]))
+        >>> t = create_table("memory://docs/handle-metadata", schema=pa.schema([("id", pa.int64())]))
         >>> len(t.metadata.table_id)
         36
         """
@@ -204,7 +204,7 @@ class Table:
     def partition_spec(self) -> PartitionSpec:
         """How new data is split into files (by field id; `describe(schema)` names the columns).
 
-        >>> t = create_table("memory://docs/partition-spec", schema=pa.schema([("ts", pa.timestamp("us"))]),
+        >>> t = create_table("memory://docs/handle-partition-spec", schema=pa.schema([("ts", pa.timestamp("us"))]),
         ...                  partition_by=["day(ts)"])
         >>> t.partition_spec.describe(t.schema)
         'day(ts)'
@@ -215,7 +215,7 @@ class Table:
     def properties(self) -> Mapping[str, str]:
         """The table's properties (spec/format.md, "Table properties").
 
-        >>> t = create_table("memory://docs/properties", schema=pa.schema([("id", pa.int64())]),
+        >>> t = create_table("memory://docs/handle-properties", schema=pa.schema([("id", pa.int64())]),
         ...                  properties={"checkpoint.interval": 10})
         >>> t.properties["checkpoint.interval"]
         '10'
@@ -230,8 +230,8 @@ class Table:
     def refresh(self) -> "Table":
         """A new handle at the table's newest version (this one is left as it is).
 
-        >>> t = create_table("memory://docs/refresh", schema=pa.schema([("id", pa.int64())]))
-        >>> _ = open_table("memory://docs/refresh").append(pa.table({"id": [1]}))  # another writer
+        >>> t = create_table("memory://docs/handle-refresh", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = open_table("memory://docs/handle-refresh").append(pa.table({"id": [1]}))  # another writer
         >>> t.version, t.refresh().version
         (0, 1)
         """
@@ -242,7 +242,7 @@ class Table:
         `as_of` (a datetime, naive meaning local time; a `datetime.date`, midnight local time; or an
         ISO-8601 string such as `"2024-03-01T12:00:00Z"`). VersionNotFoundError if there is none.
 
-        >>> t = create_table("memory://docs/at", schema=pa.schema([("id", pa.int64())]))
+        >>> t = create_table("memory://docs/handle-at", schema=pa.schema([("id", pa.int64())]))
         >>> _ = t.append(pa.table({"id": [1]}))
         >>> t.at(version=0).version, t.at(as_of=t.history()[0].timestamp).version
         (0, 1)
@@ -253,7 +253,7 @@ class Table:
         """The commits (HistoryEntry), newest first, up to the table's newest version (which may
         be newer than this handle's); `limit` keeps the newest `limit` of them.
 
-        >>> t = create_table("memory://docs/history", schema=pa.schema([("id", pa.int64())]))
+        >>> t = create_table("memory://docs/handle-history", schema=pa.schema([("id", pa.int64())]))
         >>> _ = t.append(pa.table({"id": [1]}))
         >>> [(e.version, e.operation) for e in t.history()]
         [(1, 'append'), (0, 'create')]
@@ -319,7 +319,7 @@ class Table:
         `with` block ends, or on `.commit()`. Columns keep their field ids, so data already
         written reads under the new schema (spec/format.md, "Schema evolution").
 
-        >>> t = create_table("memory://docs/update-schema", schema=pa.schema([("id", pa.int32())]))
+        >>> t = create_table("memory://docs/handle-update-schema", schema=pa.schema([("id", pa.int32())]))
         >>> with t.update_schema() as update:
         ...     _ = update.add_column("name", pa.string()).rename_column("id", "user_id")
         >>> t.schema.names, t.version
@@ -332,7 +332,7 @@ class Table:
         `"bucket(16, user_id)"`, `"category"`; empty for none). Files already written keep their
         partitioning, and scans prune both.
 
-        >>> t = create_table("memory://docs/update-partitioning", schema=pa.schema([("ts", pa.timestamp("us"))]))
+        >>> t = create_table("memory://docs/handle-update-partitioning", schema=pa.schema([("ts", pa.timestamp("us"))]))
         >>> t.update_partitioning(["day(ts)"]).version
         1
         >>> t.partition_spec.describe(t.schema)
