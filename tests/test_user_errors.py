@@ -114,6 +114,16 @@ def test_as_of_is_exact_milliseconds_rounded_down(when):
     assert as_of_millis(when.isoformat()) == expected  # the ISO string names the same instant
 
 
+def test_as_of_takes_pandas_timestamps_and_refuses_nat_and_numpy():
+    pd = pytest.importorskip("pandas")
+    assert as_of_millis(pd.Timestamp("2024-03-01T00:00:00.123456789Z")) == 1709251200123
+    assert as_of_millis(pd.Timestamp("2024-03-01 12:00", tz="Europe/Paris")) == 1709290800000
+    assert as_of_millis(pd.Timestamp("2024-03-01")) == as_of_millis(dt.datetime(2024, 3, 1))  # naive: local
+    for bad in (pd.NaT, np.datetime64("2024-03-01")):
+        with pytest.raises(lakehouse.InvalidArgumentError, match="as_of must be a datetime"):
+            as_of_millis(bad)
+
+
 def test_as_of_before_the_table_existed_names_both_times_in_iso():
     t, stamps = _table(_memory_uri(), 1)
     with pytest.raises(lakehouse.VersionNotFoundError) as info:

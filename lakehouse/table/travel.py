@@ -92,12 +92,17 @@ def _parse_iso(text: str) -> dt.date | dt.datetime:
 
 
 def _millis(when: dt.datetime) -> int:
-    if when.tzinfo is None or when.utcoffset() is None:
-        try:
-            when = when.astimezone()  # a naive datetime is the caller's local time
-        except (OverflowError, OSError, ValueError):
-            when = when.replace(tzinfo=dt.timezone.utc)  # beyond the platform's clock: hours do not matter
+    # Rebuilt as a plain datetime with a fixed offset: subclasses (pandas' Timestamp) differ in
+    # astimezone(), and a pytz zone given as tzinfo would apply its oldest offset.
     try:
-        return (when - _EPOCH) // dt.timedelta(milliseconds=1)  # exact: no float rounding
-    except OverflowError:  # pragma: no cover - a difference of two valid datetimes fits
-        raise InvalidArgumentError(f"as_of={when!r} is out of range") from None
+        offset = when.utcoffset()
+        plain = dt.datetime(when.year, when.month, when.day, when.hour, when.minute, when.second, when.microsecond,
+                            fold=getattr(when, "fold", 0))  # fold: which of a repeated local hour
+    except (TypeError, ValueError, AttributeError):  # pandas' NaT, say
+        raise InvalidArgumentError(f"as_of={when!r} is not a time; as_of must be {_AS_OF_KINDS}") from None
+    if offset is None:
+        try:
+            offset = plain.astimezone().utcoffset()  # a naive datetime is the caller's local time
+        except (OverflowError, OSError, ValueError):
+            offset = dt.timedelta(0)  # beyond the platform's clock: hours do not matter there
+    return (plain.replace(tzinfo=dt.timezone(offset)) - _EPOCH) // dt.timedelta(milliseconds=1)  # exact
