@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-
 from typing import Union
 
 from ..errors import InvalidArgumentError, VersionNotFoundError
@@ -92,8 +91,8 @@ def _parse_iso(text: str) -> dt.date | dt.datetime:
 
 
 def _millis(when: dt.datetime) -> int:
-    # Rebuilt as a plain datetime with a fixed offset: subclasses (pandas' Timestamp) differ in
-    # astimezone(), and a pytz zone given as tzinfo would apply its oldest offset.
+    # Rebuilt as a plain datetime with a fixed offset: subclasses (pandas' Timestamp) have their
+    # own astimezone() and arithmetic.
     try:
         offset = when.utcoffset()
         plain = dt.datetime(when.year, when.month, when.day, when.hour, when.minute, when.second, when.microsecond,
