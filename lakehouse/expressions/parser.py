@@ -42,6 +42,7 @@ from sqlglot import exp
 from ..errors import InvalidExpressionError
 from ..format.columns import column_name
 from .lists import extract_lists, restore_lists, values_of
+from .syntax_errors import describe
 from .tree import (
     CONSTANTS, FALSE, FLIPPED, NULL, TRUE, And, Compare, Expr, In, IsNull, Like, Not, Or, Ref, StartsWith, and_,
     balanced, or_,
@@ -61,7 +62,7 @@ def parse(where: str) -> Expr:
     try:
         node = _parse_sql(where)
     except Exception as e:  # ParseError, TokenError, and worse on hostile input: never leak them
-        raise InvalidExpressionError(f"cannot parse where expression {where!r}: {_first_line(e)}") from e
+        raise InvalidExpressionError(f"cannot parse where expression {where!r}: {describe(where, e)}") from None
     try:
         return _predicate(node)
     except RecursionError as e:
@@ -79,11 +80,6 @@ def _parse_sql(where: str) -> exp.Expression:
         except Exception:  # noqa: BLE001 - the original text decides, and names the error
             pass
     return sqlglot.parse_one(where, read="duckdb")
-
-
-def _first_line(e: Exception) -> str:
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(e))  # sqlglot underlines the error with ANSI codes
-    return text.strip().splitlines()[0] if text.strip() else type(e).__name__
 
 
 def _sql(node: exp.Expression) -> str:

@@ -48,6 +48,31 @@ class PartitionField:
     name: str
     transform: Transform
 
+    def describe(self, schema: Schema | None = None) -> str:
+        """The field as `partition_by` writes it: `day(ts)`, `bucket(16, user_id)`; without a schema
+        (or once its column is dropped) the source is named by id, `day(#2)`.
+
+        >>> from lakehouse.format.transforms import parse_transform
+        >>> PartitionField(source_id=2, field_id=1000, name="ts_day", transform=parse_transform("day")).describe()
+        'day(#2)'
+        """
+        path = schema.path_of(self.source_id) if schema is not None else None
+        source = column_name(path) if path else f"#{self.source_id}"
+        t = self.transform
+        if t == IDENTITY:
+            return source
+        if isinstance(t, BucketTransform):
+            return f"bucket({t.num_buckets}, {source})"
+        if isinstance(t, TruncateTransform):
+            return f"truncate({t.width}, {source})"
+        return f"{t}({source})"
+
+    def __repr__(self) -> str:
+        return f"PartitionField({self._summary()})"
+
+    def _summary(self) -> str:
+        return f"{self.field_id}: {self.name} = {self.describe()}"
+
     def to_json(self) -> dict:
         return {"source_id": self.source_id, "field_id": self.field_id, "name": self.name,
                 "transform": str(self.transform)}
@@ -68,6 +93,23 @@ class PartitionSpec:
     @property
     def is_unpartitioned(self) -> bool:
         return not self.fields
+
+    def describe(self, schema: Schema | None = None) -> str:
+        """The spec as `partition_by` strings, with column names from `schema` (ids without one).
+
+        >>> import pyarrow as pa
+        >>> schema = Schema.from_arrow(pa.schema([("ts", pa.timestamp("us")), ("user_id", pa.int64())]))
+        >>> spec = parse_partition_by(["day(ts)", "bucket(16, user_id)"], schema, spec_id=0)
+        >>> spec.describe(schema)
+        'day(ts), bucket(16, user_id)'
+        >>> spec
+        PartitionSpec(spec_id=0, fields=[1000: ts_day = day(#1), 1001: user_id_bucket_16 = bucket(16, #2)])
+        """
+        return ", ".join(f.describe(schema) for f in self.fields) if self.fields else "unpartitioned"
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f._summary() for f in self.fields)
+        return f"PartitionSpec(spec_id={self.spec_id}, fields=[{fields}])"
 
     def fields_by_source(self, source_id: int) -> tuple[PartitionField, ...]:
         return tuple(f for f in self.fields if f.source_id == source_id)
@@ -107,8 +149,7 @@ def parse_partition_by(columns: Sequence[str], schema: Schema, *, spec_id: int,
     double quotes or backticks is one name whatever it holds (`day("my.ts")`, `"my col"`), with
     the quote character doubled inside it.
     """
-    if isinstance(columns, str):
-        columns = [columns]
+    columns = partition_terms(columns)
     fields: list[PartitionField] = []
     for i, text in enumerate(columns):
         transform, path = _parse_term(text)
@@ -125,6 +166,23 @@ def parse_partition_by(columns: Sequence[str], schema: Schema, *, spec_id: int,
                                      name=default_name(".".join(path), transform), transform=transform))
     _check_fields(fields)
     return PartitionSpec(spec_id=spec_id, fields=tuple(fields))
+
+
+def partition_terms(partition_by: object) -> list[str]:
+    """`partition_by` as a list of strings: None is none, one string is one term.
+
+    >>> partition_terms("day(ts)"), partition_terms(None)
+    (['day(ts)'], [])
+    """
+    if partition_by is None:
+        return []
+    if isinstance(partition_by, str):
+        return [partition_by]
+    terms = list(partition_by) if isinstance(partition_by, Iterable) and not isinstance(partition_by, bytes) else None
+    if terms is None or not all(isinstance(t, str) for t in terms):
+        raise InvalidPartitionSpecError(
+            f"partition_by must be a list of strings such as ['day(ts)', 'bucket(16, user_id)'], not {partition_by!r}")
+    return terms
 
 
 def evolve_spec(metadata, partition_by: Sequence[str]) -> PartitionSpec:

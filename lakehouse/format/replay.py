@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from ..errors import CorruptTableError, LakehouseError, TableNotFoundError, VersionNotFoundError
+import datetime as dt
+
+from ..errors import CorruptTableError, LakehouseError, VersionNotFoundError
 from ..io import Store
 from .checkpoint import CheckpointSearch, find_checkpoint
-from .log import META_DIR, LogEntry, read_entries_from, read_entry
+from .log import META_DIR, LogEntry, list_versions, read_entries_from, read_entry
 from .state import TableState, apply_actions, check_readable
 
 
@@ -49,7 +51,7 @@ def _unreadable(store: Store, found: CheckpointSearch, version: int | None) -> L
             f"the table at {store.uri} cannot be read: log entry 0 was removed and no checkpoint is usable "
             f"(checkpoint {found.committed} exists but is damaged); restore a checkpoint or the log")
     if not store.exists(META_DIR):
-        return TableNotFoundError(f"no table at {store.uri}")
+        return store.no_table_error()
     if version is not None:
         return VersionNotFoundError(
             f"version {version} of {store.uri} cannot be read: log entry 0 was removed and there is no usable "
@@ -66,12 +68,20 @@ def fold(state: TableState | None, entries: list[LogEntry]) -> TableState:
 def version_at(store: Store, timestamp_ms: int, latest: TableState) -> int:
     """The newest version committed at or before `timestamp_ms` (commit times never decrease,
     so a binary search over the log finds it in O(log n) reads)."""
-    lo, hi = 0, latest.version
     if latest.timestamp <= timestamp_ms:
         return latest.version
+    lo, hi = 0, latest.version
     first = read_entry(store, 0)
-    if first is None or first.timestamp > timestamp_ms:
-        raise VersionNotFoundError(f"the table has no version committed at or before {timestamp_ms} ms")
+    if first is None:  # the log's start was removed after a checkpoint: its oldest entry is the floor
+        kept = [v for v in list_versions(store) if v <= latest.version]
+        lo = min(kept, default=latest.version)
+        first = read_entry(store, lo)
+    first_ms = latest.timestamp if first is None else first.timestamp
+    if first_ms > timestamp_ms:
+        which = "its first version (0)" if lo == 0 else f"the oldest version still in its log ({lo})"
+        raise VersionNotFoundError(
+            f"the table {store.uri} has no version at {iso_millis(timestamp_ms)}: {which} was committed at "
+            f"{iso_millis(first_ms)}; pass an as_of at or after that")
     while lo < hi:  # invariant: entry lo is at or before the time, entry hi+1 is after it
         mid = (lo + hi + 1) // 2
         entry = read_entry(store, mid)
@@ -80,3 +90,12 @@ def version_at(store: Store, timestamp_ms: int, latest: TableState) -> int:
         else:
             hi = mid - 1
     return lo
+
+
+def iso_millis(ms: int) -> str:
+    """A commit time (ms since the epoch) in ISO-8601, UTC: 2024-03-01T12:00:00.000Z."""
+    try:
+        when = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(milliseconds=ms)
+    except OverflowError:
+        return f"{ms} ms since the epoch"
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -112,8 +112,36 @@ class Schema:
             raise SchemaMismatchError(f"duplicate column names: {sorted(dupes)}")
         return cls(schema_id=schema_id, fields=tuple(from_arrow_field(f, ids) for f in schema))
 
+    # ------------------------------------------------------------ display
     def __str__(self) -> str:
-        return "\n".join(f"{f.id:>4} {f.name}: {f.type}{' NOT NULL' if f.required else ''}" for f in self.fields)
+        """One line per field, as Arrow prints a schema, each with its field id first; the
+        children of structs, lists and maps indented below their parent.
+
+        >>> import pyarrow as pa
+        >>> print(Schema.from_arrow(pa.schema([pa.field("id", pa.int64(), nullable=False),
+        ...                                    ("tags", pa.list_(pa.string()))])))
+        1: id: int64 not null
+        2: tags: list
+          3: element: string
+        """
+        return "\n".join(_lines(self.fields, "")) if self.fields else "(no fields)"
+
+    def __repr__(self) -> str:
+        """`Schema(schema_id=N)` and the fields as `str()` shows them, indented."""
+        body = "\n".join("  " + line for line in str(self).splitlines())
+        return f"Schema(schema_id={self.schema_id}):\n{body}"
+
+    def summary(self, limit: int = 8) -> str:
+        """The top-level columns on one line, `limit` at most: `id: int64 not null, ts: timestamp[us]`.
+
+        >>> import pyarrow as pa
+        >>> Schema.from_arrow(pa.schema([(c, pa.int8()) for c in "abc"])).summary(limit=2)
+        'a: int8, b: int8, … 1 more'
+        """
+        shown = [f"{f.name}: {f.type}{' not null' if f.required else ''}" for f in self.fields[:limit]]
+        if len(self.fields) > limit:
+            shown.append(f"… {len(self.fields) - limit} more")
+        return ", ".join(shown)
 
 
 def _walk(fields: tuple[Field, ...], prefix: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], int, Field]]:
@@ -124,15 +152,19 @@ def _walk(fields: tuple[Field, ...], prefix: tuple[str, ...]) -> Iterator[tuple[
 
 
 def _walk_type(t: Type, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], int, Field]]:
+    yield from _walk(_children(t), path)
+
+
+def _children(t: Type) -> tuple[Field, ...]:
+    """A nested type's direct children as fields (list elements and map keys and values too)."""
     if isinstance(t, StructType):
-        yield from _walk(t.fields, path)
-    elif isinstance(t, ListType):
-        element = Field(id=t.element_id, name="element", type=t.element, required=t.element_required)
-        yield from _walk((element,), path)
-    elif isinstance(t, MapType):
-        key = Field(id=t.key_id, name="key", type=t.key, required=True)
-        value = Field(id=t.value_id, name="value", type=t.value, required=t.value_required)
-        yield from _walk((key, value), path)
+        return t.fields
+    if isinstance(t, ListType):
+        return (Field(id=t.element_id, name="element", type=t.element, required=t.element_required),)
+    if isinstance(t, MapType):
+        return (Field(id=t.key_id, name="key", type=t.key, required=True),
+                Field(id=t.value_id, name="value", type=t.value, required=t.value_required))
+    return ()
 
 
 def _leaves(fields: tuple[Field, ...], prefix: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Field]]:
@@ -141,3 +173,12 @@ def _leaves(fields: tuple[Field, ...], prefix: tuple[str, ...]) -> Iterator[tupl
             yield from _leaves(f.type.fields, prefix + (f.name,))
         elif not isinstance(f.type, (ListType, MapType)):
             yield prefix + (f.name,), f
+
+
+def _lines(fields: tuple[Field, ...], indent: str) -> Iterator[str]:
+    for f in fields:
+        children = _children(f.type)
+        kind = type(f.type).__name__.removesuffix("Type").lower() if children else str(f.type)  # children follow
+        doc = f"  -- {f.doc}" if f.doc else ""
+        yield f"{indent}{f.id}: {f.name}: {kind}{' not null' if f.required else ''}{doc}"
+        yield from _lines(children, indent + "  ")

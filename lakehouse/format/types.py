@@ -80,6 +80,10 @@ class Field:
     required: bool = False
     doc: str | None = None
 
+    def __repr__(self) -> str:  # the type as it prints (int64, list<string>), not its dataclass
+        doc = "" if self.doc is None else f", doc={self.doc!r}"
+        return f"Field(id={self.id}, name={self.name!r}, type={self.type}, required={self.required}{doc})"
+
 
 @dataclass(frozen=True, slots=True)
 class StructType:

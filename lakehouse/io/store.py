@@ -109,7 +109,14 @@ class Store:
     def _call(self, what: str, rel: str, fn: Callable[[], T]) -> T:
         try:
             return with_retries(fn, self.retry)
-        except (FileNotFoundError, FileExistsError, StorageError):
+        except (NotADirectoryError, FileExistsError) as e:
+            # A table's own files never collide with each other: a file where a folder should be
+            # is most often the user's path naming a file. Say so without the internal path.
+            self.check_not_a_file()
+            if isinstance(e, FileExistsError):
+                raise
+            raise StorageError(f"{what} {self._show(rel)} failed: {self._redact(_describe(e))}") from None
+        except (FileNotFoundError, StorageError):
             raise
         except Exception as e:  # noqa: BLE001 - only the store's own errors are wrapped
             if not is_store_error(e):
@@ -196,7 +203,11 @@ class Store:
         path = self.full_path(rel_dir)
         if self._is_s3:
             from . import s3
-            return self._call("listing", rel_dir, lambda: s3.list_names(self.fs, path))
+            try:
+                return self._call("listing", rel_dir, lambda: s3.list_names(self.fs, path))
+            except FileNotFoundError:  # S3 says so for a missing bucket only: a missing prefix lists empty
+                bucket = path.strip("/").split("/", 1)[0]
+                raise TableNotFoundError(f"no table at {self.uri}: the bucket {bucket!r} does not exist") from None
         try:
             entries = self._call("listing", rel_dir, lambda: self.fs.ls(path, detail=False))
         except FileNotFoundError:
@@ -236,9 +247,47 @@ class Store:
     def _redact(self, text: str) -> str:
         return redact(text, self._secrets)
 
-    def require_table_root(self) -> None:
-        if not self._call("checking", "", lambda: self.fs.exists(self.root)):
-            raise TableNotFoundError(f"no table at {self.uri}")
+    # ------------------------------------------------------------ no table here
+    def no_table_error(self) -> TableNotFoundError:
+        """Why there is no table at the root, in the user's terms (no internal paths): a file,
+        a folder that holds no table, or nothing at all. Called once reading has failed."""
+        self.check_not_a_file()
+        try:
+            folder = self.fs.isdir(self.root)
+            names = self.list_names("") if folder else []
+        except Exception:  # noqa: BLE001 - only the wording depends on it
+            folder, names = False, []
+        if names:
+            return TableNotFoundError(f"{self.uri} is a folder but not a table: it has no lakehouse transaction "
+                                      "log (create one there with lakehouse.create_table)")
+        if folder:
+            return TableNotFoundError(f"no table at {self.uri}: the folder is empty")
+        return TableNotFoundError(f"no table at {self.uri}: nothing is there")
+
+    def check_not_a_file(self) -> None:
+        """TableNotFoundError if the root, or a folder above it, is a file (a data file's path, say)."""
+        found = self._file_in_the_way()
+        if found == self.root:
+            raise TableNotFoundError(f"{self.uri} is a file, not a table folder; pass the table's folder")
+        if found is not None:
+            shown = self.uri[:len(self.uri) - len(self.root) + len(found)] if self.uri.endswith(self.root) else found
+            raise TableNotFoundError(f"no table at {self.uri}: {self._redact(shown)} is a file, not a folder")
+
+    def _file_in_the_way(self) -> str | None:
+        """The root or the nearest path above it that is a file, if any. On an object store a key
+        and a prefix may share a name, so only the root itself is looked at."""
+        path = self.root
+        for _ in range(1 if self._object_store else 256):
+            try:
+                if self.fs.isfile(path):
+                    return path
+            except Exception:  # noqa: BLE001 - undecided: the caller's own error stands
+                return None
+            parent = posixpath.dirname(path)
+            if not parent or parent == path:
+                return None
+            path = parent
+        return None
 
 
 def _open_s3(uri: str, options: dict, own: dict):
@@ -292,7 +341,9 @@ def _count(value: object) -> int:
 
 
 def _normalise_uri(uri: str) -> str:
-    uri = os.fspath(uri)
+    uri = os.fspath(uri) if isinstance(uri, os.PathLike) else uri
+    if not isinstance(uri, str):
+        raise InvalidArgumentError(f"the table URI must be a string or a path, not {type(uri).__name__} {uri!r}")
     if not uri.strip():  # "" would otherwise mean the current folder
         raise InvalidArgumentError("the table URI is empty")
     if "://" not in uri:

@@ -17,7 +17,7 @@ from ..expressions.tree import TRUE, Expr
 from ..format.actions import AddFile, CommitInfo, Protocol, TableMetadata
 from ..format.checkpoint import checkpoint_versions, settle
 from ..format.log import encode_entry, list_versions, log_path, read_entries_from, read_log_range
-from ..format.partitioning import UNPARTITIONED, evolve_spec, parse_partition_by
+from ..format.partitioning import UNPARTITIONED, PartitionSpec, evolve_spec, parse_partition_by, partition_terms
 from ..format.replay import load_state, version_at
 from ..format.schema import Schema
 from ..format.type_names import schema_fields
@@ -29,6 +29,7 @@ from .commit import ENGINE, MAX_RETRIES, CommitPolicy, commit
 from .conflicts import Transaction
 from .conform import conform_batches, merged_schema, schema_differences, supplied_field_ids, to_reader
 from .schema_update import UpdateSchema
+from .travel import AsOf, check_travel
 from .writer import WriteOptions, write_data_files
 
 SchemaMode = Literal["strict", "merge"]
@@ -37,7 +38,15 @@ _COMPACT_AFTER_ADDS = 4096  # fold a handle's replayed adds into its Arrow index
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CommitSummary:
-    """What a write committed."""
+    """What a write committed: the new `version`, the `operation` ("append", "overwrite", ...)
+    and its `metrics` (`num_added_files`, `num_added_rows`, `num_added_bytes`, and for an
+    overwrite `num_removed_files`, `num_deleted_rows`).
+
+    >>> t = create_table("memory://docs/handle-commit-summary", schema=pa.schema([("id", pa.int64())]))
+    >>> summary = t.append(pa.table({"id": [1, 2]}))
+    >>> summary.version, summary.operation, summary.metrics["num_added_rows"]
+    (1, 'append', 2)
+    """
 
     version: int
     operation: str
@@ -46,6 +55,19 @@ class CommitSummary:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HistoryEntry:
+    """One commit, as `Table.history()` lists them: its `version`, commit `timestamp` (UTC), the
+    `operation` and its `parameters` and `metrics`, the `engine` that wrote it, the
+    `read_version` it was built on and whether it was a blind append (added files only).
+
+    >>> t = create_table("memory://docs/handle-history-entry", schema=pa.schema([("id", pa.int64())]))
+    >>> _ = t.append(pa.table({"id": [1]}))
+    >>> entry = t.history()[0]
+    >>> entry.version, entry.operation, entry.read_version, entry.is_blind_append
+    (1, 'append', 0, True)
+    >>> entry.timestamp.tzinfo
+    datetime.timezone.utc
+    """
+
     version: int
     timestamp: dt.datetime
     operation: str
@@ -57,7 +79,7 @@ class HistoryEntry:
 
 
 def create_table(uri: str, *, schema: pa.Schema | Schema | Mapping[str, str | pa.DataType],
-                 partition_by: Sequence[str] | None = None, properties: Mapping[str, str] | None = None,
+                 partition_by: Sequence[str] | str | None = None, properties: Mapping[str, str] | None = None,
                  storage_options: Mapping[str, Any] | None = None) -> "Table":
     """Create a table (version 0) at `uri`; TableExistsError if one is there.
 
@@ -76,7 +98,8 @@ def create_table(uri: str, *, schema: pa.Schema | Schema | Mapping[str, str | pa
     if not isinstance(schema, Schema):
         schema = Schema.from_arrow(schema if isinstance(schema, pa.Schema) else schema_fields(schema))
     last_column_id = schema.highest_field_id
-    spec = parse_partition_by(partition_by, schema, spec_id=0) if partition_by else UNPARTITIONED
+    terms = partition_terms(partition_by)  # one string is one term, not its characters
+    spec = parse_partition_by(terms, schema, spec_id=0) if terms else UNPARTITIONED
     now = int(time.time() * 1000)
     metadata = TableMetadata(
         table_id=str(uuid.uuid4()), created_at=now, schemas=(schema,), current_schema_id=schema.schema_id,
@@ -85,7 +108,7 @@ def create_table(uri: str, *, schema: pa.Schema | Schema | Mapping[str, str | pa
         properties={k: str(v) for k, v in (properties or {}).items()})
     actions = (Protocol(), metadata)
     info = CommitInfo(timestamp=now, operation="create", engine=ENGINE,
-                      parameters={"partition_by": list(partition_by or [])})
+                      parameters={"partition_by": terms})
     # Entry 0 may be gone from an existing table (removed after a checkpoint): never refill it.
     if list_versions(store) or checkpoint_versions(store) or not store.put_if_absent(
             log_path(0), encode_entry(0, info, actions)):
@@ -94,18 +117,44 @@ def create_table(uri: str, *, schema: pa.Schema | Schema | Mapping[str, str | pa
 
 
 def open_table(uri: str, *, storage_options: Mapping[str, Any] | None = None, version: int | None = None,
-               as_of: dt.datetime | None = None) -> "Table":
-    """Open the table at `uri` at its newest version (or a past one); TableNotFoundError if none."""
+               as_of: AsOf | None = None) -> "Table":
+    """Open the table at `uri`: its newest version, or a past one by `version` or `as_of`.
+
+    `version` is a version number (an int, as `history()` lists them); `as_of` picks the newest
+    version committed at or before a time: a datetime (naive means local time), a
+    `datetime.date` (midnight at its start, local time) or an ISO-8601 string (`"2024-03-01"`,
+    `"2024-03-01T12:00:00Z"`). TableNotFoundError if there is no table at `uri`;
+    VersionNotFoundError if the version or time is not in the table's history.
+
+    >>> import pyarrow as pa, lakehouse
+    >>> t = lakehouse.create_table("memory://docs/handle-open_table", schema=pa.schema([("id", pa.int64())]))
+    >>> _ = t.append(pa.table({"id": [1, 2]}))
+    >>> lakehouse.open_table("memory://docs/handle-open_table").version
+    1
+    >>> lakehouse.open_table("memory://docs/handle-open_table", version=0).to_arrow().num_rows
+    0
+    """
+    version, as_of_ms = check_travel(version, as_of)  # before any I/O
     store = Store.from_uri(uri, storage_options)
-    if version is not None and as_of is None:  # read only up to `version`: newer entries may be damaged
+    if as_of_ms is None:  # read only up to `version`: newer entries may be damaged
         return Table(store, load_state(store, version))
-    table = Table(store, load_state(store))
-    return table if as_of is None else table.at(version=version, as_of=as_of)
+    latest = load_state(store)
+    return Table(store, _state_as_of(store, as_of_ms, latest))
 
 
 class Table:
     """A handle on a table. It holds the newest state it has seen: its own commits advance it;
-    commits by others appear after `refresh()`. States themselves are immutable."""
+    commits by others appear after `refresh()`, and `at()` gives a handle on a past version.
+    A handle is never changed by either: they return new handles.
+
+    >>> t = create_table("memory://docs/handle-table-class", schema=pa.schema([("id", pa.int64())]),
+    ...                  partition_by=["bucket(4, id)"])
+    >>> _ = t.append(pa.table({"id": [1, 2, 3]}))
+    >>> t
+    Table('memory://docs/handle-table-class', version=1, columns=[id: int64], partitioned by bucket(4, id))
+    >>> t.at(version=0).to_arrow().num_rows
+    0
+    """
 
     def __init__(self, store: Store, state: TableState) -> None:
         self._store = store
@@ -114,10 +163,21 @@ class Table:
     # ------------------------------------------------------------ inspection
     @property
     def uri(self) -> str:
+        """Where the table lives (credentials removed).
+
+        >>> create_table("memory://docs/handle-uri", schema=pa.schema([("id", pa.int64())])).uri
+        'memory://docs/handle-uri'
+        """
         return self._store.uri
 
     @property
     def version(self) -> int:
+        """The version this handle reads: 0 is the empty table `create_table` made.
+
+        >>> t = create_table("memory://docs/handle-version", schema=pa.schema([("id", pa.int64())]))
+        >>> t.version, t.append(pa.table({"id": [1]})).version, t.version
+        (0, 1, 1)
+        """
         return self._state.version
 
     @property
@@ -126,41 +186,98 @@ class Table:
 
     @property
     def schema(self) -> Schema:
+        """The table's schema at this version, with field ids.
+
+        >>> create_table("memory://docs/handle-schema", schema=pa.schema([("id", pa.int64())])).schema
+        Schema(schema_id=0):
+          1: id: int64
+        """
         return self._state.schema
 
     @property
     def arrow_schema(self) -> pa.Schema:
+        """The Arrow schema scans return (field ids in each field's metadata).
+
+        >>> create_table("memory://docs/handle-arrow-schema", schema=pa.schema([("id", pa.int64())])).arrow_schema.names
+        ['id']
+        """
         return self.scan().schema
 
     @property
     def metadata(self) -> TableMetadata:
+        """Everything the log says about the table at this version: schemas, partition specs,
+        properties, its id and creation time (spec/format.md, "metadata").
+
+        >>> t = create_table("memory://docs/handle-metadata", schema=pa.schema([("id", pa.int64())]))
+        >>> len(t.metadata.table_id)
+        36
+        """
         return self._state.metadata
 
     @property
-    def partition_spec(self):
+    def partition_spec(self) -> PartitionSpec:
+        """How new data is split into files (by field id; `describe(schema)` names the columns).
+
+        >>> t = create_table("memory://docs/handle-partition-spec", schema=pa.schema([("ts", pa.timestamp("us"))]),
+        ...                  partition_by=["day(ts)"])
+        >>> t.partition_spec.describe(t.schema)
+        'day(ts)'
+        """
         return self._state.metadata.partition_spec
 
     @property
     def properties(self) -> Mapping[str, str]:
+        """The table's properties (spec/format.md, "Table properties").
+
+        >>> t = create_table("memory://docs/handle-properties", schema=pa.schema([("id", pa.int64())]),
+        ...                  properties={"checkpoint.interval": 10})
+        >>> t.properties["checkpoint.interval"]
+        '10'
+        """
         return self._state.metadata.properties
 
     def __repr__(self) -> str:
-        return f"Table({self.uri!r}, version={self.version})"
+        spec = self.partition_spec
+        parts = "" if spec.is_unpartitioned else f", partitioned by {spec.describe(self.schema)}"
+        return f"Table({self.uri!r}, version={self.version}, columns=[{self.schema.summary()}]{parts})"
 
     def refresh(self) -> "Table":
-        """A new handle at the table's newest version."""
+        """A new handle at the table's newest version (this one is left as it is).
+
+        >>> t = create_table("memory://docs/handle-refresh", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = open_table("memory://docs/handle-refresh").append(pa.table({"id": [1]}))  # another writer
+        >>> t.version, t.refresh().version
+        (0, 1)
+        """
         return Table(self._store, load_state(self._store))
 
-    def at(self, *, version: int | None = None, as_of: dt.datetime | None = None) -> "Table":
-        """A new handle on a past version (by number, or the newest committed at or before `as_of`)."""
+    def at(self, *, version: int | None = None, as_of: AsOf | None = None) -> "Table":
+        """A new handle on a past version: by number, or the newest committed at or before
+        `as_of` (a datetime, naive meaning local time; a `datetime.date`, midnight local time; or an
+        ISO-8601 string such as `"2024-03-01T12:00:00Z"`). VersionNotFoundError if there is none.
+
+        >>> t = create_table("memory://docs/handle-at", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.append(pa.table({"id": [1]}))
+        >>> t.at(version=0).version, t.at(as_of=t.history()[0].timestamp).version
+        (0, 1)
+        """
         return Table(self._store, self._state_at(version, as_of))
 
     def history(self, *, limit: int | None = None) -> list[HistoryEntry]:
-        """Commits, newest first."""
+        """The commits (HistoryEntry), newest first, up to the table's newest version (which may
+        be newer than this handle's); `limit` keeps the newest `limit` of them.
+
+        >>> t = create_table("memory://docs/handle-history", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.append(pa.table({"id": [1]}))
+        >>> [(e.version, e.operation) for e in t.history()]
+        [(1, 'append'), (0, 'create')]
+        >>> len(t.history(limit=1))
+        1
+        """
         # Read the log itself: entries after this handle's version say how far the table has got.
         newer = read_entries_from(self._store, self.version + 1)
         latest = newer[-1].version if newer else self.version
-        first = 0 if limit is None else max(0, latest - limit + 1)
+        first = 0 if limit is None else max(0, latest - _check_limit(limit) + 1)
         older = read_log_range(self._store, first, self.version)  # CorruptTableError on a gap
         entries = older + [e for e in newer if e.version >= first]
         return [HistoryEntry(
@@ -171,7 +288,7 @@ class Table:
 
     # ------------------------------------------------------------ reads
     def scan(self, *, where: str | None = None, columns: Sequence[str] | None = None, version: int | None = None,
-             as_of: dt.datetime | None = None, limit: int | None = None, ordered: bool = True) -> Scan:
+             as_of: AsOf | None = None, limit: int | None = None, ordered: bool = True) -> Scan:
         """A lazy read of the table: nothing is read until `to_arrow()`, `to_pandas()`, ... .
 
         - `where`: a SQL boolean expression in DuckDB's syntax and semantics (spec/format.md,
@@ -257,14 +374,11 @@ class Table:
             raise InvalidArgumentError(f"head(n): n must be a non-negative int, not {n!r}")
         return self.scan(limit=n).to_arrow()
 
-    def _state_at(self, version: int | None, as_of: dt.datetime | None) -> TableState:
-        if as_of is not None:
-            if version is not None:
-                raise InvalidArgumentError("pass version or as_of, not both")
-            latest = load_state(self._store)
-            version = version_at(self._store, _to_millis(as_of), latest)
-            if version == latest.version:
-                return latest
+    def _state_at(self, version: object, as_of: object) -> TableState:
+        """The state for a time travel argument pair (this handle's own for neither)."""
+        version, as_of_ms = check_travel(version, as_of)
+        if as_of_ms is not None:
+            return _state_as_of(self._store, as_of_ms, load_state(self._store))
         if version is None or version == self._state.version:
             return self._state
         return load_state(self._store, version)
@@ -333,20 +447,39 @@ class Table:
 
     # ------------------------------------------------------------ evolution
     def update_schema(self) -> UpdateSchema:
-        """Change the schema by field id; commits when the `with` block ends (or on `.commit()`)."""
+        """Change the schema (add, rename, drop, widen, ...): the changes commit together when the
+        `with` block ends, or on `.commit()`. Columns keep their field ids, so data already
+        written reads under the new schema (spec/format.md, "Schema evolution").
+
+        >>> t = create_table("memory://docs/handle-update-schema", schema=pa.schema([("id", pa.int32())]))
+        >>> with t.update_schema() as update:
+        ...     _ = update.add_column("name", pa.string()).rename_column("id", "user_id")
+        >>> t.schema.names, t.version
+        (['user_id', 'name'], 1)
+        """
         return UpdateSchema(self)
 
-    def update_partitioning(self, partition_by: Sequence[str]) -> CommitSummary:
-        """New data is written with this partitioning; existing files keep theirs."""
+    def update_partitioning(self, partition_by: Sequence[str] | str | None) -> CommitSummary:
+        """Partition new data by `partition_by` (strings as `create_table` takes them: `"day(ts)"`,
+        `"bucket(16, user_id)"`, `"category"`; empty for none). Files already written keep their
+        partitioning, and scans prune both.
+
+        >>> t = create_table("memory://docs/handle-update-partitioning", schema=pa.schema([("ts", pa.timestamp("us"))]))
+        >>> t.update_partitioning(["day(ts)"]).version
+        1
+        >>> t.partition_spec.describe(t.schema)
+        'day(ts)'
+        """
+        terms = partition_terms(partition_by)  # one string is one term, not its characters
         state = self._state
         metadata = state.metadata
-        spec = evolve_spec(metadata, partition_by)
+        spec = evolve_spec(metadata, terms)
         specs = metadata.partition_specs
         if all(s.spec_id != spec.spec_id for s in specs):
             specs = (*specs, spec)
         new = replace(metadata, partition_specs=specs, default_spec_id=spec.spec_id,
                       last_partition_id=max([metadata.last_partition_id, *(f.field_id for f in spec.fields)]))
-        return self._commit(state, "update_partitioning", [new], parameters={"partition_by": list(partition_by)})
+        return self._commit(state, "update_partitioning", [new], parameters={"partition_by": terms})
 
     def _commit_schema(self, base: TableState, schema: Schema, last_column_id: int,
                        changes: list[str]) -> CommitSummary:
@@ -417,7 +550,12 @@ def _check_all_match(batches: Iterator[pa.RecordBatch], predicate: Expr, where: 
         yield batch
 
 
-def _to_millis(when: dt.datetime) -> int:
-    if when.tzinfo is None:
-        when = when.astimezone()  # a naive datetime is the caller's local time, as datetime.timestamp() reads it
-    return int(when.timestamp() * 1000)
+def _check_limit(limit: object) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise InvalidArgumentError(f"limit must be a whole number >= 0 (or None for all), not {limit!r}")
+    return limit
+
+
+def _state_as_of(store: Store, as_of_ms: int, latest: TableState) -> TableState:
+    version = version_at(store, as_of_ms, latest)
+    return latest if version == latest.version else load_state(store, version)
