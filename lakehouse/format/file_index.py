@@ -2,8 +2,9 @@
 
 Columns (spec/format.md, "Checkpoints"): path, size, record_count, spec_id, schema_id,
 modification_time, partition (struct: one child per partition field id, typed by the
-transform's result type) and stats (struct: one child per leaf column id, each
-{min, max, null_count, nan_count} typed by the column's current type). Planning runs
+transform's result type), stats (struct: one child per leaf column id, each
+{min, max, null_count, nan_count} typed by the column's current type) and deletion_vector
+(struct {path, offset, length, cardinality}, null for a file without one). Planning runs
 vectorised pyarrow kernels over it, so 100,000 files never become 100,000 Python objects.
 """
 
@@ -15,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import CorruptTableError
-from .actions import AddFile, TableMetadata
+from .actions import AddFile, DeletionVector, TableMetadata
 from .partitioning import partition_struct_type
 from .paths import check_path_column
 from .stats import stats_from_json, stats_struct_array
@@ -25,6 +26,25 @@ SCALAR_COLUMNS = (
     ("path", pa.string()), ("size", pa.int64()), ("record_count", pa.int64()), ("spec_id", pa.int32()),
     ("schema_id", pa.int32()), ("modification_time", pa.int64()),
 )
+DV_COLUMN = "deletion_vector"
+DV_TYPE = pa.struct([("path", pa.string()), ("offset", pa.int64()), ("length", pa.int64()),
+                     ("cardinality", pa.int64())])
+
+
+def live_counts(index: pa.Table) -> pa.Array:
+    """Each file's live rows: record_count less its deletion vector's cardinality (spec 15.3)."""
+    counts = index["record_count"]
+    if DV_COLUMN not in index.column_names:
+        return counts
+    deleted = pc.struct_field(index[DV_COLUMN], "cardinality")
+    return pc.subtract(counts, pc.fill_null(deleted, 0))
+
+
+def deletion_vectors(index: pa.Table) -> list[DeletionVector | None]:
+    """The descriptor of each file of `index`, None for a file without one."""
+    if DV_COLUMN not in index.column_names:
+        return [None] * index.num_rows
+    return [None if d is None else DeletionVector(**d) for d in index[DV_COLUMN].to_pylist()]
 
 
 def check_index_paths(index: pa.Table, where: str) -> None:
@@ -47,7 +67,8 @@ def stats_type(metadata: TableMetadata) -> pa.DataType:
 
 
 def file_index_schema(metadata: TableMetadata) -> pa.Schema:
-    return pa.schema([*SCALAR_COLUMNS, ("partition", partition_type(metadata)), ("stats", stats_type(metadata))])
+    return pa.schema([*SCALAR_COLUMNS, ("partition", partition_type(metadata)), ("stats", stats_type(metadata)),
+                      (DV_COLUMN, DV_TYPE)])
 
 
 def empty_file_index(metadata: TableMetadata) -> pa.Table:
@@ -90,6 +111,7 @@ def _build_file_index(adds: Sequence[AddFile], metadata: TableMetadata) -> pa.Ta
     children = [decode_values([a.partition.get(f.name) for a in adds], types[f.name]) for f in ptype]
     columns["partition"] = _struct(children, ptype, len(adds))
     columns["stats"] = stats_struct_array([stats_from_json(a.stats, schema) for a in adds], schema)
+    columns[DV_COLUMN] = pa.array([a.deletion_vector and a.deletion_vector.to_json() for a in adds], DV_TYPE)
     return pa.table(columns, schema=file_index_schema(metadata))
 
 
@@ -103,6 +125,8 @@ def conform_file_index(index: pa.Table, metadata: TableMetadata) -> pa.Table:
     for name in ("partition", "stats"):
         columns.append(_conform_struct(index[name].combine_chunks() if name in index.column_names else None,
                                        target.field(name).type, index.num_rows))
+    # Checkpoints of writers before deletion vectors lack the column: no file has one.
+    columns.append(index[DV_COLUMN] if DV_COLUMN in index.column_names else pa.nulls(index.num_rows, DV_TYPE))
     return pa.Table.from_arrays(columns, schema=target)
 
 
