@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import uuid
 import zlib
-from typing import Mapping
+from collections import defaultdict
+from typing import Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -30,7 +31,7 @@ from .actions import DV_MIN_LENGTH, DeletionVector
 from .paths import check_relative_path
 from .puffin import BlobMetadata, write_puffin
 
-__all__ = ["DeletionVector", "write_deletion_vectors", "read_deletion_vector", "encode_blob", "decode_blob",
+__all__ = ["DeletionVector", "write_deletion_vectors", "read_deletion_vector", "read_deletion_vectors", "encode_blob", "decode_blob",
            "live_mask", "positions_array", "BitMap64", "DV_DIR", "BLOB_TYPE"]
 
 DV_MAGIC = bytes.fromhex("D1D33964")
@@ -121,20 +122,62 @@ def read_deletion_vector(store: Store, dv: DeletionVector, record_count: int) ->
     """The deleted positions `dv` describes for a data file of `record_count` rows, checked:
     a range no sane blob has, a short read, bad framing or CRC, a cardinality other than the
     descriptor's or a position >= `record_count` is a CorruptTableError."""
-    where = f"deletion vector {dv.path!r}@{dv.offset}"
-    check_relative_path(dv.path, where)
-    if dv.cardinality > record_count or dv.length > max_blob_length(dv.cardinality, record_count):
-        raise CorruptTableError(f"{where}: {dv.cardinality} positions in {dv.length} bytes cannot describe "
+    return read_deletion_vectors(store, [(dv, record_count)])[0]
+
+
+def read_deletion_vectors(store: Store, items: Sequence[tuple[DeletionVector, int]]) -> list[BitMap64]:
+    """`read_deletion_vector` of each (descriptor, record_count), reading each Puffin file once
+    when its blobs lie close together (one delete commit's DVs for many files share one)."""
+    for dv, record_count in items:
+        _check_descriptor(dv, record_count)
+    by_file: dict[str, list[int]] = defaultdict(list)
+    for i, (dv, _) in enumerate(items):
+        by_file[dv.path].append(i)
+    blobs: list[bytes] = [b""] * len(items)
+    for path, indices in by_file.items():
+        dvs = [items[i][0] for i in indices]
+        start, end = min(d.offset for d in dvs), max(d.offset + d.length for d in dvs)
+        if len(dvs) > 1 and end - start <= 2 * sum(d.length for d in dvs) + _GAP:
+            span = store.read_range(path, start, end - start)
+            for i, d in zip(indices, dvs):
+                blobs[i] = span[d.offset - start:d.offset - start + d.length]
+        else:
+            for i, d in zip(indices, dvs):
+                blobs[i] = store.read_range(path, d.offset, d.length)
+    return [_checked_bitmap(dv, record_count, blob) for (dv, record_count), blob in zip(items, blobs)]
+
+
+_GAP = 1 << 20  # bytes of other blobs worth reading through rather than making another request
+
+
+def _where(dv: DeletionVector) -> str:
+    return f"deletion vector {dv.path!r}@{dv.offset}+{dv.length}"
+
+
+def _check_descriptor(dv: DeletionVector, record_count: int) -> None:
+    """What can be checked before reading: the path rule, and a cardinality and length the
+    file's row count allows (so a hostile descriptor cannot make us read gigabytes)."""
+    check_relative_path(dv.path, _where(dv))
+    if not 0 <= dv.cardinality <= record_count or dv.offset < 0 \
+            or not DV_MIN_LENGTH <= dv.length <= min(_MAX_LENGTH, max_blob_length(dv.cardinality, record_count)):
+        raise CorruptTableError(f"{_where(dv)}: {dv.cardinality} positions in {dv.length} bytes cannot describe "
                                 f"a file of {record_count} rows")
-    blob = store.read_range(dv.path, dv.offset, dv.length)
+
+
+_MAX_LENGTH = 2**31 - 1
+
+
+def _checked_bitmap(dv: DeletionVector, record_count: int, blob: bytes) -> BitMap64:
+    if len(blob) != dv.length:
+        raise CorruptTableError(f"{_where(dv)}: the file ends after {len(blob)} bytes of the blob")
     try:
         bitmap = decode_blob(blob)
     except CorruptTableError as e:
-        raise CorruptTableError(f"{where}: {e}") from None
+        raise CorruptTableError(f"{_where(dv)}: {e}") from None
     if len(bitmap) != dv.cardinality:
-        raise CorruptTableError(f"{where}: holds {len(bitmap)} positions, its descriptor says {dv.cardinality}")
+        raise CorruptTableError(f"{_where(dv)}: holds {len(bitmap)} positions, its descriptor says {dv.cardinality}")
     if bitmap and bitmap.max() >= record_count:
-        raise CorruptTableError(f"{where}: deletes position {bitmap.max()} of a file of {record_count} rows")
+        raise CorruptTableError(f"{_where(dv)}: deletes position {bitmap.max()} of a file of {record_count} rows")
     return bitmap
 
 

@@ -10,6 +10,7 @@ vectorised pyarrow kernels over it, so 100,000 files never become 100,000 Python
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 import pyarrow as pa
@@ -20,7 +21,7 @@ from .actions import AddFile, DeletionVector, TableMetadata
 from .partitioning import partition_struct_type
 from .paths import check_path_column
 from .stats import stats_from_json, stats_struct_array
-from .values import decode_values
+from .values import decode_values, encode_value
 
 SCALAR_COLUMNS = (
     ("path", pa.string()), ("size", pa.int64()), ("record_count", pa.int64()), ("spec_id", pa.int32()),
@@ -113,6 +114,52 @@ def _build_file_index(adds: Sequence[AddFile], metadata: TableMetadata) -> pa.Ta
     columns["stats"] = stats_struct_array([stats_from_json(a.stats, schema) for a in adds], schema)
     columns[DV_COLUMN] = pa.array([a.deletion_vector and a.deletion_vector.to_json() for a in adds], DV_TYPE)
     return pa.table(columns, schema=file_index_schema(metadata))
+
+
+def add_files(rows: pa.Table, metadata: TableMetadata) -> list[AddFile]:
+    """The `add` actions of file-index rows, as the log would hold them: what a writer re-adds
+    when it replaces a file's deletion vector (remove + add of the same path, spec 4.2) for a
+    file known only from a checkpoint. Statistics are those of the current schema (a dropped
+    column's are gone, which only makes them unknown)."""
+    specs = metadata.specs_by_id
+    types = _partition_result_types(metadata)
+    partition = rows["partition"].combine_chunks() if rows.num_rows else None
+    parts = {f.name: _encoded(partition.field(i), types.get(f.name)) for i, f in enumerate(partition.type)} \
+        if partition is not None else {}
+    stats = _encoded_stats(rows, metadata)
+    out = []
+    for r, row in enumerate(rows.select([name for name, _ in SCALAR_COLUMNS]).to_pylist()):
+        spec = specs.get(row["spec_id"])
+        own = [str(pf.field_id) for pf in spec.fields] if spec is not None else []
+        out.append(AddFile(**row, partition={k: parts[k][r] for k in own if k in parts},
+                           stats={k: v[r] for k, v in stats.items() if v[r] is not None}))
+    return [replace(a, deletion_vector=dv) for a, dv in zip(out, deletion_vectors(rows))]
+
+
+def _encoded(values: pa.Array, t) -> list:
+    """JSON encodings (spec 7) of an Arrow column of type `t`; timestamps as exact counts."""
+    if t is None:
+        return [None] * len(values)
+    if pa.types.is_timestamp(values.type):
+        return values.cast(pa.int64()).to_pylist()
+    return [encode_value(v, t) for v in values.to_pylist()]
+
+
+def _encoded_stats(rows: pa.Table, metadata: TableMetadata) -> dict[str, list]:
+    """Per column id, each row's statistics object in the log's JSON form (None: none known)."""
+    stats = rows["stats"].combine_chunks() if rows.num_rows else None
+    out: dict[str, list] = {}
+    for i, f in enumerate(stats.type if stats is not None else ()):
+        field = metadata.schema.field_by_id(int(f.name))
+        child = stats.field(i)
+        if field is None:
+            continue
+        cols = {"min": _encoded(child.field("min"), field.type), "max": _encoded(child.field("max"), field.type),
+                "null_count": child.field("null_count").to_pylist(), "nan_count": child.field("nan_count").to_pylist()}
+        valid = child.is_valid().to_pylist()
+        out[f.name] = [{k: v[r] for k, v in cols.items() if v[r] is not None} if valid[r] else None
+                       for r in range(len(child))]
+    return out
 
 
 def conform_file_index(index: pa.Table, metadata: TableMetadata) -> pa.Table:
