@@ -18,14 +18,15 @@ from typing import Iterator, Mapping
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyroaring import BitMap64
 
 from ..expressions.arrow_filter import RowFilter
 from ..expressions.tree import AlwaysTrue, Expr, referenced_fields
 from ..format.actions import AddFile, RemoveFile, TableMetadata
 from ..format.state import TableState
-from ..format.stats import stats_to_json
-from ..format.values import encode_value
+from ..format.deletion_vectors import read_deletion_vector, write_deletion_vectors
+from ..format.file_index import DV_COLUMN, add_files
 from ..io import Store
 from ..read.data_files import fields_reading, read_batches
 from ..read.planning import plan_files
@@ -67,8 +68,6 @@ def delete_rows(store: Store, state: TableState, predicate: Expr | None, mode: s
 
 
 def _delete_with_vectors(store: Store, state: TableState, predicate: Expr | None) -> RowChanges:
-    from ..format.deletion_vectors import read_deletion_vector, write_deletion_vectors
-
     now = int(time.time() * 1000)
     index = plan_files(state, predicate).files
     removes, gone, bitmaps, fresh, deleted = [], 0, {}, {}, 0
@@ -113,40 +112,14 @@ def _matching_positions(store: Store, state: TableState, one_file: pa.Table, pre
 
 def _raw_batches(store: Store, metadata: TableMetadata, one_file: pa.Table, fields) -> Iterator[pa.RecordBatch]:
     """Every row of the file, deleted ones included, so batch offsets are file positions."""
-    plain = one_file.drop_columns([c for c in one_file.column_names if c.startswith("deletion_vector")])
+    plain = one_file.drop_columns([DV_COLUMN]) if DV_COLUMN in one_file.column_names else one_file
     return read_batches(store, metadata, plain, fields, None, ())
 
 
 def adds_from_index(index: pa.Table, state: TableState) -> list[AddFile]:
-    """The add actions of file-index rows (for re-adding a file with a new deletion vector):
-    the logged action where the state still holds it, else rebuilt from the row (a file
-    listed by a checkpoint), with the partition values and statistics the row holds."""
+    """The add actions of file-index rows, to re-add a file with a new deletion vector: the
+    logged action where the state still holds it, else rebuilt from the row (a checkpoint's)."""
     logged = state.files.added
-    rows = index.to_pylist()
-    return [logged.get(row["path"]) or _rebuilt(row, state.metadata) for row in rows]
-
-
-def _rebuilt(row: dict, metadata: TableMetadata) -> AddFile:
-    from ..format.deletion_vectors import DeletionVector
-
-    spec = metadata.spec_by_id(row["spec_id"])
-    schema = metadata.schema
-    partition = {}
-    for pf in spec.fields:
-        source = schema.field_by_id(pf.source_id)
-        key = str(pf.field_id)
-        if source is not None and key in (row["partition"] or {}):
-            partition[key] = encode_value(row["partition"][key], pf.transform.result_type(source.type))
-    dv = row.get("deletion_vector")
-    return AddFile(path=row["path"], size=row["size"], record_count=row["record_count"], spec_id=row["spec_id"],
-                   schema_id=row["schema_id"], partition=partition, stats=_stats_json(row["stats"], metadata),
-                   modification_time=row["modification_time"],
-                   deletion_vector=None if dv is None else DeletionVector(**dv))
-
-
-def _stats_json(stats: dict | None, metadata: TableMetadata) -> dict:
-    from ..format.stats import ColumnStats
-
-    decoded = {int(fid): ColumnStats(min=s["min"], max=s["max"], null_count=s["null_count"], nan_count=s["nan_count"])
-               for fid, s in (stats or {}).items() if s is not None}
-    return stats_to_json(decoded, metadata.schema)
+    rebuilt = iter(add_files(index.filter(pc.invert(pc.is_in(index["path"], pa.array(list(logged), pa.string())))),
+                             state.metadata))
+    return [logged.get(path) or next(rebuilt) for path in index["path"].to_pylist()]

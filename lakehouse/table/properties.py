@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Literal, Mapping
 
 from ..errors import InvalidArgumentError
-from ..format.actions import Protocol, TableMetadata
+from ..format.actions import DELETION_VECTORS, Protocol, TableMetadata
 
 WriteMode = Literal["copy-on-write", "merge-on-read"]
 COPY_ON_WRITE, MERGE_ON_READ = "copy-on-write", "merge-on-read"
@@ -20,7 +20,6 @@ MODE_KEYS = {"delete": "write.delete.mode", "update": "write.update.mode", "merg
 ISOLATION_LEVEL = "isolation-level"
 WRITE_SERIALIZABLE, SERIALIZABLE = "write-serializable", "serializable"
 ISOLATION_LEVELS = (WRITE_SERIALIZABLE, SERIALIZABLE)
-DELETION_VECTORS = "deletion_vectors"  # the protocol feature (spec/format.md, "Protocol")
 
 _CHOICES = {**{key: WRITE_MODES for key in MODE_KEYS.values()}, ISOLATION_LEVEL: ISOLATION_LEVELS}
 
