@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from ..errors import CommitConflictError
 from ..expressions.tree import Expr
-from ..format.actions import Action, AddFile, Protocol, RemoveFile, TableMetadata
+from ..format.actions import DELETION_VECTORS, Action, AddFile, Protocol, RemoveFile, TableMetadata
 from ..format.file_index import build_file_index
 from ..format.log import LogEntry
 from ..format.state import TableState
@@ -68,11 +68,14 @@ def check(txn: Transaction, winner: LogEntry, base: TableState) -> None:
             f"conflicts with this {txn.operation}: {reason}", winning_version=winner.version, reason=reason)
 
     w_actions = winner.actions
-    if any(isinstance(a, Protocol) for a in w_actions):
+    w_protocol = [a for a in w_actions if isinstance(a, Protocol)]
+    if w_protocol and not _only_adds_deletion_vectors(base.protocol, w_protocol[-1]):
         conflict("it changed the table protocol")
+    if w_protocol and any(not _covers(w_protocol[-1], p) for p in txn.of(Protocol)):
+        conflict("both changed the table protocol")
     w_meta = [a for a in w_actions if isinstance(a, TableMetadata)]
     if w_meta:
-        if txn.of(TableMetadata) or txn.of(Protocol):
+        if txn.of(TableMetadata) or any(not _only_adds_deletion_vectors(base.protocol, p) for p in txn.of(Protocol)):
             conflict("both changed the table metadata")
         _check_files_fit(txn, w_meta[-1], base, conflict)
     w_removed = {a.path for a in w_actions if isinstance(a, RemoveFile)}
@@ -93,6 +96,22 @@ def check(txn: Transaction, winner: LogEntry, base: TableState) -> None:
         hit = _first_match(txn.read_predicate, w_added, metadata)
         if hit is not None:
             conflict(f"it added {hit}, which may hold rows this transaction's predicate reads")
+
+
+def _only_adds_deletion_vectors(old: Protocol, new: Protocol) -> bool:
+    """Raising a protocol only by `deletion_vectors` changes no rule a concurrent writer relied
+    on: rows are only ever deleted by vectors, which the checks below see (spec section 9)."""
+    return (new.reader_version, new.writer_version) == (old.reader_version, old.writer_version) \
+        and set(new.reader_features) - set(old.reader_features) <= {DELETION_VECTORS} \
+        and set(new.writer_features) - set(old.writer_features) <= {DELETION_VECTORS} \
+        and set(old.reader_features) <= set(new.reader_features) and set(old.writer_features) <= set(new.writer_features)
+
+
+def _covers(protocol: Protocol, mine: Protocol) -> bool:
+    """`protocol` already says everything `mine` would (so `mine` can be dropped on rebase)."""
+    return (protocol.reader_version, protocol.writer_version) == (mine.reader_version, mine.writer_version) \
+        and set(mine.reader_features) <= set(protocol.reader_features) \
+        and set(mine.writer_features) <= set(protocol.writer_features)
 
 
 def _check_files_fit(txn: Transaction, new: TableMetadata, base: TableState, conflict) -> None:
@@ -142,9 +161,12 @@ def _is_blind_append(entry: LogEntry) -> bool:
 
 
 def rebase(store: Store, txn: Transaction, winner: LogEntry) -> Transaction:
-    """`txn` on top of `winner` (already checked): a file both gave a new deletion vector gets
+    """`txn` on top of `winner` (already checked): a protocol action the winner's covers is
+    dropped (the winner's stands, and ours would have been no newer); a file both gave a new deletion vector gets
     the union of the winner's vector and the rows `txn` deletes, written as a new vector.
     Rows deleted by both are a true conflict (CommitConflictError)."""
+    if any(isinstance(a, Protocol) for a in winner.actions) and txn.of(Protocol):
+        txn = replace(txn, actions=tuple(a for a in txn.actions if not isinstance(a, Protocol)))  # check(): covered
     shared = deleted_rows_only(winner) & txn.dv_positions.keys()
     if not shared:
         return txn
