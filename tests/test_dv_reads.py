@@ -241,3 +241,22 @@ def test_add_files_rebuilds_the_logs_adds_from_the_index():
     originals = dict(t.state.files.added)
     rebuilt = add_files(t.state.file_index(), t.state.metadata)
     assert [a.to_json() for a in rebuilt] == [originals[a.path].to_json() for a in rebuilt]
+
+
+def test_a_reader_without_the_feature_refuses_the_table(monkeypatch):
+    from lakehouse.errors import UnsupportedFeatureError
+    from lakehouse.format import state as state_module
+    t = _table([3])
+    delete_positions(t, {_paths(t)[0]: [0]})
+    monkeypatch.setattr(state_module, "KNOWN_READER_FEATURES", frozenset())
+    with pytest.raises(UnsupportedFeatureError, match="deletion_vectors"):
+        lakehouse.open_table(t._store.uri)
+
+
+def test_overwrite_where_keeps_deleted_rows_deleted():
+    t = _table([6, 4])
+    first, second = _paths(t)
+    delete_positions(t, {first: [0, 1], second: [3]})
+    t.overwrite(pa.table({"id": [50], "s": ["s9"], "x": [1.0]}, schema=SCHEMA), where="id >= 5")
+    assert sorted(t.scan().to_arrow()["id"].to_pylist()) == [2, 3, 4, 50]
+    assert t.scan().count() == 4
