@@ -26,8 +26,11 @@ def _uri(name: str) -> str:
     return f"memory://test-delete/{name}-{uuid.uuid4().hex}"
 
 
-def _table(rows: dict, *, partitioned: bool = False, chunks: int = 1, mode: str | None = None):
-    properties = {"write.delete.mode": mode} if mode else None
+def _table(rows: dict, *, partitioned: bool = False, chunks: int = 1, mode: str | None = None,
+           checkpoint_interval: int | None = None):
+    properties = {"write.delete.mode": mode} if mode else {}
+    if checkpoint_interval:
+        properties["checkpoint.interval"] = str(checkpoint_interval)
     t = lakehouse.create_table(_uri("t"), schema=SCHEMA, partition_by=["p"] if partitioned else None,
                                properties=properties)
     data = pa.table(rows, schema=t.arrow_schema)
@@ -136,14 +139,18 @@ def _tables(draw):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rows=_tables(), where=st.lists(_predicates, min_size=1, max_size=3), mode=st.sampled_from(MODES),
-       partitioned=st.booleans(), chunks=st.integers(1, 3))
-def test_delete_agrees_with_duckdb(rows, where, mode, partitioned, chunks):
-    t = _table(rows, partitioned=partitioned, chunks=chunks)
+@given(rows=_tables(), steps=st.lists(st.tuples(_predicates, st.sampled_from(MODES)), min_size=1, max_size=3),
+       partitioned=st.booleans(), chunks=st.integers(1, 3), checkpoints=st.booleans())
+def test_delete_agrees_with_duckdb(rows, steps, partitioned, chunks, checkpoints):
+    """Modes mixed in one table (copy-on-write over deletion vectors and back), with and
+    without checkpoints (files known only from a checkpoint are re-added from its rows)."""
+    t = _table(rows, partitioned=partitioned, chunks=chunks, checkpoint_interval=2 if checkpoints else None)
     con = duckdb.connect()
     con.register("src", t.to_arrow())
     con.execute("CREATE TABLE d AS SELECT * FROM src")
-    for predicate in where:
+    for predicate, mode in steps:
+        if checkpoints:  # a fresh handle's files come from the newest checkpoint
+            t = lakehouse.open_table(t.uri)
         order = t.to_arrow()["id"].to_pylist()
         expected = con.execute(f"DELETE FROM d WHERE {predicate}").fetchone()[0]
         m = t.delete(where=predicate, mode=mode)
