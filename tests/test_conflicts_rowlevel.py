@@ -195,6 +195,7 @@ def test_properties_are_checked_and_merge_on_read_enables_deletion_vectors():
     assert DELETION_VECTORS not in t.state.protocol.reader_features
     t.set_properties({"write.merge.mode": "merge-on-read"})
     assert DELETION_VECTORS in t.state.protocol.reader_features and DELETION_VECTORS in t.state.protocol.writer_features
+    assert t.set_properties({"write.merge.mode": "merge-on-read"}).version == t.version  # no change: no commit
     created = _table({"write.delete.mode": "merge-on-read"}, files=1)
     assert DELETION_VECTORS in created.state.protocol.writer_features
     assert created.delete(where="id = 1").num_deletion_vectors == 1  # the table's mode

@@ -475,6 +475,7 @@ class Table:
         "copy-on-write" or "merge-on-read"; `isolation-level` takes "write-serializable" or
         "serializable". Setting a mode to merge-on-read also enables the `deletion_vectors`
         protocol feature in the same commit (readers older than it then refuse the table).
+        Setting values the table already has commits nothing.
 
         >>> t = create_table("memory://docs/handle-set-properties", schema={"id": "int64"})
         >>> t.set_properties({"write.delete.mode": "merge-on-read"}).version
@@ -486,6 +487,8 @@ class Table:
         new = check_properties(properties)
         metadata = replace(state.metadata, properties={**state.metadata.properties, **new})
         protocol = with_deletion_vectors(state.protocol) if wants_deletion_vectors(metadata.properties) else None
+        if metadata.properties == state.metadata.properties and protocol is None:  # nothing changes: no commit
+            return CommitSummary(version=state.version, operation="set_properties")
         return self._commit(state, "set_properties", [*([protocol] if protocol else []), metadata],
                             parameters={"properties": new})
 
