@@ -260,3 +260,12 @@ def test_overwrite_where_keeps_deleted_rows_deleted():
     t.overwrite(pa.table({"id": [50], "s": ["s9"], "x": [1.0]}, schema=SCHEMA), where="id >= 5")
     assert sorted(t.scan().to_arrow()["id"].to_pylist()) == [2, 3, 4, 50]
     assert t.scan().count() == 4
+
+
+def test_deletion_vectors_on_every_store(table_uri):
+    t = _table([4, 3], uri=table_uri)
+    first, second = _paths(t)
+    delete_positions(t, {first: [0, 3], second: [2]})
+    reopened = lakehouse.open_table(table_uri)
+    assert reopened.scan().to_arrow()["id"].to_pylist() == [1, 2, 4, 5]
+    assert reopened.scan(where="id > 1").count() == 3 and reopened.scan().count() == 4

@@ -312,7 +312,8 @@ class AddFile:
                    schema_id=_int(obj, "schema_id", 0, lo=0, hi=INT32_MAX),
                    partition=_object(obj, "partition", _scalar, "JSON scalars"),
                    stats=_object(obj, "stats", _column_stats, "column statistics"),
-                   modification_time=_int(obj, "modification_time", **TIME_MS), data_change=_bool(obj, "data_change", True),
+                   modification_time=_int(obj, "modification_time", **TIME_MS),
+                   data_change=_bool(obj, "data_change", True),
                    deletion_vector=_deletion_vector(obj))
 
 

@@ -135,7 +135,8 @@ def validated_index(table: pa.Table, metadata: TableMetadata, num_files: int) ->
         column = table[field.name]  # KeyError: a required column is missing
         if column.type != field.type:
             raise CorruptTableError(f"column {field.name} is {column.type}, not {field.type}")
-        if column.null_count and field.name != DV_COLUMN:  # only a DV may be null (a partition child, a statistic may be)
+        # No writer leaves a null here but a file without a DV (a partition child, a statistic may be).
+        if column.null_count and field.name != DV_COLUMN:
             raise CorruptTableError(f"column {field.name} holds nulls")
         columns.append(field.name)
     index = table.select(columns)

@@ -31,7 +31,8 @@ from .actions import DV_MIN_LENGTH, DeletionVector
 from .paths import check_relative_path
 from .puffin import BlobMetadata, write_puffin
 
-__all__ = ["DeletionVector", "write_deletion_vectors", "read_deletion_vector", "read_deletion_vectors", "encode_blob", "decode_blob",
+__all__ = ["DeletionVector", "write_deletion_vectors", "read_deletion_vector", "read_deletion_vectors",
+           "encode_blob", "decode_blob",
            "live_mask", "positions_array", "BitMap64", "DV_DIR", "BLOB_TYPE"]
 
 DV_MAGIC = bytes.fromhex("D1D33964")

@@ -43,7 +43,8 @@ class BlobMetadata:
                 "properties": dict(self.properties)}
 
 
-def write_puffin(blobs: Sequence[tuple[BlobMetadata, bytes]], properties: Mapping[str, str]) -> tuple[bytes, list[BlobMetadata]]:
+def write_puffin(blobs: Sequence[tuple[BlobMetadata, bytes]],
+                 properties: Mapping[str, str]) -> tuple[bytes, list[BlobMetadata]]:
     """The bytes of a Puffin file holding `blobs` (their metadata's offset and length are
     filled in), and the footer's metadata of each blob, in order."""
     parts, placed, offset = [MAGIC], [], len(MAGIC)

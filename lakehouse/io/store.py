@@ -129,7 +129,7 @@ class Store:
 
     def read_range(self, rel: str, start: int, length: int) -> bytes:
         """Up to `length` bytes of the file from byte `start` (fewer if the file ends first)."""
-        return self._call("reading", rel, lambda: self.fs.cat_file(self.full_path(rel), start, start + length))
+        return self._call("reading", rel, lambda: self.fs.cat_file(self.full_path(rel), start=start, end=start + length))
 
     def try_read_bytes(self, rel: str) -> bytes | None:
         try:

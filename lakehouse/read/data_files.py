@@ -61,8 +61,8 @@ def read_batches(store: Store, metadata: TableMetadata, files: pa.Table, fields:
     target = output_schema(fields)
     needed = _unique(fields + filter_fields)
     dvs = deletion_vectors(files)
-    rows = list(zip(files["schema_id"].to_pylist(), files["path"].to_pylist(), files["size"].to_pylist(),
-                    files["record_count"].to_pylist(), dvs))
+    counts = files["record_count"].to_pylist() if "record_count" in files.column_names else [None] * files.num_rows
+    rows = list(zip(files["schema_id"].to_pylist(), files["path"].to_pylist(), files["size"].to_pylist(), counts, dvs))
     group_key = lambda r: (r[0], r[4] is not None)  # noqa: E731 - files with DVs are read apart
     if not ordered:
         rows.sort(key=group_key)  # stable: only the grouping changes

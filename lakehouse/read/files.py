@@ -44,7 +44,8 @@ class DataFile:
 
 def files_table(index: pa.Table, state: TableState) -> pa.Table:
     """The planned file-index rows `index` for users: path, size, record_count, live_count
-    (record_count less the rows deleted by the file's deletion vector), spec_id, partition (a struct keyed by partition field name; null where the file's spec lacks the
+    (record_count less the rows deleted by the file's deletion vector), spec_id, partition
+    (a struct keyed by partition field name; null where the file's spec lacks the
     field) and stats (a struct keyed by column path, each {min, max, null_count, nan_count})."""
     out = index.select(["path", "size", "record_count"])
     out = out.append_column("live_count", live_counts(index)).append_column("spec_id", index["spec_id"])
@@ -136,6 +137,7 @@ class DataFiles(Sequence[DataFile]):
             column_stats = {name: ColumnStatistics(min=lo[r], max=hi[r], null_count=nulls[r], nan_count=nans[r])
                             for name, valid, lo, hi, nulls, nans in columns if valid[r]}
             own = {n: values[n][r] for n in self._spec_fields.get(spec_id, ())}
-            out.append(DataFile(path=paths[r], size=sizes[r], record_count=counts[r], live_count=live[r], spec_id=spec_id,
+            out.append(DataFile(path=paths[r], size=sizes[r], record_count=counts[r], live_count=live[r],
+                                spec_id=spec_id,
                                 partition=own, column_stats=column_stats))
         return out

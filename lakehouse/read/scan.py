@@ -101,7 +101,8 @@ class Scan:
     # ------------------------------------------------------------ planning
     def files(self) -> DataFiles:
         """The data files the scan reads, in commit order; each `DataFile` is decoded on access.
-        (A `limit` does not shorten the list: it stops the read once it has its rows.)
+        (A `limit` does not shorten the list: it stops the read once it has its rows.) A file's
+        `live_count` is the rows a scan returns from it, less those its deletion vector deletes.
 
         >>> import pyarrow as pa, lakehouse
         >>> t = lakehouse.create_table("memory://doc-out/scan-files", schema=pa.schema([("id", pa.int64())]))
@@ -114,8 +115,9 @@ class Scan:
 
     def files_table(self) -> pa.Table:
         """The plan as an Arrow table, one row per data file in commit order: path, size,
-        record_count, spec_id, partition (a struct keyed by partition field name) and stats
-        (a struct keyed by column path, each {min, max, null_count, nan_count}).
+        record_count, live_count (the rows a scan returns: record_count less those the file's
+        deletion vector deletes), spec_id, partition (a struct keyed by partition field name)
+        and stats (a struct keyed by column path, each {min, max, null_count, nan_count}).
 
         >>> import pyarrow as pa, lakehouse
         >>> t = lakehouse.create_table("memory://doc-out/scan-ft", schema=pa.schema([("id", pa.int64())]))
@@ -244,8 +246,9 @@ class Scan:
 def _reads_for_limit(files: pa.Table, limit: int, every_row: bool,
                      read: Callable[[pa.Table], Iterator[pa.RecordBatch]]) -> Iterator[pa.RecordBatch]:
     """Batches from as few files as `limit` rows need, opened lazily: when every row is kept,
-    the files whose live counts (record counts less DV cardinalities) reach `limit`; under a predicate, 1 file, then 2, 4, ... (at
-    most twice the files needed, and no file after the limit is reached)."""
+    the files whose live counts (record counts less DV cardinalities) reach `limit`; under a
+    predicate, 1 file, then 2, 4, ... (at most twice the files needed, and no file after the
+    limit is reached)."""
     if limit == 0 or files.num_rows == 0:
         return
     if every_row:
