@@ -115,7 +115,8 @@ def bench_delete(rows: int, files: int, repeat: int) -> list[tuple[str, str, str
         assert all(m.num_deleted_rows == expected for m in metrics.values())
         dv, cow = seconds["merge-on-read"], seconds["copy-on-write"]
         out += [("delete 1%, deletion vectors", f"{dv * 1000:.0f} ms",
-                 f"{expected:,} of {rows:,} rows in {files} files; {metrics['merge-on-read'].num_deletion_vectors} DVs"),
+                 f"{expected:,} of {rows:,} rows in {files} files; "
+                 f"{metrics['merge-on-read'].num_deletion_vectors} DVs"),
                 ("delete 1%, copy-on-write", f"{cow * 1000:.0f} ms",
                  f"{metrics['copy-on-write'].num_removed_files} files rewritten"),
                 ("copy-on-write / DVs (target >= 10x)", f"{cow / dv:.1f}x", "PASS" if cow / dv >= 10 else "MISS")]

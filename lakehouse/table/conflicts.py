@@ -104,7 +104,8 @@ def _only_adds_deletion_vectors(old: Protocol, new: Protocol) -> bool:
     return (new.reader_version, new.writer_version) == (old.reader_version, old.writer_version) \
         and set(new.reader_features) - set(old.reader_features) <= {DELETION_VECTORS} \
         and set(new.writer_features) - set(old.writer_features) <= {DELETION_VECTORS} \
-        and set(old.reader_features) <= set(new.reader_features) and set(old.writer_features) <= set(new.writer_features)
+        and set(old.reader_features) <= set(new.reader_features) \
+        and set(old.writer_features) <= set(new.writer_features)
 
 
 def _covers(protocol: Protocol, mine: Protocol) -> bool:

@@ -37,7 +37,8 @@ def check_properties(properties: Mapping[str, Any] | None) -> dict[str, str]:
         text = str(value)
         choices = _CHOICES.get(key)
         if choices is not None and text not in choices:
-            raise InvalidArgumentError(f"property {key!r} must be one of {', '.join(map(repr, choices))}, not {value!r}")
+            raise InvalidArgumentError(
+                f"property {key!r} must be one of {', '.join(map(repr, choices))}, not {value!r}")
         out[key] = text
     return out
 

@@ -1,4 +1,5 @@
-"""`Table.delete`: plan, write and commit through the table's commit path (the handle stays a facade)."""
+"""`Table.delete`, planned, written and committed through the table's commit path (the handle stays a
+facade); `protocol_actions`, `transaction_fields` and `metric_fields` serve update and merge too."""
 
 from __future__ import annotations
 
@@ -48,7 +49,8 @@ def metric_fields(changes: RowChanges) -> dict:
     """The commit's metrics: a same-path re-add (a new deletion vector) adds no file and no row."""
     new = [a for a in changes.adds if a.path not in changes.new_positions]
     return {"num_added_files": len(new), "num_added_rows": sum(a.record_count for a in new),
-            "num_added_bytes": sum(a.size for a in new),"num_deleted_rows": changes.deleted_rows, "num_removed_files": changes.removed_files,
+            "num_added_bytes": sum(a.size for a in new), "num_deleted_rows": changes.deleted_rows,
+            "num_removed_files": changes.removed_files,
             "num_deletion_vectors": changes.deletion_vectors}
 
 
