@@ -100,10 +100,14 @@ def test_repeated_deletes_and_time_travel(mode):
         assert lakehouse.open_table(t.uri, version=version).scan().count() == len(ids)
 
 
-def test_bad_mode_is_refused():
+def test_bad_mode_or_where_is_refused():
     t = _table(_rows(3))
     with pytest.raises(lakehouse.InvalidArgumentError, match="mode must be one of"):
         t.delete(where="id = 1", mode="merge-on-write")
+    with pytest.raises(lakehouse.InvalidArgumentError, match="predicate string"):
+        t.delete(where=5)
+    with pytest.raises(lakehouse.InvalidExpressionError):
+        t.delete(where="nope = 1")
     assert t.to_arrow().num_rows == 3
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..errors import InvalidArgumentError
 from ..expressions.tree import TRUE
 from ..format.state import TableState
 from ..ops.delete import RowChanges, delete_rows
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 
 
 def delete_table_rows(table: "Table", where: str | None, mode: str | None) -> DeleteMetrics:
+    if where is not None and not isinstance(where, str):
+        raise InvalidArgumentError(f"where must be a SQL predicate string (or None for every row), not {where!r}")
     state: TableState = table.state
     mode = write_mode(state.metadata, "delete", mode)
     predicate = bind_where(where, state)
