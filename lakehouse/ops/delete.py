@@ -21,11 +21,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyroaring import BitMap64
 
+from ..errors import CorruptTableError
 from ..expressions.arrow_filter import RowFilter
 from ..expressions.tree import AlwaysTrue, Expr, referenced_fields
 from ..format.actions import AddFile, RemoveFile, TableMetadata
 from ..format.state import TableState
-from ..format.deletion_vectors import read_deletion_vector, write_deletion_vectors
+from ..format.deletion_vectors import read_deletion_vectors, write_deletion_vectors
 from ..format.file_index import DV_COLUMN, add_files
 from ..io import Store
 from ..read.data_files import fields_reading, read_batches
@@ -70,11 +71,15 @@ def delete_rows(store: Store, state: TableState, predicate: Expr | None, mode: s
 def _delete_with_vectors(store: Store, state: TableState, predicate: Expr | None) -> RowChanges:
     now = int(time.time() * 1000)
     index = plan_files(state, predicate).files
+    adds = adds_from_index(index, state)
+    matched = _matching_positions(store, state, index, predicate, [a.record_count for a in adds])
+    olds = _old_vectors(store, [a for a, m in zip(adds, matched) if m])
     removes, gone, bitmaps, fresh, deleted = [], 0, {}, {}, 0
-    for i, add in enumerate(adds_from_index(index, state)):
-        old = BitMap64() if add.deletion_vector is None else read_deletion_vector(store, add.deletion_vector,
-                                                                                 add.record_count)
-        new = _matching_positions(store, state, index.slice(i, 1), predicate, add.record_count) - old
+    for add, positions in zip(adds, matched):
+        if not positions:
+            continue
+        old = olds.get(add.path, BitMap64())
+        new = positions - old
         if not new:
             continue
         deleted += len(new)
@@ -85,34 +90,52 @@ def _delete_with_vectors(store: Store, state: TableState, predicate: Expr | None
         else:
             bitmaps[add.path], fresh[add.path] = old | new, (add, new)
     written = write_deletion_vectors(store, bitmaps) if bitmaps else {}
-    adds = tuple(replace(add, deletion_vector=written[path], modification_time=now)
-                 for path, (add, _) in fresh.items())
-    return RowChanges(removes=tuple(removes), adds=adds, read_files=frozenset(index["path"].to_pylist()),
-                      deleted_rows=deleted, removed_files=gone, deletion_vectors=len(adds),
+    re_adds = tuple(replace(add, deletion_vector=written[path], modification_time=now)
+                    for path, (add, _) in fresh.items())
+    return RowChanges(removes=tuple(removes), adds=re_adds, read_files=frozenset(index["path"].to_pylist()),
+                      deleted_rows=deleted, removed_files=gone, deletion_vectors=len(re_adds),
                       new_positions={path: new for path, (_, new) in fresh.items()})
 
 
-def _matching_positions(store: Store, state: TableState, one_file: pa.Table, predicate: Expr | None,
-                        record_count: int) -> BitMap64:
-    """Positions (in the file's row order, deleted rows included) of the rows matching `predicate`."""
+def _old_vectors(store: Store, adds: list[AddFile]) -> dict[str, BitMap64]:
+    """The current deletion vectors of `adds` (those that have one), read together."""
+    with_dv = [a for a in adds if a.deletion_vector is not None]
+    bitmaps = read_deletion_vectors(store, [(a.deletion_vector, a.record_count) for a in with_dv])
+    return {a.path: b for a, b in zip(with_dv, bitmaps)}
+
+
+def _matching_positions(store: Store, state: TableState, files: pa.Table, predicate: Expr | None,
+                        record_counts: list[int]) -> list[BitMap64]:
+    """For each file, the positions (in its row order, deleted rows included) of the rows
+    matching `predicate`. The files are read as one stream (in order, their reads overlapping):
+    global row offsets are cut into files at the cumulative record counts."""
+    out = [BitMap64() for _ in record_counts]
     if predicate is None or isinstance(predicate, AlwaysTrue):
-        out = BitMap64()
-        out.add_range(0, record_count)
+        for bitmap, count in zip(out, record_counts):
+            bitmap.add_range(0, count)
         return out
     row_filter = RowFilter.of(predicate)
     fields = fields_reading(state.schema, referenced_fields(predicate))
-    out, offset = BitMap64(), 0
-    for batch in _raw_batches(store, state.metadata, one_file, fields):
+    starts = np.concatenate([[0], np.cumsum(record_counts, dtype=np.int64)])
+    offset = 0
+    for batch in _raw_batches(store, state.metadata, files, fields):
         mask = row_filter.mask(pa.Table.from_batches([batch]))
-        hits = np.flatnonzero(np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool))
-        out.update((hits + offset).astype(np.uint64))
+        hits = np.flatnonzero(np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)) + offset
         offset += batch.num_rows
+        if not len(hits):
+            continue
+        first, last = np.searchsorted(starts, [hits[0], hits[-1]], side="right") - 1
+        for f in range(first, last + 1):  # the files this batch's hits fall in (usually one)
+            lo, hi = np.searchsorted(hits, [starts[f], starts[f + 1]])
+            out[f].update((hits[lo:hi] - starts[f]).astype(np.uint64))
+    if offset != starts[-1]:  # positions would land in the wrong file
+        raise CorruptTableError(f"the data files hold {offset} rows where the log's record counts say {starts[-1]}")
     return out
 
 
-def _raw_batches(store: Store, metadata: TableMetadata, one_file: pa.Table, fields) -> Iterator[pa.RecordBatch]:
-    """Every row of the file, deleted ones included, so batch offsets are file positions."""
-    plain = one_file.drop_columns([DV_COLUMN]) if DV_COLUMN in one_file.column_names else one_file
+def _raw_batches(store: Store, metadata: TableMetadata, files: pa.Table, fields) -> Iterator[pa.RecordBatch]:
+    """Every row of the files in order, deleted ones included, so row offsets are positions."""
+    plain = files.drop_columns([DV_COLUMN]) if DV_COLUMN in files.column_names else files
     return read_batches(store, metadata, plain, fields, None, ())
 
 
