@@ -182,6 +182,7 @@ class Table:
 
     @property
     def state(self) -> TableState:
+        """The immutable table state at this version (metadata, protocol, live files)."""
         return self._state
 
     @property
@@ -373,6 +374,11 @@ class Table:
         if type(n) is not int or n < 0:
             raise InvalidArgumentError(f"head(n): n must be a non-negative int, not {n!r}")
         return self.scan(limit=n).to_arrow()
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        """The current version as an Arrow C stream, so Arrow consumers take the table itself:
+        `pa.table(t)`, `pl.DataFrame(t)`, `duckdb.sql("SELECT ... FROM t")`."""
+        return self.scan().__arrow_c_stream__(requested_schema)
 
     def _state_at(self, version: object, as_of: object) -> TableState:
         """The state for a time travel argument pair (this handle's own for neither)."""
