@@ -121,6 +121,8 @@ def _predicate(node: exp.Expression) -> Expr:
 
 
 def _unsupported(node: exp.Expression) -> str:
+    if isinstance(node, exp.Alias) and node.alias.upper() in _KEYWORDS:  # `x IS` parses as `x AS "IS"`
+        return f"the where expression ends after {node.alias.upper()}: it needs what follows (e.g. IS NULL)"
     return f"{_kind(node)} not supported in a where expression ({_sql(node)!r}); use {_SHAPES}"
 
 
@@ -135,9 +137,14 @@ def _kind(node: exp.Expression) -> str:
         return "arithmetic and concatenation are"
     if isinstance(node, exp.Alias):
         return "aliases (AS) are"
+    if isinstance(node, exp.Placeholder):
+        return "placeholders (?, :name) are"
     if isinstance(node, exp.Func):
         return "function calls are"
-    return f"{type(node).__name__} expressions are"
+    return "expressions of this kind are"  # never a parser class name: the user wrote SQL, not sqlglot
+
+
+_KEYWORDS = frozenset({"IS", "NOT", "IN", "LIKE", "BETWEEN", "AND", "OR", "NULL", "ESCAPE"})
 
 
 def _negate(e: Expr) -> Expr:
