@@ -22,7 +22,9 @@ Literal rules (a literal that fits none raises InvalidExpressionError naming col
 - Float columns take the exact literal rounded once to the column's float type (nearest, ties
   to even; as DuckDB does for a decimal literal against FLOAT); a finite literal beyond the
   type's range is an error.
-  NaN follows pyarrow: `x = NaN` is never true, `x != NaN` always (for non-null x).
+  NaN follows DuckDB (spec/format.md, "SQL semantics"): it equals itself and is above every
+  other value, +inf included (`x > 1` holds for NaN, `x = 'NaN'` finds NaN); -0.0 equals 0.0.
+  Against an integer-backed column a NaN literal (`CAST('NaN' AS DOUBLE)`) is above every value.
 - `x = NULL`, `x != NULL`, NULL in an IN list: an error. SQL makes them never true, which is
   almost always a mistake in a filter; the message points to IS [NOT] NULL.
 - List and map columns cannot be used; struct columns only with IS [NOT] NULL.
@@ -137,10 +139,8 @@ def _bind_compare(ref: BoundRef, op: str, value: Any) -> Expr:
 
 def _fold(op: str, q: Fraction | float, lo: int, hi: int) -> tuple[str, int]:
     """`x op q` over integers x in [lo, hi], as `x op' n` with an integer n in [lo, hi]."""
-    if isinstance(q, float):  # NaN or ±inf
-        if math.isnan(q):
-            return ("<=", hi) if op == "!=" else (">", hi)
-        q = Fraction(hi + 1 if q > 0 else lo - 1)
+    if isinstance(q, float):  # NaN or ±inf; NaN is above every number, as +inf is here
+        q = Fraction(hi + 1 if math.isnan(q) or q > 0 else lo - 1)
     if op in ("=", "!="):
         ok = q.denominator == 1 and lo <= q <= hi
         if ok:
@@ -208,12 +208,8 @@ def _py(value: Any) -> Any:
 def _in_scalars(ref: BoundRef, value: Any) -> list[pa.Scalar]:
     """The scalars `x = value` can match, for a column that is not integer-backed."""
     s = _scalar(ref, value)
-    if ref.type in FLOAT_TYPES:
-        v = s.as_py()
-        if math.isnan(v):
-            return []  # NaN = NaN is false in pyarrow, though is_in would match it
-        if v == 0.0:  # is_in tells -0.0 from 0.0, `=` does not
-            return [pa.scalar(0.0, s.type), pa.scalar(-0.0, s.type)]
+    if ref.type in FLOAT_TYPES and s.as_py() == 0.0:  # is_in tells -0.0 from 0.0, `=` does not
+        return [pa.scalar(0.0, s.type), pa.scalar(-0.0, s.type)]
     return [s]
 
 
@@ -230,8 +226,8 @@ def _always(ref: BoundRef) -> Expr:
     domain = _integer_domain(ref.type)
     if domain is not None:
         return Compare("<=", ref, _from_units(ref.type, domain[1]))
-    if ref.type in FLOAT_TYPES:
-        return Compare("!=", ref, pa.scalar(math.nan, to_arrow_type(ref.type)))
+    if ref.type in FLOAT_TYPES:  # NaN is the largest value
+        return Compare("<=", ref, pa.scalar(math.nan, to_arrow_type(ref.type)))
     return Compare(">=", ref, _scalar(ref, _MINIMUM[ref.type]))
 
 
@@ -426,9 +422,8 @@ def rewrite_not(expr: Expr) -> Expr:
     """`expr` with every NOT pushed into the leaves (De Morgan, negated operators), constants folded.
 
     Exact under three-valued logic: NOT flips TRUE and FALSE and keeps NULL, and so does every
-    rewrite here. One exception keeps its NOT: an ordering comparison on a float column, since
-    NOT (x < 1) holds for NaN while x >= 1 does not. Run it on bound trees; on unbound ones the
-    float case cannot be recognised.
+    rewrite here. Floats included: NaN sorts above every number (DuckDB's order, not IEEE's), so
+    `NOT (x < 1)` and `x >= 1` agree on NaN too.
 
     A NULL constant becomes FALSE once no NOT is above it: with only AND and OR left, a result
     that is TRUE with a NULL input is TRUE whatever that input is (Kleene logic), so the rows a
@@ -454,7 +449,5 @@ def _push(expr: Expr, negate: bool) -> Expr:
     if isinstance(expr, (IsNull, In, StartsWith, Like)):
         return replace(expr, negated=not expr.negated)
     if isinstance(expr, Compare):
-        if expr.op in _ORDERED and isinstance(expr.term, BoundRef) and expr.term.type in FLOAT_TYPES:
-            return Not(expr)
         return Compare(NEGATED[expr.op], expr.term, expr.value)
     return Not(expr)

@@ -122,8 +122,8 @@ def test_in_lists_drop_values_the_column_cannot_hold():
     assert b("i8 NOT IN (1000, 2000)").op == "<="  # always true for non-null rows
     values = b("i8 IN (3, 1, 2, 3)").values
     assert [v.as_py() for v in values] == [3, 1, 2]
-    # floats: NaN never equals; -0.0 and 0.0 are the same value
-    assert b("f IN (CAST('NaN' AS DOUBLE))").op == "<"
+    # floats: NaN equals NaN; -0.0 and 0.0 are the same value
+    assert b("f IN (CAST('NaN' AS DOUBLE))").op == "="
     zero = b("f IN (0.0, 1)").values
     assert sorted((v.as_py(), math.copysign(1, v.as_py())) for v in zero) == [(-0.0, -1), (0.0, 1), (1.0, 1)]
 
@@ -229,10 +229,10 @@ def test_rewrite_not_pushes_to_leaves():
     assert rewrite_not(Not(TRUE)) == FALSE and rewrite_not(Not(FALSE)) == TRUE
 
 
-def test_rewrite_not_keeps_not_over_float_orderings():
-    # NOT (f < 1) holds for NaN; f >= 1 does not.
+def test_rewrite_not_negates_float_orderings():
+    # NaN is above every number (DuckDB's order): NOT (f < 1) and f >= 1 both hold for it.
     f = b("f = 1").term
-    assert rewrite_not(b("NOT f < 1")) == Not(Compare("<", f, pa.scalar(1.0)))
+    assert rewrite_not(b("NOT f < 1")) == Compare(">=", f, pa.scalar(1.0))
     assert rewrite_not(b("NOT f = 1")) == Compare("!=", f, pa.scalar(1.0))
     table = pa.table({"f": [0.5, 1.0, math.nan, None]})
     for sql in ("NOT f < 1", "NOT (f >= 1 AND f <= 2)", "NOT f BETWEEN 0 AND 0.7"):
