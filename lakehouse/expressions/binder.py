@@ -13,8 +13,15 @@ Literal rules (a literal that fits none raises InvalidExpressionError naming col
   that is always or never true over the column's whole range is written as a comparison with
   the range's end (`int8_col > 127` / `int8_col <= 127`), never as TRUE/FALSE: that keeps the
   result NULL on NULL rows, so the bound tree stays exact under NOT and three-valued logic.
-- Strings convert to numbers, dates (`YYYY-MM-DD`), timestamps (ISO 8601, optional offset) and
-  times when the column has that type; a date converts to midnight for timestamp columns.
+- A string literal is cast to the column's type first, as DuckDB does (spec/format.md, "SQL
+  semantics"): against an integer or decimal column it is rounded half away from zero to the
+  column's scale (`int_col = '1.5'` is `int_col = 2`) and must fit the type; against a date
+  column only its date part counts (`'2024-01-01 10:00'` is that day); a boolean column takes
+  true/t/yes/y/1 and false/f/no/n/0 in any case. Against a timestamp column it may not carry
+  a UTC offset when the column is naive, nor digits finer than the column's unit (DuckDB drops
+  the offset, and rounds or truncates those digits depending on the unit): both are errors.
+  Typed literals (`DATE '...'`, `TIMESTAMP '...'`, numbers) compare exactly.
+- A number against a boolean column compares with true as 1 and false as 0 (`b = 1`, `b < 1`).
 - Time zones: an aware literal is an instant. For a tz-aware column a naive literal is taken as
   UTC; for a naive column an aware literal is converted to UTC wall time.
 - Literals are exact at any digit count (decimal256's 76 digits and beyond): numbers become
@@ -130,6 +137,9 @@ def _bind_compare(ref: BoundRef, op: str, value: Any) -> Expr:
             f"comparing {ref.name!r} with NULL is never true; use `{ref.name} IS NULL` or `{ref.name} IS NOT NULL`")
     value = _py(value)
     domain = _integer_domain(ref.type)
+    if ref.type == BOOLEAN and _is_number(value):  # DuckDB compares booleans with numbers as 0 and 1
+        new_op, n = _fold(op, _number(value), 0, 1)
+        return Compare(new_op, ref, pa.scalar(bool(n)))
     if domain is None:
         return Compare(op, ref, _scalar(ref, value))
     lo, hi = domain
@@ -281,16 +291,22 @@ def _units(ref: BoundRef, value: Any) -> Fraction | float:
     t = ref.type
     try:
         if t in INTEGER_TYPES or isinstance(t, DecimalType):
+            scale = t.scale if isinstance(t, DecimalType) else 0
+            if isinstance(value, str):
+                return _cast_text(value, scale, _integer_domain(t))
             q = _number(value)
-            if isinstance(q, Fraction) and isinstance(t, DecimalType):
-                q *= 10 ** t.scale
-            return q
+            return q * 10 ** scale if isinstance(q, Fraction) else q
         if t == DATE:
+            if isinstance(value, str):  # the date part only, offset and time of day dropped
+                value = parse_timestamp(value)[0].date()
             if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
                 return Fraction((value - _EPOCH_DATE).days)
             return _timestamp_ns(value) / (_DAY_US * 1000)
         if isinstance(t, TimestampType):
-            return _timestamp_ns(value) * TICKS_PER_SECOND[t.unit] / 1_000_000_000
+            ticks = _timestamp_ns(value) * TICKS_PER_SECOND[t.unit] / 1_000_000_000
+            if isinstance(value, str):
+                _check_timestamp_text(value, t, ticks)
+            return ticks
         if t == TIME:
             v = parse_time(value) if isinstance(value, str) else value
             if not isinstance(v, dt.time) or v.tzinfo is not None:
@@ -300,6 +316,34 @@ def _units(ref: BoundRef, value: Any) -> Fraction | float:
         detail = f": {e}" if type(e) in (InvalidExpressionError, ValueError) and str(e) else ""
         raise _bad_value(ref, value, detail) from None
     raise _bad_value(ref, value, "")
+
+
+def _cast_text(text: str, scale: int, domain: tuple[int, int]) -> Fraction:
+    """A string cast to an integer or decimal(p, scale) column, in its units: rounded half away
+    from zero, and an error outside the type (DuckDB's cast)."""
+    try:
+        d = Decimal(text.strip())
+    except ArithmeticError:
+        raise ValueError("not a number") from None
+    if not d.is_finite() or (d and d.adjusted() > _HUGE_EXP):
+        raise ValueError("not a finite number")
+    q = abs(Fraction(d)) * 10 ** scale  # exact, unlike Decimal arithmetic in a 28-digit context
+    n = math.floor(q + Fraction(1, 2)) * (-1 if d < 0 else 1)
+    if not domain[0] <= n <= domain[1]:
+        raise ValueError("out of the column's range")
+    return Fraction(n)
+
+
+def _check_timestamp_text(text: str, t: TimestampType, ticks: Fraction) -> None:
+    if parse_timestamp(text)[0].tzinfo is not None and t.tz is None:
+        raise ValueError(f"a UTC offset against a column without a time zone is ambiguous; write "
+                         f"TIMESTAMPTZ '{text.strip()}' for the instant or drop the offset for the wall time")
+    if ticks.denominator != 1:
+        raise ValueError(f"finer than the column's unit ({t.unit}); write at most that precision")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, Decimal, float)) and not isinstance(value, bool)
 
 
 # Literals beyond these magnitudes are outside (or inside) every integer-backed domain: decimal256
@@ -408,11 +452,15 @@ def _f32_bits(bits: int) -> float | None:
     return struct.unpack("<f", struct.pack("<I", bits))[0] if 0 <= bits < 1 << 32 else None
 
 
+_BOOLEAN_TEXT = {**dict.fromkeys(("true", "t", "yes", "y", "1"), True),
+                 **dict.fromkeys(("false", "f", "no", "n", "0"), False)}  # DuckDB's; no spaces
+
+
 def _boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
+    if isinstance(value, str) and value.lower() in _BOOLEAN_TEXT:
+        return _BOOLEAN_TEXT[value.lower()]
     raise TypeError
 
 
