@@ -217,6 +217,8 @@ def _py(value: Any) -> Any:
 
 def _in_scalars(ref: BoundRef, value: Any) -> list[pa.Scalar]:
     """The scalars `x = value` can match, for a column that is not integer-backed."""
+    if ref.type == BOOLEAN and _is_number(value):  # true is 1, false is 0; other numbers never match
+        return [pa.scalar(value == 1)] if value in (0, 1) else []
     s = _scalar(ref, value)
     if ref.type in FLOAT_TYPES and s.as_py() == 0.0:  # is_in tells -0.0 from 0.0, `=` does not
         return [pa.scalar(0.0, s.type), pa.scalar(-0.0, s.type)]
