@@ -34,13 +34,14 @@ COLUMNS = {
            "-2147483648", "'NaN'", "'2147483648'", "-0.0", "1.5e0"]),
     "l": (pa.int64(), [None, 0, 3, -3, 2**63 - 1, -2**63],
           ["0", "3", "-3", "3.0", "'3.4'", "9223372036854775807", "9223372036854775808", "-9223372036854775808",
-           "-9223372036854775809", "'inf'"]),
+           "-9223372036854775809", "'inf'", "3e0", "9.3e18"]),
     "f": (pa.float32(), [None, NAN, INF, -INF, 0.0, -0.0, 1.5, 0.1, F32_MAX, -F32_MAX, 1e-45],
           ["0", "-0.0", "'-0.0'", "1.5", "0.1", "'0.1'", "1", "'NaN'", "'nan'", "'inf'", "'-inf'", "'Infinity'",
-           "CAST('NaN' AS DOUBLE)", "340282346638528859811704183484516925440", "16777217"]),
+           "CAST('NaN' AS DOUBLE)", "340282346638528859811704183484516925440", "16777217", "0.1e0", "-0.1e0", "1e39",
+           "-1e39", "1e-50", "1.5e0", "CAST(0.1 AS DOUBLE)", "CAST('0.1' AS FLOAT)", "3.4028234663852886e38"]),
     "d": (pa.float64(), [None, NAN, INF, -INF, 0.0, -0.0, 1.5, 0.1, F64_MAX, -F64_MAX, 5e-324],
           ["0", "-0.0", "'-0.0'", "1.5", "0.1", "'0.1'", "2", "'NaN'", "'-NaN'", "'inf'", "'-inf'", "'+Infinity'",
-           "1.7976931348623157e308", "1e-300", "CAST('inf' AS DOUBLE)"]),
+           "1.7976931348623157e308", "1e-300", "CAST('inf' AS DOUBLE)", "1e400", "-1e400", "0.1e0"]),
     "m": (pa.decimal128(9, 2), [None] + [Decimal(v) for v in ("0.00", "1.25", "1.26", "-1.25", "9999999.99", "-9999999.99")],
           ["0", "1.25", "1.255", "'1.255'", "'-1.255'", "1.26", "9999999.99", "10000000", "-9999999.99", "'NaN'",
            "1.25e0"]),
@@ -159,8 +160,18 @@ def check_scan(t: lakehouse.Table, data: pa.Table, where: str, leaves: list[str]
     try:
         got = rows(t.scan(where=where).to_arrow())
     except InvalidExpressionError as e:
+        assume(leaves is None or not documented_refusal(e))
         pytest.fail(f"DuckDB accepts {where!r}, we refuse it: {e}")
     assert got == expected, where
+
+
+# What we refuse although DuckDB answers (spec/format.md, "SQL semantics"): literals whose meaning
+# DuckDB decides by a common type of the whole IN list or BETWEEN, or gets inconsistently.
+REFUSALS = ("mixes", "UTC offset", "finer than the column's unit")
+
+
+def documented_refusal(e: InvalidExpressionError) -> bool:
+    return any(r in str(e) for r in REFUSALS)
 
 
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -186,7 +197,11 @@ def test_overwrite_keeps_the_rows_where_the_predicate_is_not_true(table, where):
     assume(expected is not None and duckdb_accepts(data, leaves))
     t = written(data, cuts)
     try:
-        t.overwrite(data.slice(0, 0), where=where)
+        try:
+            t.overwrite(data.slice(0, 0), where=where)
+        except InvalidExpressionError as e:
+            assume(not documented_refusal(e))
+            raise
         assert rows(t.refresh().to_arrow()) == expected, where
     finally:
         _drop(t)
@@ -276,6 +291,10 @@ def test_pruning_keeps_files_that_may_hold_nan():
     ("i = 'NaN'", "not a finite number"),
     ("i = '2147483648'", "out of the column's range"),
     ("b = 'on'", "'on'"),
+    ("f IN (0.1, 1e0)", "mixes float and exact number literals"),
+    ("i IN ('1.5', 2.5)", "mixes string and exact number literals"),
+    ("m BETWEEN '1.255' AND 2.125", "mixes string and exact number literals"),
+    ("t BETWEEN '2024-01-01 10:00' AND TIMESTAMP '2024-01-02 00:00'", "mixes string and datetime literals"),
 ])
 def test_literals_duckdb_rejects_or_reads_inconsistently_are_refused(where, message):
     t = written(pa.table({c: pa.array([], ty) for c, (ty, _, _) in COLUMNS.items()}), [])

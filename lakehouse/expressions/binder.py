@@ -28,7 +28,9 @@ Literal rules (a literal that fits none raises InvalidExpressionError naming col
   Fractions, never a float or a 28-digit Decimal context, before the rewrite onto integers.
 - Float columns take the exact literal rounded once to the column's float type (nearest, ties
   to even; as DuckDB does for a decimal literal against FLOAT); a finite literal beyond the
-  type's range is an error.
+  type's range is an error. A float literal (a number with an exponent, CAST(... AS DOUBLE):
+  DuckDB's DOUBLE) against a float32 column compares in double precision, as DuckDB widens the
+  column: `f32 = 0.1e0` never holds (0.1 is no float32), `f32 < 0.1e0` is `f32 <= 0.099999994`.
   NaN follows DuckDB (spec/format.md, "SQL semantics"): it equals itself and is above every
   other value, +inf included (`x > 1` holds for NaN, `x = 'NaN'` finds NaN); -0.0 equals 0.0.
   Against an integer-backed column a NaN literal (`CAST('NaN' AS DOUBLE)`) is above every value.
@@ -58,7 +60,7 @@ from ..format.types import (
 )
 from .parser import parse_time, parse_timestamp
 from .tree import (
-    CONSTANTS, FALSE, NEGATED, NULL, TRUE, AlwaysFalse, AlwaysNull, AlwaysTrue, And, BoundRef, Compare, Expr,
+    CONSTANTS, FALSE, NEGATED, NULL, TRUE, AlwaysFalse, AlwaysNull, AlwaysTrue, And, BoundRef, Compare, Expr, Grouped,
     In, IsNull, Like, Not, Or, Ref, StartsWith, and_, or_,
 )
 
@@ -132,6 +134,7 @@ def _check_primitive(ref: BoundRef) -> None:
 # ---------------------------------------------------------------- comparisons
 
 def _bind_compare(ref: BoundRef, op: str, value: Any) -> Expr:
+    value = _ungroup(ref, value)
     if value is None:
         raise InvalidExpressionError(
             f"comparing {ref.name!r} with NULL is never true; use `{ref.name} IS NULL` or `{ref.name} IS NOT NULL`")
@@ -140,11 +143,32 @@ def _bind_compare(ref: BoundRef, op: str, value: Any) -> Expr:
     if ref.type == BOOLEAN and _is_number(value):  # DuckDB compares booleans with numbers as 0 and 1
         new_op, n = _fold(op, _number(value), 0, 1)
         return Compare(new_op, ref, pa.scalar(bool(n)))
+    if ref.type == FLOAT32 and isinstance(value, float) and not _is_float32(value):
+        return _double_against_float32(ref, op, value)
     if domain is None:
         return Compare(op, ref, _scalar(ref, value))
     lo, hi = domain
     new_op, n = _fold(op, _units(ref, value), lo, hi)
     return Compare(new_op, ref, _from_units(ref.type, n))
+
+
+def _ungroup(ref: BoundRef, value: Any) -> Any:
+    """The literal of a `Grouped` one, if DuckDB's common type of its group and the column gives
+    it the meaning it has alone; an error otherwise (tree.Grouped)."""
+    if not isinstance(value, Grouped):
+        return value
+    kinds, t = value.kinds, ref.type
+    scale = t.scale if isinstance(t, DecimalType) else 0
+    clash = ((t in INTEGER_TYPES or isinstance(t, DecimalType))  # the common type is a decimal or a double
+             and "string" in kinds and ("float" in kinds or value.scale > scale)) \
+        or (t == DATE and "string" in kinds and "datetime" in kinds) \
+        or (t == FLOAT32 and "float" in kinds)  # the common type is DOUBLE
+    if clash:
+        raise InvalidExpressionError(
+            f"the IN list or BETWEEN on {ref.name!r} ({t}) mixes {' and '.join(sorted(kinds, reverse=True))} "
+            "literals; DuckDB casts them and the column to one common type first, which changes what they "
+            "mean: write every value the same way")
+    return value.value
 
 
 def _fold(op: str, q: Fraction | float, lo: int, hi: int) -> tuple[str, int]:
@@ -172,6 +196,8 @@ def _fold(op: str, q: Fraction | float, lo: int, hi: int) -> tuple[str, int]:
 
 
 def _bind_in(ref: BoundRef, values: tuple[Any, ...], negated: bool) -> Expr:
+    if values and isinstance(values[0], Grouped):
+        values = tuple(_ungroup(ref, v) for v in values)
     if any(v is None for v in values):
         raise InvalidExpressionError(
             f"NULL in the IN list of {ref.name!r} never matches; use `{ref.name} IS NULL` instead")
@@ -219,6 +245,8 @@ def _in_scalars(ref: BoundRef, value: Any) -> list[pa.Scalar]:
     """The scalars `x = value` can match, for a column that is not integer-backed."""
     if ref.type == BOOLEAN and _is_number(value):  # true is 1, false is 0; other numbers never match
         return [pa.scalar(value == 1)] if value in (0, 1) else []
+    if ref.type == FLOAT32 and isinstance(value, float) and not _is_float32(value):
+        return []  # a double no float32 equals
     s = _scalar(ref, value)
     if ref.type in FLOAT_TYPES and s.as_py() == 0.0:  # is_in tells -0.0 from 0.0, `=` does not
         return [pa.scalar(0.0, s.type), pa.scalar(-0.0, s.type)]
@@ -444,6 +472,43 @@ def _float_literal(value: Any, *, single: bool) -> float:
     bits = struct.unpack("<I", struct.pack("<f", f32))[0]
     near = [f32] + [c for c in (_f32_bits(bits - 1), _f32_bits(bits + 1)) if c is not None and math.isfinite(c)]
     return min(near, key=lambda c: (abs(Fraction(c) - exact), struct.unpack("<I", struct.pack("<f", c))[0] & 1))
+
+
+def _is_float32(d: float) -> bool:
+    """Whether the double `d` is a float32 value (NaN and ±inf are)."""
+    if not math.isfinite(d):
+        return True
+    try:
+        return _f32(d) == d
+    except OverflowError:
+        return False
+
+
+def _double_against_float32(ref: BoundRef, op: str, d: float) -> Expr:
+    """`f32 op d` for a finite double `d` that no float32 equals, on the float32 values."""
+    if op in ("=", "!="):
+        return _never(ref) if op == "=" else _always(ref)
+    at = pa.float32()
+    if op in ("<", "<="):  # the largest float32 below d
+        below = _F32_MAX if d > _F32_MAX else -math.inf if d < -_F32_MAX else _f32_next(d, up=False)
+        return Compare("<=", ref, pa.scalar(below, at))
+    above = math.inf if d > _F32_MAX else -_F32_MAX if d < -_F32_MAX else _f32_next(d, up=True)
+    return Compare(">=", ref, pa.scalar(above, at))
+
+
+_F32_MAX = 3.4028234663852886e38
+
+
+def _f32_next(d: float, *, up: bool) -> float:
+    """The float32 nearest `d` on the side `up` (above) or below, `d` not a float32 and in range."""
+    r = _f32(d)
+    if (r > d) == up:
+        return r
+    bits = struct.unpack("<I", struct.pack("<f", r))[0]
+    bits += 1 if (r > 0) == up else -1  # one step away from or towards zero
+    if r == 0.0:
+        return 1.401298464324817e-45 if up else -1.401298464324817e-45
+    return struct.unpack("<f", struct.pack("<I", bits))[0]
 
 
 def _f32(f: float) -> float:
