@@ -14,9 +14,8 @@ comparison with NaN becomes an `is_nan` test.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import math
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc

@@ -70,7 +70,6 @@ UTC = dt.timezone.utc
 _EPOCH = dt.datetime(1970, 1, 1)
 _EPOCH_DATE = dt.date(1970, 1, 1)
 _DAY_US = 86_400_000_000
-_ORDERED = ("<", "<=", ">", ">=")
 _NOT = {AlwaysTrue: FALSE, AlwaysFalse: TRUE, AlwaysNull: NULL}  # NOT NULL is NULL
 
 
