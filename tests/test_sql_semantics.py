@@ -264,6 +264,8 @@ NAN_TABLE = pa.table({"x": pa.array([NAN, INF, -INF, 0.0, -0.0, 1.0, 1.5, 2.0, N
     "x > 1", "x = 'NaN'", "x IN ('NaN', 1.0)", "NOT (x < 'NaN')", "x BETWEEN 1.5 AND 'NaN'", "x > 'inf'",
     "x >= 'NaN'", "x <= 'NaN'", "x > 'NaN'", "x != 'NaN'", "x NOT IN ('NaN', 1.0)", "x = -0.0", "x > -0.0",
     "x NOT BETWEEN 1.5 AND 'NaN'", "x = 'NaN' OR x IS NULL", "NOT (x = 'NaN')", "x < 5",
+    "CAST('NaN' AS DOUBLE) = CAST('nan' AS DOUBLE)", "x = 1 AND CAST('NaN' AS DOUBLE) > CAST('inf' AS DOUBLE)",
+    "x = 1e400", "x < 1e400", "x IN ('NaN', 1.5e0, '-0.0')",
 ])
 def test_the_issues_examples(where):
     t = written(NAN_TABLE, [2, 5])

@@ -191,9 +191,16 @@ def _constant(op: str, left: Any, right: Any, text: str) -> Expr:
     if len(kinds) != 1:
         raise InvalidExpressionError(f"cannot compare {left!r} with {right!r} ({text}): different kinds of value")
     try:
-        return TRUE if _PYTHON_OPS[op](left, right) else FALSE
+        return TRUE if _PYTHON_OPS[op](_ordered(left), _ordered(right)) else FALSE
     except TypeError:  # a naive with an aware datetime
         raise InvalidExpressionError(f"cannot compare {left!r} with {right!r} ({text})") from None
+
+
+def _ordered(v: Any) -> Any:
+    """A number as DuckDB orders it: NaN equal to itself and above every other number."""
+    if isinstance(v, (int, float, Decimal)) and not isinstance(v, bool):
+        return (1, 0) if v != v else (0, v)
+    return v
 
 
 def _in(node: exp.In) -> Expr:
