@@ -20,7 +20,7 @@ from lakehouse.expressions import parser
 from lakehouse.expressions.binder import bind
 from lakehouse.expressions.lists import MIN_ITEMS
 from lakehouse.expressions.parser import parse
-from lakehouse.expressions.tree import Compare, In
+from lakehouse.expressions.tree import Compare, Grouped, In
 from lakehouse.format.schema import Schema
 
 # Generous on purpose (the issue asks for "well under a second"): it catches a return to
@@ -56,8 +56,9 @@ def test_long_lists_read_as_sqlglot_reads_them(values, negated):
     expr = parse(sql)
     assert isinstance(expr, In) and expr.negated == negated
     expected = _sqlglot_values(sql)
-    assert expr.values == expected
-    assert [type(v) for v in expr.values] == [type(v) for v in expected]
+    got = tuple(v.value if isinstance(v, Grouped) else v for v in expr.values)  # strings mixed with numbers
+    assert got == expected
+    assert [type(v) for v in got] == [type(v) for v in expected]
 
 
 LIST = ", ".join(str(i) for i in range(MIN_ITEMS + 1))
