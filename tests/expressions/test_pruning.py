@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import math
 import re
-import time
 from decimal import Decimal
 
 import pyarrow as pa
@@ -170,7 +169,7 @@ def test_folded_literals_prune():
     assert may("b > 126.5", files, [3, 3], schema) == [False, True]
 
 
-def test_pruning_100k_files_is_fast():
+def test_pruning_100k_files():
     n = 100_000
     schema = Schema.from_arrow(pa.schema([("x", pa.int64()), ("s", pa.string()), ("f", pa.float64())]))
     lo = pa.array(range(0, 10 * n, 10), pa.int64())
@@ -187,13 +186,9 @@ def test_pruning_100k_files_is_fast():
     files = pa.table({"record_count": counts, "stats": stats})
     expr = bind(parse("(x BETWEEN 5000 AND 5100 OR x IN (17, 99999, 123456)) AND s LIKE 'k00%' "
                       "AND NOT f < 0.5 AND s != 'k000500'"), schema)
-    stats_may_match(expr, files)  # warm up
-    start = time.perf_counter()
-    result = stats_may_match(expr, files)
-    elapsed = time.perf_counter() - start
+    result = stats_may_match(expr, files)  # its speed is measured in bench/, never timed in a test
     # file 500 holds only 'k000500'; 12345 is in a file whose names fail the prefix
     assert [i for i, v in enumerate(result.to_pylist()) if v] == [1, *range(501, 511), 9999]
-    assert elapsed < 0.1, elapsed  # a few milliseconds in practice
 
 
 # ---------------------------------------------------------------- end-to-end soundness property
