@@ -26,6 +26,7 @@ from ..format.types import FLOAT_TYPES, Field, ListType, StructType, Type, to_ar
 from ..io import Store
 
 BATCH_ROWS = 128 * 1024
+DV_GROUP_FILES = 16  # files with deletion vectors read as one dataset (their DVs held at once)
 
 
 def output_schema(fields: Iterable[Field]) -> pa.Schema:
@@ -60,14 +61,7 @@ def read_batches(store: Store, metadata: TableMetadata, files: pa.Table, fields:
     the files are grouped by schema first (fewer, larger reads; rows in no defined order)."""
     target = output_schema(fields)
     needed = _unique(fields + filter_fields)
-    dvs = deletion_vectors(files)
-    counts = files["record_count"].to_pylist() if "record_count" in files.column_names else [None] * files.num_rows
-    rows = list(zip(files["schema_id"].to_pylist(), files["path"].to_pylist(), files["size"].to_pylist(), counts, dvs))
-    group_key = lambda r: (r[0], r[4] is not None)  # noqa: E731 - files with DVs are read apart
-    if not ordered:
-        rows.sort(key=group_key)  # stable: only the grouping changes
-    for (schema_id, has_dvs), group in groupby(rows, key=group_key):
-        group = list(group)
+    for schema_id, has_dvs, group in _groups(files, ordered):
         paths = [(store.full_path(check_relative_path(p, "data file")), size) for _, p, size, _, _ in group]
         file_schema = metadata.schema_by_id(schema_id)
         try:
@@ -80,6 +74,24 @@ def read_batches(store: Store, metadata: TableMetadata, files: pa.Table, fields:
             if isinstance(e, pa.ArrowInvalid) and "expression" in str(e).lower():
                 raise
             raise StorageError(f"reading data files of {store.uri} failed: {e}") from None
+
+
+def _groups(files: pa.Table, ordered: bool) -> Iterator[tuple[int, bool, list[tuple]]]:
+    """Runs of consecutive files read as one dataset: (schema id, whether they have DVs, rows of
+    (schema_id, path, size, record_count, DV)). Files with DVs are read apart from those
+    without, in runs of at most DV_GROUP_FILES, so the positions held in memory are those of
+    a few files, however many rows the table has deleted."""
+    dvs = deletion_vectors(files)
+    counts = files["record_count"].to_pylist() if "record_count" in files.column_names else [None] * files.num_rows
+    rows = list(zip(files["schema_id"].to_pylist(), files["path"].to_pylist(), files["size"].to_pylist(), counts, dvs))
+    key = lambda r: (r[0], r[4] is not None)  # noqa: E731
+    if not ordered:
+        rows.sort(key=key)  # stable: only the grouping changes
+    for (schema_id, has_dvs), run in groupby(rows, key=key):
+        run = list(run)
+        step = DV_GROUP_FILES if has_dvs else len(run)
+        for start in range(0, len(run), step):
+            yield schema_id, has_dvs, run[start:start + step]
 
 
 def _deleted_positions(store: Store, group: list[tuple], paths: list[tuple[str, int]]) -> dict[str, np.ndarray]:
