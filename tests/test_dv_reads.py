@@ -295,3 +295,21 @@ def test_files_with_dvs_are_read_a_few_at_a_time_in_order(monkeypatch):
     delete_positions(t, {p: [1] for p in _paths(t)})
     assert t.scan().to_arrow()["id"].to_pylist() == [i for i in range(15) if i % 3 != 1]
     assert sorted(t.scan(ordered=False).to_arrow()["id"].to_pylist()) == [i for i in range(15) if i % 3 != 1]
+
+
+def test_row_groups_are_still_pruned_under_a_predicate(monkeypatch):
+    t = lakehouse.create_table(f"memory://dv-reads/{uuid.uuid4().hex}", schema=pa.schema([("id", pa.int64())]),
+                               properties={"write.parquet.row-group-rows": "100"})
+    t.append(pa.table({"id": pa.array(range(1000), pa.int64())}))
+    delete_positions(t, {_paths(t)[0]: [0, 99, 100, 350, 351, 999]})
+    from lakehouse.read import data_files
+    read = []
+    original = data_files.live_mask
+    monkeypatch.setattr(data_files, "live_mask", lambda positions, start, stop: read.append((start, stop)) or
+                        original(positions, start, stop))
+    assert t.scan(where="id >= 340 AND id < 360").to_arrow()["id"].to_pylist() == \
+        [i for i in range(340, 360) if i not in (350, 351)]
+    assert t.scan(where="id >= 95 AND id <= 101").to_arrow()["id"].to_pylist() == [95, 96, 97, 98, 101]
+    assert t.scan(where="id > 990").to_arrow()["id"].to_pylist() == list(range(991, 999))
+    assert t.scan(where="id > 990").count() == 8
+    assert read == [(300, 400), (0, 100), (100, 200), (900, 1000), (900, 1000)]  # only row groups that may match

@@ -68,8 +68,8 @@ def read_batches(store: Store, metadata: TableMetadata, files: pa.Table, fields:
             # Each file's DV is read once, when its group is reached (a limit may stop before).
             deleted = _deleted_positions(store, group, paths) if has_dvs else None
             yield from _read_group(store, paths, file_schema, needed, target, row_filter, deleted,
-                                   push_down=deleted is None and (row_filter is None or (
-                                       row_filter.pushable and _safe_to_push_down(filter_fields))))
+                                   push_down=row_filter is None or (row_filter.pushable
+                                                                    and _safe_to_push_down(filter_fields)))
         except (OSError, pa.ArrowException) as e:
             if isinstance(e, pa.ArrowInvalid) and "expression" in str(e).lower():
                 raise
@@ -111,9 +111,11 @@ def _read_group(store: Store, paths: list[tuple[str, int]], file_schema: Schema,
                 target: pa.Schema, row_filter: RowFilter | None, deleted: dict[str, np.ndarray] | None, *,
                 push_down: bool) -> Iterator[pa.RecordBatch]:
     """The group's rows; `deleted`: the files' deleted positions (spec 15.3), so the rows are
-    read unfiltered, less the deleted ones, then filtered (a pushed-down filter loses positions)."""
+    read unfiltered, less the deleted ones, then filtered (a pushed-down filter loses positions;
+    it only prunes row groups then)."""
     dataset = _dataset(store, paths, file_schema.to_arrow())
-    if push_down and all(file_schema.find_top(f.id) == f for f in needed):
+    native = push_down and all(file_schema.find_top(f.id) == f for f in needed)
+    if native and deleted is None:
         # Same ids, names and types: pyarrow reads, filters and projects natively.
         scanner = dataset.scanner(columns=list(target.names), filter=None if row_filter is None else row_filter.expression(),
                                   batch_size=BATCH_ROWS)
@@ -123,8 +125,11 @@ def _read_group(store: Store, paths: list[tuple[str, int]], file_schema: Schema,
         return
     present = [file_schema.find_top(f.id) for f in needed]
     columns = [p.name for p in present if p is not None]
+    starts = None
+    if deleted is not None and native and row_filter is not None:
+        dataset, starts = _matching_row_groups(dataset, row_filter.expression())
     scanner = dataset.scanner(columns=columns, batch_size=BATCH_ROWS)
-    batches = scanner.to_batches() if deleted is None else _live_batches(scanner, deleted)
+    batches = scanner.to_batches() if deleted is None else _live_batches(scanner, deleted, starts)
     for batch in batches:
         if not batch.num_rows:
             continue
@@ -139,14 +144,34 @@ def _read_group(store: Store, paths: list[tuple[str, int]], file_schema: Schema,
             yield _shaped(out, target)
 
 
-def _live_batches(scanner: ds.Scanner, deleted: dict[str, np.ndarray]) -> Iterator[pa.RecordBatch]:
-    """The scanner's batches less the deleted rows. Batches of a file come in file order, so a
-    running count per file gives each batch's first position."""
-    offsets: dict[str, int] = {}
+def _matching_row_groups(dataset: ds.FileSystemDataset, expression: ds.Expression
+                         ) -> tuple[ds.FileSystemDataset, dict[tuple[str, int], int]]:
+    """The dataset of the row groups whose statistics may match `expression`, in file order,
+    and the position in its file of each one's first row (by path and row group id)."""
+    parts, starts = [], {}
+    for fragment in dataset.get_fragments():
+        counts = [fragment.metadata.row_group(i).num_rows for i in range(fragment.metadata.num_row_groups)]
+        first = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+        for part in sorted(fragment.split_by_row_group(expression), key=lambda f: f.row_groups[0].id):
+            rg = part.row_groups[0].id
+            starts[(part.path, rg)] = int(first[rg])
+            parts.append(part)
+    return ds.FileSystemDataset(parts, schema=dataset.schema, format=dataset.format,
+                                filesystem=dataset.filesystem), starts
+
+
+def _live_batches(scanner: ds.Scanner, deleted: dict[str, np.ndarray],
+                  starts: dict[tuple[str, int], int] | None) -> Iterator[pa.RecordBatch]:
+    """The scanner's batches less the deleted rows. Batches of a fragment come in order, so a
+    running count per fragment from its first position (0 for a whole file, `starts` for a
+    row group) gives each batch's first position."""
+    offsets: dict[tuple[str, int | None], int] = {}
     for tagged in scanner.scan_batches():
-        batch, path = tagged.record_batch, tagged.fragment.path
-        start = offsets.get(path, 0)
-        offsets[path] = start + batch.num_rows
+        batch, fragment = tagged.record_batch, tagged.fragment
+        key = (fragment.path, None if starts is None else fragment.row_groups[0].id)
+        start = offsets.get(key, 0 if starts is None else starts[key])
+        offsets[key] = start + batch.num_rows
+        path = fragment.path
         keep = live_mask(deleted[path], start, start + batch.num_rows)
         yield batch if keep is None else batch.filter(keep)
 
