@@ -149,6 +149,9 @@ def _check_range(start: object, end: object, current: int) -> tuple[int, int]:
             raise InvalidArgumentError(f"{name} must be a version number (an int >= 0), not {value!r}")
     if start is None:
         raise InvalidArgumentError("start_version is required")
+    if end is None and start > current:
+        raise VersionNotFoundError(f"start_version {start} is after this handle's version {current}: pass "
+                                   "end_version, or read from a refreshed handle (refresh())")
     end = current if end is None else end
     if start > end:
         raise InvalidArgumentError(f"start_version {start} is after end_version {end}")
