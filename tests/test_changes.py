@@ -131,7 +131,9 @@ def test_range_checks():
         t.changes(0, 5)
     with pytest.raises(VersionNotFoundError):
         t.changes(4)
-    for bad in (-1, True, 1.0, "1"):
+    with pytest.raises(VersionNotFoundError):
+        t.changes(-1)
+    for bad in (True, 1.0, "1"):
         with pytest.raises(InvalidArgumentError):
             t.changes(bad)
     assert t.changes(1, 1).num_rows == 1

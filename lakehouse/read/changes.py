@@ -145,8 +145,10 @@ def _stamped(batch: pa.RecordBatch, entry: LogEntry) -> pa.RecordBatch:
 
 def _check_range(start: object, end: object, current: int) -> tuple[int, int]:
     for name, value in (("start_version", start), ("end_version", end)):
-        if value is not None and (type(value) is not int or value < 0):
-            raise InvalidArgumentError(f"{name} must be a version number (an int >= 0), not {value!r}")
+        if value is not None and type(value) is not int:
+            raise InvalidArgumentError(f"{name} must be a version number (an int), not {value!r}")
+        if value is not None and value < 0:
+            raise VersionNotFoundError(f"{name} {value} does not exist: versions count up from 0")
     if start is None:
         raise InvalidArgumentError("start_version is required")
     if end is None and start > current:
