@@ -15,6 +15,7 @@ import lakehouse
 from lakehouse import CorruptTableError, InvalidArgumentError, VersionNotFoundError
 from lakehouse.format.actions import RemoveFile, action_from_json
 from lakehouse.format.change_data import CHANGE_TYPE, write_change_data
+from dv_helpers import delete_positions
 
 SCHEMA = pa.schema([("id", pa.int64()), ("g", pa.string())])
 SIGN = {"insert": 1, "update_postimage": 1, "delete": -1, "update_preimage": -1}
@@ -44,6 +45,7 @@ ops = st.lists(st.one_of(
                                              max_size=4)),
     st.tuples(st.just("overwrite_where"), st.tuples(st.integers(0, 9), st.sampled_from(["a", "b"]))),
     st.tuples(st.just("restore"), st.integers(0, 50)),
+    st.tuples(st.just("dv_delete"), st.tuples(st.integers(0, 50), st.lists(st.integers(0, 5), max_size=3))),
 ), min_size=1, max_size=8)
 
 
@@ -59,6 +61,12 @@ def test_feed_replays_to_every_version(steps):
         elif op == "overwrite_where":  # replaces group g's rows; other rows of its files are kept
             i, g = arg
             t.overwrite(pa.table({"id": [i], "g": [g]}, schema=SCHEMA), where=f"g = '{g}'")
+        elif op == "dv_delete":  # merge-on-read: positions of one file marked deleted
+            index = t.state.file_index()
+            if index.num_rows:
+                which, positions = arg
+                row = index.slice(which % index.num_rows, 1).to_pylist()[0]
+                delete_positions(t, {row["path"]: [p % row["record_count"] for p in positions]})
         else:
             t.restore(arg % (t.version + 1))
     feed = t.changes(0)
@@ -170,3 +178,18 @@ def test_change_data_rolls_at_target_size():
     cdc = write_change_data(t._store, t.metadata, batches)
     assert len(cdc) == 5 and sum(c.record_count for c in cdc) == 500
     assert all(c.path.startswith("_change_data/") for c in cdc)
+
+
+def test_deletion_vectors_report_exactly_the_deleted_rows():
+    t = lakehouse.create_table(_uri(), schema=SCHEMA)
+    t.append(pa.table({"id": list(range(6)), "g": ["a"] * 6}))
+    path = t.state.file_index()["path"][0].as_py()
+    delete_positions(t, {path: [1, 4]})
+    delete_positions(t, {path: [0, 4]})  # 4 again: only 0 is new
+    assert t.changes(2)["id"].to_pylist() == [1, 4, 0]
+    assert set(t.changes(2)[CHANGE_TYPE].to_pylist()) == {"delete"}
+    t.restore(1)  # the file again without its vector: its deleted rows come back
+    back = t.changes(4)
+    assert back["id"].to_pylist() == [0, 1, 4] and set(back[CHANGE_TYPE].to_pylist()) == {"insert"}
+    t.overwrite(pa.table({"id": [7], "g": ["a"]}))
+    assert replay(t.changes(0)) == _rows(t.to_arrow())

@@ -4,22 +4,27 @@ inserted or deleted, with `_change_type`, `_commit_version` and `_commit_timesta
 An entry with change data files (`cdc` actions) changed exactly their rows. Otherwise its
 changes are derived from its actions: the rows of files it added with `data_change` are
 inserts, the rows a `data_change` remove took out of the table (the file's rows less its
-deletion vector at removal) are deletes; an entry of `data_change: false` actions only
+deletion vector at removal) are deletes, and a file whose deletion vector was replaced (remove
+and add of one path) deleted the positions its new vector adds (and, after a restore,
+re-inserted those it no longer holds); an entry of `data_change: false` actions only
 (a rewrite) changed nothing. Rows are read file by file under the range's last schema, by field id.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterator, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from ..errors import CorruptTableError, InvalidArgumentError, StorageError, VersionNotFoundError
-from ..format.actions import AddCdcFile, AddFile, RemoveFile, TableMetadata
+from ..format.actions import AddCdcFile, AddFile, DeletionVector, RemoveFile, TableMetadata
 from ..format.change_data import CHANGE_TYPE, CHANGE_TYPES, change_schema
-from ..format.file_index import build_file_index
+from ..format.deletion_vectors import BitMap64, positions_array, read_deletion_vector
+from ..format.file_index import build_file_index, deletion_vectors
 from ..format.log import LogEntry, read_entries_from
 from ..format.paths import check_relative_path
 from ..format.replay import load_state
@@ -81,10 +86,39 @@ def _entry_changes(store: Store, before: TableState | None, after: TableState, e
     gone = [p for p in removed if p not in replaced]
     for files in _live_rows(before, gone):
         yield from _typed(read_batches(store, metadata, files, fields, None), "delete")
+    old_rows = {r["path"][0].as_py(): r for r in _live_rows(before, [a.path for a in added if a.path in replaced])}
+    for add in (a for a in added if a.path in replaced):
+        old = old_rows.get(add.path)
+        if old is None:  # it was not live: its remove changed nothing, its add inserts
+            replaced.discard(add.path)
+        else:
+            yield from _replaced_changes(store, metadata, fields, deletion_vectors(old)[0], add)
     inserted = [a for a in added if a.path not in replaced]
     if inserted:
         index = build_file_index(inserted, after.metadata)
         yield from _typed(read_batches(store, metadata, index, fields, None), "insert")
+
+
+def _replaced_changes(store: Store, metadata: TableMetadata, fields: tuple[Field, ...], old: DeletionVector | None,
+                      add: AddFile) -> Iterator[pa.RecordBatch]:
+    """A file whose deletion vector changed: the positions it newly deletes are deletes, those it
+    no longer deletes (a restore) inserts. Reads the file only when either is non-empty."""
+    before = BitMap64() if old is None else read_deletion_vector(store, old, add.record_count)
+    after = BitMap64() if add.deletion_vector is None else \
+        read_deletion_vector(store, add.deletion_vector, add.record_count)
+    deleted, revived = after - before, before - after
+    if not deleted and not revived:
+        return
+    whole = build_file_index([replace(add, deletion_vector=None)], metadata)
+    picks = {kind: positions_array(bits) for kind, bits in (("delete", deleted), ("insert", revived)) if bits}
+    start = 0
+    for batch in read_batches(store, metadata, whole, fields, None):  # one file, in file order
+        stop = start + batch.num_rows
+        for kind, positions in picks.items():
+            lo, hi = np.searchsorted(positions, np.array([start, stop], dtype=np.uint64))
+            if hi > lo:
+                yield from _typed(iter([batch.take(pa.array(positions[lo:hi] - start))]), kind)
+        start = stop
 
 
 def _live_rows(state: TableState | None, paths: list[str]) -> Iterator[pa.Table]:
