@@ -28,11 +28,12 @@ def change_data_actions(store: Store, state: TableState, batches: Iterable[pa.Re
     return [*with_writer_feature(state.protocol, CHANGE_FEED_FEATURE), *cdc]
 
 
-def overwrite_change_data(store: Store, state: TableState, predicate: Expr | None, removes: Sequence[RemoveFile],
+def rewrite_change_data(store: Store, state: TableState, predicate: Expr | None, removes: Sequence[RemoveFile],
                           rewritten: Sequence[AddFile], adds: Sequence[AddFile]) -> list[Action]:
-    """The change data of `overwrite(where=P)`: the removed files' rows matching P are deletes
-    and the new rows inserts; the rows it kept (rewritten into new files) did not change.
-    Only needed when it rewrote a file: whole files removed and added derive correctly."""
+    """The change data of a copy-on-write rewrite by predicate P (`overwrite(where=P)`, a
+    copy-on-write delete with no `adds`): the removed files' rows matching P are deletes and
+    `adds`' rows inserts; the rows kept (`rewritten` into new files) did not change. Nothing
+    when no file was rewritten: whole files removed and added derive correctly."""
     if not rewritten or predicate is None:
         return []
     return change_data_actions(store, state, _overwrite_rows(store, state, predicate, removes, adds))

@@ -24,7 +24,7 @@ from ..format.schema import Schema
 from ..format.type_names import schema_fields
 from ..format.state import TableState, apply_actions
 from ..io import Store
-from ..ops.change_data import overwrite_change_data
+from ..ops.change_data import rewrite_change_data
 from ..ops.restore import plan_restore
 from ..ops.rewrite import remove_matching
 from ..read.changes import read_changes
@@ -536,7 +536,7 @@ class Table:
             batches = _check_all_match(batches, predicate, where)
         adds = self._write(batches, state)
         removal = remove_matching(self._store, state, predicate, self._write)
-        cdc = overwrite_change_data(self._store, state, predicate, removal.removes, removal.rewritten, adds)
+        cdc = rewrite_change_data(self._store, state, predicate, removal.removes, removal.rewritten, adds)
         return self._commit(
             state, "overwrite", [*actions, *cdc, *removal.removes, *removal.rewritten, *adds], parameters={"where": where},
             read_predicate=TRUE if predicate is None else predicate, read_files=removal.read_files,
