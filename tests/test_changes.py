@@ -193,3 +193,14 @@ def test_deletion_vectors_report_exactly_the_deleted_rows():
     assert back["id"].to_pylist() == [0, 1, 4] and set(back[CHANGE_TYPE].to_pylist()) == {"insert"}
     t.overwrite(pa.table({"id": [7], "g": ["a"]}))
     assert replay(t.changes(0)) == _rows(t.to_arrow())
+
+
+def test_first_change_data_does_not_fail_a_concurrent_append():
+    """The entry that turns `change_feed` on raises the protocol; a blind append that loses to
+    it rebases (spec/format.md, "Conflict rules")."""
+    t = lakehouse.create_table(_uri(), schema=SCHEMA)
+    t.append(pa.table({"id": [1, 2], "g": ["a", "b"]}))
+    other = lakehouse.open_table(t.uri)
+    t.overwrite(pa.table({"id": [3], "g": ["a"]}), where="g = 'a'")
+    assert other.append(pa.table({"id": [4], "g": ["c"]})).version == 3
+    assert replay(t.refresh().changes(0)) == _rows(t.refresh().to_arrow())

@@ -141,3 +141,10 @@ def test_threads_tag_distinct_names():
     for th in threads:
         th.join()
     assert not errors and set(t.refresh().tags()) == {"base", *(f"t{i}" for i in range(6))}
+
+
+def test_first_tag_does_not_fail_a_concurrent_append():
+    t = _table()
+    other = lakehouse.open_table(t.uri)
+    t.tag("first")  # raises the protocol
+    assert other.append({"id": [3]}).version == 4
