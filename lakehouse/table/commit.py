@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .._version import __version__
 from ..errors import CommitRetriesExceededError, StorageError
-from ..format.actions import AddFile, CommitInfo, Protocol
+from ..format.actions import AddCdcFile, AddFile, CommitInfo, Protocol
 from ..format.log import LogEntry, encode_entry, log_path, read_entry, read_entries_from
 from ..format.state import TableState, apply_actions, check_writable
 from ..io import Store
@@ -48,7 +48,7 @@ def commit(store: Store, base: TableState, txn: Transaction, *, policy: CommitPo
     txn_id = uuid.uuid4().hex
     # The data files must be durable before an entry names them (spec/format.md, "Durability"):
     # once, not per attempt; a no-op on object stores, where a completed PUT is durable.
-    store.sync_files([a.path for a in txn.actions if isinstance(a, AddFile)])
+    store.sync_files([a.path for a in txn.actions if isinstance(a, (AddFile, AddCdcFile))])
     attempt = 0
     while True:
         version = base.version + 1

@@ -17,6 +17,7 @@ from ..expressions.tree import Expr
 from ..format.actions import Action, AddFile, Protocol, RemoveFile, TableMetadata
 from ..format.file_index import build_file_index
 from ..format.log import LogEntry
+from ..format.refs import tag_conflict
 from ..format.state import TableState
 from ..read.planning import may_match
 
@@ -58,8 +59,14 @@ def check(txn: Transaction, winner: LogEntry, base: TableState) -> None:
             f"conflicts with this {txn.operation}: {reason}", winning_version=winner.version, reason=reason)
 
     w_actions = winner.actions
-    if any(isinstance(a, Protocol) for a in w_actions):
+    # A blind append (or a tag-only commit) is valid under any protocol this writer implements
+    # (commit() checked the winner's): no feature of this version asks more of an append. Raising
+    # a feature on first use (change data, tags) must not make concurrent appends fail.
+    if any(isinstance(a, Protocol) for a in w_actions) and not txn.is_blind_append:
         conflict("it changed the table protocol")
+    tags = tag_conflict(txn.actions, w_actions)
+    if tags:
+        conflict(tags)
     w_meta = [a for a in w_actions if isinstance(a, TableMetadata)]
     if w_meta:
         if txn.of(TableMetadata) or txn.of(Protocol):
