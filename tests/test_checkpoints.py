@@ -1,7 +1,6 @@
 import os
 
 import pyarrow as pa
-import pytest
 
 import lakehouse
 from lakehouse.format.checkpoint import checkpoint_path, checkpoint_versions

@@ -143,7 +143,7 @@ def test_folder_that_is_not_a_table(tmp_path):
     (tmp_path / "photos").mkdir()
     for command in ("info", "history"):
         code, out, err = _run(command, str(tmp_path / "photos"))
-        assert out == "" and _one_line_error(err, code, 1) == f"no table at {tmp_path / 'photos'}"
+        assert out == "" and _one_line_error(err, code, 1) == f"no table at {tmp_path / 'photos'}: the folder is empty"
 
 
 def test_file_instead_of_a_folder_is_one_line_without_internal_paths(tmp_path):

@@ -1,6 +1,5 @@
 """Many writers at once: every commit lands, versions stay dense, no row is lost."""
 
-import os
 import subprocess
 import sys
 import textwrap

@@ -159,7 +159,8 @@ def test_any_other_protocol_change_conflicts():
     from lakehouse.table.conflicts import Transaction, check
 
     t = _table()
-    txn = Transaction(operation="delete", actions=(), read_version=t.version)
+    from lakehouse.expressions.tree import TRUE
+    txn = Transaction(operation="delete", actions=(), read_version=t.version, read_predicate=TRUE)
     for protocol in (Protocol(writer_version=2), Protocol(writer_features=("tags",))):
         entry = _entry(t.version + 1, "upgrade", (protocol,))
         with pytest.raises(lakehouse.CommitConflictError, match="protocol"):

@@ -87,6 +87,15 @@ def test_arrow_consumers_read_a_scan_directly(table):
     assert pa.table(scan).equals(expected)  # each consumer gets a new stream
 
 
+def test_arrow_consumers_read_a_table_directly(table):
+    """A Table speaks the Arrow stream interface too: its current version, in commit order."""
+    expected = table.to_arrow()
+    assert pa.table(table).equals(expected)
+    assert pl.DataFrame(table).equals(pl.from_arrow(expected))
+    events = table
+    assert duckdb.sql("SELECT count(*), sum(id) FROM events").fetchall() == [(10, 45)]
+
+
 # ------------------------------------------------------------------ limit, head, count, len
 @pytest.mark.parametrize("bad", [-1, 1.0, "3", True, [1]])
 def test_limit_must_be_a_non_negative_int(table, bad):

@@ -11,6 +11,7 @@ import uuid
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -232,3 +233,18 @@ def test_sigkill_during_deletes_at_random_moments(local_uri, mode):
         for v in range(1, t.version + 1):  # every version reads, one row fewer each
             assert t.scan(version=v).count() == 1000 - (v - 1)
         t.delete(where="x < 0", mode=mode)  # the table still takes commits
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("partitioned", [False, True])
+def test_the_change_feed_of_a_delete_is_exactly_its_deleted_rows(mode, partitioned):
+    """Copy-on-write writes change data (the rows it kept are rewritten, not changed);
+    deletion vectors derive it. Either way the feed lists the deleted rows and nothing else."""
+    t = _table(_rows(12), partitioned=partitioned, chunks=2)
+    v = t.version
+    t.delete(where="i < 5", mode=mode)
+    t.delete(where="id >= 10", mode=mode)
+    feed = t.changes(start_version=v + 1)
+    assert set(feed["_change_type"].to_pylist()) == {"delete"}
+    assert sorted(feed["id"].to_pylist()) == [0, 1, 2, 4, 10, 11]
+    assert feed.filter(pc.equal(feed["_commit_version"], v + 2))["id"].to_pylist() in ([10, 11], [11, 10])

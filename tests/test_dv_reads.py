@@ -269,3 +269,47 @@ def test_deletion_vectors_on_every_store(table_uri):
     reopened = lakehouse.open_table(table_uri)
     assert reopened.scan().to_arrow()["id"].to_pylist() == [1, 2, 4, 5]
     assert reopened.scan(where="id > 1").count() == 3 and reopened.scan().count() == 4
+
+
+@pytest.mark.parametrize("rows, row_group_rows", [(300_000, None), (5_000, 700)])
+def test_positions_count_across_batches_and_row_groups(rows, row_group_rows):
+    properties = {"write.parquet.row-group-rows": str(row_group_rows)} if row_group_rows else {}
+    t = lakehouse.create_table(f"memory://dv-reads/{uuid.uuid4().hex}", schema=pa.schema([("id", pa.int64())]),
+                               properties=properties)
+    t.append(pa.table({"id": pa.array(range(rows), pa.int64())}))
+    t.append(pa.table({"id": pa.array([-1, -2], pa.int64())}))
+    first = _paths(t)[0]
+    edges = {0, 699, 700, 1399, 1400, 131071, 131072, 262143, 262144, rows - 1}
+    deleted = sorted(p for p in edges if p < rows)
+    delete_positions(t, {first: deleted})
+    expected = [-1, -2] + [i for i in range(rows) if i not in set(deleted)]
+    assert t.scan().to_arrow()["id"].to_pylist() == expected
+    assert t.scan(where="id >= 0").to_arrow()["id"].to_pylist() == expected[2:]
+    assert t.scan(limit=5).to_arrow()["id"].to_pylist() == expected[:5]
+
+
+def test_files_with_dvs_are_read_a_few_at_a_time_in_order(monkeypatch):
+    from lakehouse.read import data_files
+    monkeypatch.setattr(data_files, "DV_GROUP_FILES", 2)
+    t = _table([3, 3, 3, 3, 3])
+    delete_positions(t, {p: [1] for p in _paths(t)})
+    assert t.scan().to_arrow()["id"].to_pylist() == [i for i in range(15) if i % 3 != 1]
+    assert sorted(t.scan(ordered=False).to_arrow()["id"].to_pylist()) == [i for i in range(15) if i % 3 != 1]
+
+
+def test_row_groups_are_still_pruned_under_a_predicate(monkeypatch):
+    t = lakehouse.create_table(f"memory://dv-reads/{uuid.uuid4().hex}", schema=pa.schema([("id", pa.int64())]),
+                               properties={"write.parquet.row-group-rows": "100"})
+    t.append(pa.table({"id": pa.array(range(1000), pa.int64())}))
+    delete_positions(t, {_paths(t)[0]: [0, 99, 100, 350, 351, 999]})
+    from lakehouse.read import data_files
+    read = []
+    original = data_files.live_mask
+    monkeypatch.setattr(data_files, "live_mask", lambda positions, start, stop: read.append((start, stop)) or
+                        original(positions, start, stop))
+    assert t.scan(where="id >= 340 AND id < 360").to_arrow()["id"].to_pylist() == \
+        [i for i in range(340, 360) if i not in (350, 351)]
+    assert t.scan(where="id >= 95 AND id <= 101").to_arrow()["id"].to_pylist() == [95, 96, 97, 98, 101]
+    assert t.scan(where="id > 990").to_arrow()["id"].to_pylist() == list(range(991, 999))
+    assert t.scan(where="id > 990").count() == 8
+    assert read == [(300, 400), (0, 100), (100, 200), (900, 1000), (900, 1000)]  # only row groups that may match

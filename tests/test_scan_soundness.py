@@ -5,7 +5,6 @@ import datetime as dt
 import uuid
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import time
 from decimal import Decimal
 
 import pyarrow as pa
@@ -206,26 +205,20 @@ def test_stats_struct_array_layout():
     assert len(stats_struct_array([{}, {}], no_leaves)) == 2
 
 
-def test_stats_struct_array_is_fast_for_many_files():
+def test_stats_struct_array_for_many_files():
     stats = compute_stats(TABLE, SCHEMA)
     per_file = [stats] * 10_000
-    start = time.perf_counter()
-    column = stats_struct_array(per_file, SCHEMA)
-    elapsed = time.perf_counter() - start
-    assert len(column) == 10_000
-    assert elapsed < 2.0, elapsed  # ~0.2 s here; a per-file pa.array would take far longer
+    column = stats_struct_array(per_file, SCHEMA)  # timed in bench/, never in a test
+    assert len(column) == 10_000 and column[9_999] == column[0]
 
 
-def test_compute_stats_is_vectorised():
+def test_compute_stats_of_a_million_rows():
     n = 1_000_000
     table = pa.table({"i": pa.array(range(n), pa.int64()), "f": pa.array([float(i) for i in range(n)]),
                       "s": pa.array([str(i) for i in range(n)])})
     schema = Schema.from_arrow(table.schema)
-    start = time.perf_counter()
     stats = compute_stats(table, schema)
-    elapsed = time.perf_counter() - start
     assert stats[1] == ColumnStats(0, n - 1, 0, None) and stats[3].min == "0" and stats[3].max == "999999"
-    assert elapsed < 1.0, elapsed
 
 
 def test_wide_decimals_keep_every_digit():

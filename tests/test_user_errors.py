@@ -311,3 +311,14 @@ def test_create_table_takes_one_partition_string_as_one_term():
                      partition_by="day(ts)")
     assert t.partition_spec.describe(t.schema) == "day(ts)"
     assert t.history()[0].parameters["partition_by"] == ["day(ts)"]
+
+
+@pytest.mark.parametrize("where, says", [
+    ("x IS", "ends after IS"), ("x = ?", "placeholders"), ("x = :a", "placeholders"),
+    ("x = INTERVAL 1 DAY", "not supported"), ("x IS DISTINCT FROM 1", "not supported"), ("*", "not supported"),
+])
+def test_unsupported_where_shapes_are_named_in_sql_terms(where, says):
+    t = lakehouse.create_table(f"memory://user-errors/shapes-{uuid.uuid4().hex}", schema={"x": "int64"})
+    with pytest.raises(lakehouse.InvalidExpressionError, match=says) as info:
+        t.scan(where=where)
+    assert "<class" not in str(info.value) and "Interval" not in str(info.value) and "Star" not in str(info.value)

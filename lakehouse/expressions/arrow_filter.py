@@ -3,11 +3,18 @@
 `to_arrow_filter` builds a `pc.Expression` for Table.filter / dataset scans: TRUE exactly where
 SQL's WHERE would keep the row (NULL and FALSE are both "dropped", so it may say FALSE where SQL
 says NULL). `evaluate` computes the full three-valued result (NULL where SQL gives NULL) with
-compute kernels on a table's columns. Floats follow pyarrow: NaN compares false except `!=`.
+compute kernels on a table's columns.
+
+Floats follow DuckDB (spec/format.md, "SQL semantics"): NaN equals NaN and is greater than every
+other value, +inf included; -0.0 equals 0.0. pyarrow's kernels follow IEEE, which agrees with
+that for `=`, `!=`, `<` and `<=` against a number, so only these are rewritten: `x > v` is
+`NOT (x <= v)` and `x >= v` is `NOT (x < v)` (one extra bit-wise pass, NULL stays NULL), and a
+comparison with NaN becomes an `is_nan` test.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -19,6 +26,7 @@ from ..format.types import to_arrow_type
 from .binder import rewrite_not
 from .tree import (
     AlwaysFalse, AlwaysNull, AlwaysTrue, And, BoundRef, Compare, Expr, In, IsNull, Like, Not, Or, StartsWith, balanced,
+    scalar_value,
 )
 
 __all__ = ["RowFilter", "evaluate", "to_arrow_filter"]
@@ -28,6 +36,13 @@ __all__ = ["RowFilter", "evaluate", "to_arrow_filter"]
 PUSH_DOWN_LEAVES = 256
 
 _KERNELS = {"=": "equal", "!=": "not_equal", "<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal"}
+# `x op NaN` for a float x: NaN is the largest value and equals itself.
+_WITH_NAN = {
+    "=": pc.is_nan, ">=": pc.is_nan,
+    "!=": lambda x: pc.invert(pc.is_nan(x)), "<": lambda x: pc.invert(pc.is_nan(x)),
+    "<=": lambda x: pc.or_kleene(pc.is_nan(x), pc.invert(pc.is_nan(x))),  # TRUE, NULL on NULL
+    ">": lambda x: pc.and_kleene(pc.is_nan(x), pc.invert(pc.is_nan(x))),  # FALSE, NULL on NULL
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +71,8 @@ class RowFilter:
 
 def _equalities_as_in(expr: Expr) -> Expr:
     """`x = 1 OR x = 2 OR ...` as `x IN (1, 2, ...)`: one hash lookup per row instead of a kernel
-    per term. Exact under three-valued logic (a NULL x is NULL either way) for every type but
-    floats, where `=` and `IN` differ on NaN in Arrow, so those are left alone."""
+    per term. Exact under three-valued logic (a NULL x is NULL either way), floats included:
+    `is_in` matches NaN with NaN as `=` does here, and `_value_set` adds the other zero."""
     if not isinstance(expr, Or):
         return expr
     terms, stack, groups = [], [expr], {}
@@ -65,8 +80,7 @@ def _equalities_as_in(expr: Expr) -> Expr:
         e = stack.pop()
         if isinstance(e, Or):
             stack += (e.right, e.left)
-        elif isinstance(e, Compare) and e.op == "=" and isinstance(e.term, BoundRef) \
-                and not pa.types.is_floating(to_arrow_type(e.term.type)):
+        elif isinstance(e, Compare) and e.op == "=" and isinstance(e.term, BoundRef):
             groups.setdefault(e.term, []).append(e.value)
         else:
             terms.append(e)
@@ -98,7 +112,7 @@ def _filter(expr: Expr) -> pc.Expression:
         return _filter(expr.left) & _filter(expr.right)
     if isinstance(expr, Or):
         return _filter(expr.left) | _filter(expr.right)
-    if isinstance(expr, Not):  # only float orderings keep a NOT after rewrite_not; invert is exact there
+    if isinstance(expr, Not):  # rewrite_not leaves none; invert is exact on a three-valued result
         return ~_filter(expr.child)
     if isinstance(expr, AlwaysTrue):
         return pc.scalar(True)
@@ -106,7 +120,7 @@ def _filter(expr: Expr) -> pc.Expression:
         return pc.scalar(False)
     field = pc.field(*_ref(expr).path)
     if isinstance(expr, Compare):
-        return getattr(pc, _KERNELS[expr.op])(field, expr.value)
+        return _compare(expr.op, field, expr.value)
     if isinstance(expr, In):
         # is_in says FALSE (not NULL) for NULL rows: fine for a filter with no NOT above it,
         # and NOT IN must not keep NULL rows, hence is_valid.
@@ -132,7 +146,7 @@ def evaluate(expr: Expr, table: pa.Table) -> pa.ChunkedArray | pa.Array:
     ref = _ref(expr)
     column = _column(table, ref)
     if isinstance(expr, Compare):
-        return getattr(pc, _KERNELS[expr.op])(column, expr.value)
+        return _compare(expr.op, column, expr.value)
     if isinstance(expr, In):
         hit = pc.is_in(column, value_set=_value_set(expr))
         hit = pc.if_else(pc.is_valid(column), hit, pa.scalar(None, pa.bool_()))
@@ -149,8 +163,25 @@ def _ref(expr: Expr) -> BoundRef:
     return term
 
 
+def _compare(op: str, arg, value):
+    """`arg op value` for an array or a pc.Expression, with DuckDB's float order (module doc)."""
+    if not isinstance(value, pa.Scalar) or not pa.types.is_floating(value.type) or not value.is_valid:
+        return getattr(pc, _KERNELS[op])(arg, value)
+    if math.isnan(value.as_py()):
+        return _WITH_NAN[op](arg)
+    if op in (">", ">="):  # NaN is above every number: it passes `x > v`, which IEEE's `greater` denies
+        return pc.invert(getattr(pc, _KERNELS["<=" if op == ">" else "<"])(arg, value))
+    return getattr(pc, _KERNELS[op])(arg, value)
+
+
 def _value_set(expr: In) -> pa.Array:
-    return pa.array(list(expr.values), type=to_arrow_type(expr.term.type))
+    """The IN list as an array; for floats with both zeros, since `is_in` tells -0.0 from 0.0
+    while `=` does not (is_in already matches NaN with NaN)."""
+    at = to_arrow_type(expr.term.type)
+    values = list(expr.values)
+    if pa.types.is_floating(at) and any(scalar_value(v) == 0.0 for v in values):
+        values += [pa.scalar(0.0, at), pa.scalar(-0.0, at)]
+    return pa.array(values, type=at)
 
 
 def _string_match(expr: Expr, arg):

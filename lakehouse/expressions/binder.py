@@ -13,16 +13,27 @@ Literal rules (a literal that fits none raises InvalidExpressionError naming col
   that is always or never true over the column's whole range is written as a comparison with
   the range's end (`int8_col > 127` / `int8_col <= 127`), never as TRUE/FALSE: that keeps the
   result NULL on NULL rows, so the bound tree stays exact under NOT and three-valued logic.
-- Strings convert to numbers, dates (`YYYY-MM-DD`), timestamps (ISO 8601, optional offset) and
-  times when the column has that type; a date converts to midnight for timestamp columns.
+- A string literal is cast to the column's type first, as DuckDB does (spec/format.md, "SQL
+  semantics"): against an integer or decimal column it is rounded half away from zero to the
+  column's scale (`int_col = '1.5'` is `int_col = 2`) and must fit the type; against a date
+  column only its date part counts (`'2024-01-01 10:00'` is that day); a boolean column takes
+  true/t/yes/y/1 and false/f/no/n/0 in any case. Against a timestamp column it may not carry
+  a UTC offset when the column is naive, nor digits finer than the column's unit (DuckDB drops
+  the offset, and rounds or truncates those digits depending on the unit): both are errors.
+  Typed literals (`DATE '...'`, `TIMESTAMP '...'`, numbers) compare exactly.
+- A number against a boolean column compares with true as 1 and false as 0 (`b = 1`, `b < 1`).
 - Time zones: an aware literal is an instant. For a tz-aware column a naive literal is taken as
   UTC; for a naive column an aware literal is converted to UTC wall time.
 - Literals are exact at any digit count (decimal256's 76 digits and beyond): numbers become
   Fractions, never a float or a 28-digit Decimal context, before the rewrite onto integers.
 - Float columns take the exact literal rounded once to the column's float type (nearest, ties
   to even; as DuckDB does for a decimal literal against FLOAT); a finite literal beyond the
-  type's range is an error.
-  NaN follows pyarrow: `x = NaN` is never true, `x != NaN` always (for non-null x).
+  type's range is an error. A float literal (a number with an exponent, CAST(... AS DOUBLE):
+  DuckDB's DOUBLE) against a float32 column compares in double precision, as DuckDB widens the
+  column: `f32 = 0.1e0` never holds (0.1 is no float32), `f32 < 0.1e0` is `f32 <= 0.099999994`.
+  NaN follows DuckDB (spec/format.md, "SQL semantics"): it equals itself and is above every
+  other value, +inf included (`x > 1` holds for NaN, `x = 'NaN'` finds NaN); -0.0 equals 0.0.
+  Against an integer-backed column a NaN literal (`CAST('NaN' AS DOUBLE)`) is above every value.
 - `x = NULL`, `x != NULL`, NULL in an IN list: an error. SQL makes them never true, which is
   almost always a mistake in a filter; the message points to IS [NOT] NULL.
 - List and map columns cannot be used; struct columns only with IS [NOT] NULL.
@@ -49,7 +60,7 @@ from ..format.types import (
 )
 from .parser import parse_time, parse_timestamp
 from .tree import (
-    CONSTANTS, FALSE, NEGATED, NULL, TRUE, AlwaysFalse, AlwaysNull, AlwaysTrue, And, BoundRef, Compare, Expr,
+    CONSTANTS, FALSE, NEGATED, NULL, TRUE, AlwaysFalse, AlwaysNull, AlwaysTrue, And, BoundRef, Compare, Expr, Grouped,
     In, IsNull, Like, Not, Or, Ref, StartsWith, and_, or_,
 )
 
@@ -59,7 +70,6 @@ UTC = dt.timezone.utc
 _EPOCH = dt.datetime(1970, 1, 1)
 _EPOCH_DATE = dt.date(1970, 1, 1)
 _DAY_US = 86_400_000_000
-_ORDERED = ("<", "<=", ">", ">=")
 _NOT = {AlwaysTrue: FALSE, AlwaysFalse: TRUE, AlwaysNull: NULL}  # NOT NULL is NULL
 
 
@@ -123,11 +133,17 @@ def _check_primitive(ref: BoundRef) -> None:
 # ---------------------------------------------------------------- comparisons
 
 def _bind_compare(ref: BoundRef, op: str, value: Any) -> Expr:
+    value = _ungroup(ref, value)
     if value is None:
         raise InvalidExpressionError(
             f"comparing {ref.name!r} with NULL is never true; use `{ref.name} IS NULL` or `{ref.name} IS NOT NULL`")
     value = _py(value)
     domain = _integer_domain(ref.type)
+    if ref.type == BOOLEAN and _is_number(value):  # DuckDB compares booleans with numbers as 0 and 1
+        new_op, n = _fold(op, _number(value), 0, 1)
+        return Compare(new_op, ref, pa.scalar(bool(n)))
+    if ref.type == FLOAT32 and isinstance(value, float) and not _is_float32(value):
+        return _double_against_float32(ref, op, value)
     if domain is None:
         return Compare(op, ref, _scalar(ref, value))
     lo, hi = domain
@@ -135,12 +151,29 @@ def _bind_compare(ref: BoundRef, op: str, value: Any) -> Expr:
     return Compare(new_op, ref, _from_units(ref.type, n))
 
 
+def _ungroup(ref: BoundRef, value: Any) -> Any:
+    """The literal of a `Grouped` one, if DuckDB's common type of its group and the column gives
+    it the meaning it has alone; an error otherwise (tree.Grouped)."""
+    if not isinstance(value, Grouped):
+        return value
+    kinds, t = value.kinds, ref.type
+    scale = t.scale if isinstance(t, DecimalType) else 0
+    clash = ((t in INTEGER_TYPES or isinstance(t, DecimalType))  # the common type is a decimal or a double
+             and "string" in kinds and ("float" in kinds or value.scale > scale)) \
+        or (t == DATE and "string" in kinds and "datetime" in kinds) \
+        or (t == FLOAT32 and "float" in kinds)  # the common type is DOUBLE
+    if clash:
+        raise InvalidExpressionError(
+            f"the IN list or BETWEEN on {ref.name!r} ({t}) mixes {' and '.join(sorted(kinds, reverse=True))} "
+            "literals; DuckDB casts them and the column to one common type first, which changes what they "
+            "mean: write every value the same way")
+    return value.value
+
+
 def _fold(op: str, q: Fraction | float, lo: int, hi: int) -> tuple[str, int]:
     """`x op q` over integers x in [lo, hi], as `x op' n` with an integer n in [lo, hi]."""
-    if isinstance(q, float):  # NaN or ±inf
-        if math.isnan(q):
-            return ("<=", hi) if op == "!=" else (">", hi)
-        q = Fraction(hi + 1 if q > 0 else lo - 1)
+    if isinstance(q, float):  # NaN or ±inf; NaN is above every number, as +inf is here
+        q = Fraction(hi + 1 if math.isnan(q) or q > 0 else lo - 1)
     if op in ("=", "!="):
         ok = q.denominator == 1 and lo <= q <= hi
         if ok:
@@ -162,6 +195,8 @@ def _fold(op: str, q: Fraction | float, lo: int, hi: int) -> tuple[str, int]:
 
 
 def _bind_in(ref: BoundRef, values: tuple[Any, ...], negated: bool) -> Expr:
+    if values and isinstance(values[0], Grouped):
+        values = tuple(_ungroup(ref, v) for v in values)
     if any(v is None for v in values):
         raise InvalidExpressionError(
             f"NULL in the IN list of {ref.name!r} never matches; use `{ref.name} IS NULL` instead")
@@ -207,13 +242,13 @@ def _py(value: Any) -> Any:
 
 def _in_scalars(ref: BoundRef, value: Any) -> list[pa.Scalar]:
     """The scalars `x = value` can match, for a column that is not integer-backed."""
+    if ref.type == BOOLEAN and _is_number(value):  # true is 1, false is 0; other numbers never match
+        return [pa.scalar(value == 1)] if value in (0, 1) else []
+    if ref.type == FLOAT32 and isinstance(value, float) and not _is_float32(value):
+        return []  # a double no float32 equals
     s = _scalar(ref, value)
-    if ref.type in FLOAT_TYPES:
-        v = s.as_py()
-        if math.isnan(v):
-            return []  # NaN = NaN is false in pyarrow, though is_in would match it
-        if v == 0.0:  # is_in tells -0.0 from 0.0, `=` does not
-            return [pa.scalar(0.0, s.type), pa.scalar(-0.0, s.type)]
+    if ref.type in FLOAT_TYPES and s.as_py() == 0.0:  # is_in tells -0.0 from 0.0, `=` does not
+        return [pa.scalar(0.0, s.type), pa.scalar(-0.0, s.type)]
     return [s]
 
 
@@ -230,8 +265,8 @@ def _always(ref: BoundRef) -> Expr:
     domain = _integer_domain(ref.type)
     if domain is not None:
         return Compare("<=", ref, _from_units(ref.type, domain[1]))
-    if ref.type in FLOAT_TYPES:
-        return Compare("!=", ref, pa.scalar(math.nan, to_arrow_type(ref.type)))
+    if ref.type in FLOAT_TYPES:  # NaN is the largest value
+        return Compare("<=", ref, pa.scalar(math.nan, to_arrow_type(ref.type)))
     return Compare(">=", ref, _scalar(ref, _MINIMUM[ref.type]))
 
 
@@ -285,16 +320,22 @@ def _units(ref: BoundRef, value: Any) -> Fraction | float:
     t = ref.type
     try:
         if t in INTEGER_TYPES or isinstance(t, DecimalType):
+            scale = t.scale if isinstance(t, DecimalType) else 0
+            if isinstance(value, str):
+                return _cast_text(value, scale, _integer_domain(t))
             q = _number(value)
-            if isinstance(q, Fraction) and isinstance(t, DecimalType):
-                q *= 10 ** t.scale
-            return q
+            return q * 10 ** scale if isinstance(q, Fraction) else q
         if t == DATE:
+            if isinstance(value, str):  # the date part only, offset and time of day dropped
+                value = parse_timestamp(value)[0].date()
             if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
                 return Fraction((value - _EPOCH_DATE).days)
             return _timestamp_ns(value) / (_DAY_US * 1000)
         if isinstance(t, TimestampType):
-            return _timestamp_ns(value) * TICKS_PER_SECOND[t.unit] / 1_000_000_000
+            ticks = _timestamp_ns(value) * TICKS_PER_SECOND[t.unit] / 1_000_000_000
+            if isinstance(value, str):
+                _check_timestamp_text(value, t, ticks)
+            return ticks
         if t == TIME:
             v = parse_time(value) if isinstance(value, str) else value
             if not isinstance(v, dt.time) or v.tzinfo is not None:
@@ -304,6 +345,34 @@ def _units(ref: BoundRef, value: Any) -> Fraction | float:
         detail = f": {e}" if type(e) in (InvalidExpressionError, ValueError) and str(e) else ""
         raise _bad_value(ref, value, detail) from None
     raise _bad_value(ref, value, "")
+
+
+def _cast_text(text: str, scale: int, domain: tuple[int, int]) -> Fraction:
+    """A string cast to an integer or decimal(p, scale) column, in its units: rounded half away
+    from zero, and an error outside the type (DuckDB's cast)."""
+    try:
+        d = Decimal(text.strip())
+    except ArithmeticError:
+        raise ValueError("not a number") from None
+    if not d.is_finite() or (d and d.adjusted() > _HUGE_EXP):
+        raise ValueError("not a finite number")
+    q = abs(Fraction(d)) * 10 ** scale  # exact, unlike Decimal arithmetic in a 28-digit context
+    n = math.floor(q + Fraction(1, 2)) * (-1 if d < 0 else 1)
+    if not domain[0] <= n <= domain[1]:
+        raise ValueError("out of the column's range")
+    return Fraction(n)
+
+
+def _check_timestamp_text(text: str, t: TimestampType, ticks: Fraction) -> None:
+    if parse_timestamp(text)[0].tzinfo is not None and t.tz is None:
+        raise ValueError(f"a UTC offset against a column without a time zone is ambiguous; write "
+                         f"TIMESTAMPTZ '{text.strip()}' for the instant or drop the offset for the wall time")
+    if ticks.denominator != 1:
+        raise ValueError(f"finer than the column's unit ({t.unit}); write at most that precision")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, Decimal, float)) and not isinstance(value, bool)
 
 
 # Literals beyond these magnitudes are outside (or inside) every integer-backed domain: decimal256
@@ -404,6 +473,43 @@ def _float_literal(value: Any, *, single: bool) -> float:
     return min(near, key=lambda c: (abs(Fraction(c) - exact), struct.unpack("<I", struct.pack("<f", c))[0] & 1))
 
 
+def _is_float32(d: float) -> bool:
+    """Whether the double `d` is a float32 value (NaN and ±inf are)."""
+    if not math.isfinite(d):
+        return True
+    try:
+        return _f32(d) == d
+    except OverflowError:
+        return False
+
+
+def _double_against_float32(ref: BoundRef, op: str, d: float) -> Expr:
+    """`f32 op d` for a finite double `d` that no float32 equals, on the float32 values."""
+    if op in ("=", "!="):
+        return _never(ref) if op == "=" else _always(ref)
+    at = pa.float32()
+    if op in ("<", "<="):  # the largest float32 below d
+        below = _F32_MAX if d > _F32_MAX else -math.inf if d < -_F32_MAX else _f32_next(d, up=False)
+        return Compare("<=", ref, pa.scalar(below, at))
+    above = math.inf if d > _F32_MAX else -_F32_MAX if d < -_F32_MAX else _f32_next(d, up=True)
+    return Compare(">=", ref, pa.scalar(above, at))
+
+
+_F32_MAX = 3.4028234663852886e38
+
+
+def _f32_next(d: float, *, up: bool) -> float:
+    """The float32 nearest `d` on the side `up` (above) or below, `d` not a float32 and in range."""
+    r = _f32(d)
+    if (r > d) == up:
+        return r
+    bits = struct.unpack("<I", struct.pack("<f", r))[0]
+    bits += 1 if (r > 0) == up else -1  # one step away from or towards zero
+    if r == 0.0:
+        return 1.401298464324817e-45 if up else -1.401298464324817e-45
+    return struct.unpack("<f", struct.pack("<I", bits))[0]
+
+
 def _f32(f: float) -> float:
     return struct.unpack("<f", struct.pack("<f", f))[0]
 
@@ -412,11 +518,15 @@ def _f32_bits(bits: int) -> float | None:
     return struct.unpack("<f", struct.pack("<I", bits))[0] if 0 <= bits < 1 << 32 else None
 
 
+_BOOLEAN_TEXT = {**dict.fromkeys(("true", "t", "yes", "y", "1"), True),
+                 **dict.fromkeys(("false", "f", "no", "n", "0"), False)}  # DuckDB's; no spaces
+
+
 def _boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
+    if isinstance(value, str) and value.lower() in _BOOLEAN_TEXT:
+        return _BOOLEAN_TEXT[value.lower()]
     raise TypeError
 
 
@@ -426,9 +536,8 @@ def rewrite_not(expr: Expr) -> Expr:
     """`expr` with every NOT pushed into the leaves (De Morgan, negated operators), constants folded.
 
     Exact under three-valued logic: NOT flips TRUE and FALSE and keeps NULL, and so does every
-    rewrite here. One exception keeps its NOT: an ordering comparison on a float column, since
-    NOT (x < 1) holds for NaN while x >= 1 does not. Run it on bound trees; on unbound ones the
-    float case cannot be recognised.
+    rewrite here. Floats included: NaN sorts above every number (DuckDB's order, not IEEE's), so
+    `NOT (x < 1)` and `x >= 1` agree on NaN too.
 
     A NULL constant becomes FALSE once no NOT is above it: with only AND and OR left, a result
     that is TRUE with a NULL input is TRUE whatever that input is (Kleene logic), so the rows a
@@ -454,7 +563,5 @@ def _push(expr: Expr, negate: bool) -> Expr:
     if isinstance(expr, (IsNull, In, StartsWith, Like)):
         return replace(expr, negated=not expr.negated)
     if isinstance(expr, Compare):
-        if expr.op in _ORDERED and isinstance(expr.term, BoundRef) and expr.term.type in FLOAT_TYPES:
-            return Not(expr)
         return Compare(NEGATED[expr.op], expr.term, expr.value)
     return Not(expr)

@@ -4,7 +4,7 @@ sqlglot (DuckDB dialect) does the SQL; this module only maps its AST onto our sm
 rejects everything a filter over one table cannot mean (column-vs-column comparisons, functions,
 arithmetic, subqueries). Literals become Python values:
 
-    42 -> int         12.50 -> Decimal("12.50")      1.5e3 -> Decimal("1.5E+3")      'abc' -> str
+    42 -> int         12.50 -> Decimal("12.50")      1.5e3 -> 1500.0 (float)         'abc' -> str
     TRUE -> bool      NULL -> None                   -7 -> int (negated)
     DATE '2024-03-01', CAST('2024-03-01' AS DATE)     -> datetime.date
     TIMESTAMP '2024-03-01 10:00:00'                   -> naive datetime (aware if it has an offset)
@@ -12,8 +12,9 @@ arithmetic, subqueries). Literals become Python values:
     TIME '10:00:00'                                   -> datetime.time
 
 A timestamp with sub-microsecond digits becomes a `pa.TimestampScalar` of unit "ns", since
-datetime would drop them. Every number is exact: non-integers (with an exponent or not) stay
-`Decimal` whatever their digit count, negation is exact (`Decimal.copy_negate`, never the 28-digit
+datetime would drop them. A number with an exponent is a float, as DuckDB types it DOUBLE
+(`1e400` is inf); every other number is exact: non-integers stay `Decimal` whatever their digit
+count, negation is exact (`Decimal.copy_negate`, never the 28-digit
 default context), and CAST to DECIMAL(p, s) / an integer type rounds half away from zero exactly
 and refuses a value the type cannot hold (as DuckDB does); the binder then compares exactly.
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import operator
 import re
+import struct
 from dataclasses import replace
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any, Callable
@@ -44,7 +46,7 @@ from ..format.columns import column_name
 from .lists import extract_lists, restore_lists, values_of
 from .syntax_errors import describe
 from .tree import (
-    CONSTANTS, FALSE, FLIPPED, NULL, TRUE, And, Compare, Expr, In, IsNull, Like, Not, Or, Ref, StartsWith, and_,
+    CONSTANTS, FALSE, FLIPPED, NULL, TRUE, And, Compare, Expr, Grouped, In, IsNull, Like, Not, Or, Ref, StartsWith, and_,
     balanced, or_,
 )
 
@@ -106,7 +108,11 @@ def _predicate(node: exp.Expression) -> Expr:
     if isinstance(node, exp.In):
         return _in(node)
     if isinstance(node, exp.Between):
-        return and_(_compare(">=", node.this, node.args["low"]), _compare("<=", node.this, node.args["high"]))
+        low, high = _compare(">=", node.this, node.args["low"]), _compare("<=", node.this, node.args["high"])
+        if isinstance(low, Compare) and isinstance(high, Compare):
+            lo, hi = _grouped((low.value, high.value))
+            low, high = replace(low, value=lo), replace(high, value=hi)
+        return and_(low, high)
     if isinstance(node, exp.Is):
         return _is(node)
     if isinstance(node, (exp.Like, exp.Escape)):
@@ -121,6 +127,8 @@ def _predicate(node: exp.Expression) -> Expr:
 
 
 def _unsupported(node: exp.Expression) -> str:
+    if isinstance(node, exp.Alias) and node.alias.upper() in _KEYWORDS:  # `x IS` parses as `x AS "IS"`
+        return f"the where expression ends after {node.alias.upper()}: it needs what follows (e.g. IS NULL)"
     return f"{_kind(node)} not supported in a where expression ({_sql(node)!r}); use {_SHAPES}"
 
 
@@ -135,9 +143,14 @@ def _kind(node: exp.Expression) -> str:
         return "arithmetic and concatenation are"
     if isinstance(node, exp.Alias):
         return "aliases (AS) are"
+    if isinstance(node, exp.Placeholder):
+        return "placeholders (?, :name) are"
     if isinstance(node, exp.Func):
         return "function calls are"
-    return f"{type(node).__name__} expressions are"
+    return "expressions of this kind are"  # never a parser class name: the user wrote SQL, not sqlglot
+
+
+_KEYWORDS = frozenset({"IS", "NOT", "IN", "LIKE", "BETWEEN", "AND", "OR", "NULL", "ESCAPE"})
 
 
 def _negate(e: Expr) -> Expr:
@@ -181,9 +194,16 @@ def _constant(op: str, left: Any, right: Any, text: str) -> Expr:
     if len(kinds) != 1:
         raise InvalidExpressionError(f"cannot compare {left!r} with {right!r} ({text}): different kinds of value")
     try:
-        return TRUE if _PYTHON_OPS[op](left, right) else FALSE
+        return TRUE if _PYTHON_OPS[op](_ordered(left), _ordered(right)) else FALSE
     except TypeError:  # a naive with an aware datetime
         raise InvalidExpressionError(f"cannot compare {left!r} with {right!r} ({text})") from None
+
+
+def _ordered(v: Any) -> Any:
+    """A number as DuckDB orders it: NaN equal to itself and above every other number."""
+    if isinstance(v, (int, float, Decimal)) and not isinstance(v, bool):
+        return (1, 0) if v != v else (0, v)
+    return v
 
 
 def _in(node: exp.In) -> Expr:
@@ -197,7 +217,30 @@ def _in(node: exp.In) -> Expr:
     if not _is_column(node.this):  # `1 IN (1, 2)`: a constant
         left = _literal(node.this)
         return or_(*(_constant("=", left, v, _sql(node)) for v in values))
-    return In(Ref(_column_path(node.this)), values)
+    return In(Ref(_column_path(node.this)), _grouped(values))
+
+
+def _grouped(values: tuple) -> tuple:
+    """`values` as they are, or each wrapped in `Grouped` when they mix kinds of literal."""
+    kinds = frozenset(_kind_of(v) for v in values) - {None}
+    if len({"date/time" if k == "datetime" else k for k in kinds}) <= 1:  # dates and timestamps agree
+        return values
+    scale = max((-v.as_tuple().exponent for v in values if isinstance(v, Decimal)), default=0)
+    return tuple(Grouped(v, kinds, max(scale, 0)) for v in values)
+
+
+def _kind_of(v: Any) -> str | None:
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, float):
+        return "float"
+    if isinstance(v, (int, Decimal)) and not isinstance(v, bool):
+        return "exact number"
+    if isinstance(v, (dt.datetime, pa.TimestampScalar)):
+        return "datetime"
+    if isinstance(v, (dt.date, dt.time)):
+        return "date/time"
+    return None  # NULL and booleans: the same meaning in any common type
 
 
 def _is(node: exp.Is) -> Expr:
@@ -306,9 +349,11 @@ def _literal(node: exp.Expression) -> Any:
     raise InvalidExpressionError(f"expected a literal value, got {_sql(node)!r} ({_kind(node)} not supported)")
 
 
-def _number(text: str) -> int | Decimal:
+def _number(text: str) -> int | Decimal | float:
     if re.fullmatch(r"\d+", text):
         return int(text)
+    if "e" in text.lower():  # DuckDB's DOUBLE literal: rounded once to the nearest double
+        return float(text)
     try:
         value = Decimal(text)  # exact whatever the digit count or exponent (the constructor never rounds)
     except InvalidOperation:
@@ -373,6 +418,14 @@ def _to_float(value: Any, _: exp.DataType) -> float:
     return float(value)
 
 
+def _to_float32(value: Any, to: exp.DataType) -> float:
+    f = _to_float(value, to)
+    try:
+        return struct.unpack("<f", struct.pack("<f", f))[0]
+    except OverflowError:
+        raise ValueError("out of FLOAT's range") from None
+
+
 _MAX_DECIMAL_PRECISION = 76  # decimal256
 
 
@@ -416,7 +469,8 @@ def _casts() -> dict[str, Callable[[Any, exp.DataType], Any]]:
     for name in ("TIMESTAMPTZ", "TIMESTAMPLTZ"):  # zone-less: DuckDB would use the session zone, we use UTC
         table[name] = lambda v, _: _timestamp_literal(_text(v), assume_utc=True)
     table.update(dict.fromkeys(("DECIMAL", "BIGDECIMAL"), _to_decimal))
-    table.update(dict.fromkeys(("DOUBLE", "FLOAT", "REAL"), _to_float))
+    table["DOUBLE"] = _to_float
+    table.update(dict.fromkeys(("FLOAT", "REAL"), _to_float32))  # DuckDB's FLOAT is 4 bytes
     table.update(dict.fromkeys(_INT_BITS, _to_int))
     table.update(dict.fromkeys(("VARCHAR", "TEXT", "CHAR", "NVARCHAR", "NCHAR"),
                                lambda v, _: v if isinstance(v, str) else str(v)))

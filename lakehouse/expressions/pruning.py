@@ -7,10 +7,16 @@ statistics (a null min, max or count, or a column with no stats child) always an
 Statistics (stats.py): min/max of non-null, non-NaN values; strings and binary may be
 truncated, so min is a lower bound and max an upper bound (or null), never exact values.
 Everything below therefore only compares the literal with bounds, never assumes it is one.
+
+NaN follows DuckDB's order (spec/format.md, "SQL semantics"): it sits above every number and
+equals itself, and the bounds leave it out, so a file that may hold NaN (nan_count > 0 or
+unknown) may match `x > v`, `x >= v`, `x != v`, `x NOT IN (...)` without NaN, `x = 'NaN'`
+and `x IN (..., 'NaN')`, whatever its bounds say; `x < v` and `x = v` ignore NaN rows.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -18,7 +24,7 @@ import pyarrow.compute as pc
 
 from .binder import rewrite_not
 from .tree import (
-    NEGATED, AlwaysFalse, AlwaysTrue, And, BoundRef, Compare, Expr, In, IsNull, Like, Not, Or, StartsWith,
+    AlwaysFalse, AlwaysTrue, And, BoundRef, Compare, Expr, In, IsNull, Like, Not, Or, StartsWith,
     referenced_fields,
 )
 
@@ -119,17 +125,8 @@ def _visit(expr: Expr, columns: dict[int, _Stats | None]) -> pa.Array | bool:
         return True
     if isinstance(expr, AlwaysFalse):
         return False
-    if isinstance(expr, Not):  # rewrite_not leaves NOT only over float orderings
-        child = expr.child
-        if not isinstance(child, Compare) or not isinstance(child.term, BoundRef):
-            return True
-        col = columns.get(child.term.field_id)
-        if col is None:
-            return True
-        # NOT (x < v) holds for NaN rows, and wherever x >= v (x < NaN is never true: all rows match).
-        if child.value.is_valid and child.value.as_py() != child.value.as_py():
-            return col.has_value
-        return _or(col.may_nan, _compare(col, NEGATED[child.op], child.value))
+    if isinstance(expr, Not):  # rewrite_not leaves none
+        return True
     term = getattr(expr, "term", None)
     if not isinstance(term, BoundRef):
         return True
@@ -153,7 +150,15 @@ def _visit(expr: Expr, columns: dict[int, _Stats | None]) -> pa.Array | bool:
     return True
 
 
+def _is_nan(value) -> bool:
+    v = value.as_py() if isinstance(value, pa.Scalar) else value
+    return isinstance(v, float) and math.isnan(v)
+
+
 def _compare(col: _Stats, op: str, value) -> pa.Array | bool:
+    if _is_nan(value):  # NaN is the largest value: `x >= NaN` is `x = NaN`, `x < NaN` is `x != NaN`
+        return {"=": col.may_nan, ">=": col.may_nan, "!=": col.has_ordinary, "<": col.has_ordinary,
+                "<=": col.has_value, ">": False}[op]
     if op == "=":
         in_range = _and(_bound(col.min, "less_equal", value), _bound(col.max, "greater_equal", value))
         return _and(col.has_ordinary, in_range)
@@ -162,7 +167,8 @@ def _compare(col: _Stats, op: str, value) -> pa.Array | bool:
         return _or(_and(col.has_ordinary, _not(_all_equal(col, value))), col.may_nan)
     if op in ("<", "<="):
         return _and(col.has_ordinary, _bound(col.min, "less" if op == "<" else "less_equal", value))
-    return _and(col.has_ordinary, _bound(col.max, "greater" if op == ">" else "greater_equal", value))
+    return _or(_and(col.has_ordinary, _bound(col.max, "greater" if op == ">" else "greater_equal", value)),
+               col.may_nan)
 
 
 def _all_equal(col: _Stats, value) -> pa.Array | bool:
@@ -172,21 +178,23 @@ def _all_equal(col: _Stats, value) -> pa.Array | bool:
 
 
 def _in(col: _Stats, expr: In) -> pa.Array | bool:
-    values = pa.array(list(expr.values), type=expr.values[0].type)
+    with_nan = any(_is_nan(v) for v in expr.values)
+    ordinary = [v for v in expr.values if not _is_nan(v)]
+    values = pa.array(ordinary, type=expr.values[0].type)
     if expr.negated:
-        if col.min is None or col.max is None:
+        if col.min is None or col.max is None or not ordinary:
             single = False
         else:  # every ordinary value is the same listed value
             single = _known_false(pc.and_(pc.equal(col.min, col.max), pc.is_in(col.min, value_set=values)))
-        return _or(_and(col.has_ordinary, _not(single)), col.may_nan)
-    if len(expr.values) > _IN_LIST_LIMIT:
-        lo_hi = pc.min_max(values)
-        return _and(col.has_ordinary, _and(_bound(col.min, "less_equal", lo_hi["max"]),
-                                           _bound(col.max, "greater_equal", lo_hi["min"])))
+        return _or(_and(col.has_ordinary, _not(single)), False if with_nan else col.may_nan)
     hit: pa.Array | bool = False
-    for v in expr.values:
-        hit = _or(hit, _and(_bound(col.min, "less_equal", v), _bound(col.max, "greater_equal", v)))
-    return _and(col.has_ordinary, hit)
+    if len(ordinary) > _IN_LIST_LIMIT:
+        lo_hi = pc.min_max(values)
+        hit = _and(_bound(col.min, "less_equal", lo_hi["max"]), _bound(col.max, "greater_equal", lo_hi["min"]))
+    else:
+        for v in ordinary:
+            hit = _or(hit, _and(_bound(col.min, "less_equal", v), _bound(col.max, "greater_equal", v)))
+    return _or(_and(col.has_ordinary, hit), col.may_nan if with_nan else False)
 
 
 def _starts_with(col: _Stats, expr: StartsWith) -> pa.Array | bool:

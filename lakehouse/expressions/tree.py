@@ -60,6 +60,21 @@ class Compare:
 
 
 @dataclass(frozen=True, slots=True)
+class Grouped:
+    """A literal of an IN list or BETWEEN that mixes kinds of literal (`x IN ('NaN', 1.0)`).
+
+    DuckDB casts such a group and the column to one common type before comparing, so a literal's
+    meaning can depend on its neighbours (`int_col IN ('1.5', 2.5)` compares '1.5' as a decimal,
+    `int_col = '1.5'` as an integer). The binder unwraps it and refuses the column types where
+    binding each literal alone would differ. `kinds`: "string", "float", "exact number",
+    "date/time", "datetime"; `scale`: the most fraction digits of an exact number in the group.
+    """
+    value: Any
+    kinds: frozenset[str]
+    scale: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class In:
     term: Term
     values: tuple[Any, ...]

@@ -17,7 +17,19 @@ from .types import (
 
 @dataclass(frozen=True, kw_only=True)
 class Schema:
-    """An ordered struct of top-level fields, identified by `schema_id` within a table."""
+    """An ordered struct of top-level fields, identified by `schema_id` within a table.
+
+    Fields carry ids that never change (renames and moves keep them), so data files are read
+    by id. The examples below use this schema:
+
+    >>> import pyarrow as pa
+    >>> s = Schema.from_arrow(pa.schema([("id", pa.int64()),
+    ...                                  ("address", pa.struct([("zip", pa.string())]))]))
+    >>> print(s)
+    1: id: int64
+    2: address: struct
+      3: zip: string
+    """
 
     fields: tuple[Field, ...]
     schema_id: int = 0
@@ -28,10 +40,12 @@ class Schema:
     # ------------------------------------------------------------ lookups
     @property
     def struct(self) -> StructType:
+        """The fields as one struct type."""
         return StructType(self.fields)
 
     @property
     def names(self) -> list[str]:
+        """The top-level column names, in order."""
         return [f.name for f in self.fields]
 
     @cached_property
@@ -39,27 +53,54 @@ class Schema:
         return {fid: (path, f) for path, fid, f in _walk(self.fields, ())}
 
     def field_by_id(self, field_id: int) -> Field | None:
+        """The field with this id at any depth, or None.
+
+        >>> import pyarrow as pa
+        >>> Schema.from_arrow(pa.schema([("a", pa.struct([("b", pa.int8())]))])).field_by_id(2).name
+        'b'
+        """
         hit = self._by_id.get(field_id)
         return hit[1] if hit else None
 
     def find_top(self, field_id: int) -> Field | None:
-        """The top-level field with this id."""
+        """The top-level field with this id, or None (a nested id is not top-level).
+
+        >>> import pyarrow as pa
+        >>> s = Schema.from_arrow(pa.schema([("a", pa.struct([("b", pa.int8())]))]))
+        >>> s.find_top(1).name, s.find_top(2)
+        ('a', None)
+        """
         for f in self.fields:
             if f.id == field_id:
                 return f
         return None
 
     def path_of(self, field_id: int) -> tuple[str, ...] | None:
-        """Names from the top level down to the field (list elements appear as "element")."""
+        """Names from the top level down to the field (list elements appear as "element").
+
+        >>> import pyarrow as pa
+        >>> Schema.from_arrow(pa.schema([("tags", pa.list_(pa.string()))])).path_of(2)
+        ('tags', 'element')
+        """
         hit = self._by_id.get(field_id)
         return hit[0] if hit else None
 
     def find(self, name: str) -> Field | None:
-        """A field by its dotted name ("address.zip"); exact match first, then case-insensitive."""
+        """A field by its dotted name ("address.zip"); exact match first, then case-insensitive.
+
+        >>> import pyarrow as pa
+        >>> Schema.from_arrow(pa.schema([("address", pa.struct([("zip", pa.string())]))])).find("Address.ZIP").id
+        2
+        """
         return self.find_path(name.split("."))
 
     def find_path(self, path: Sequence[str]) -> Field | None:
-        """A field by its names from the top level down (a name may hold a dot: ("my.col",))."""
+        """A field by its names from the top level down (a name may hold a dot: ("my.col",)).
+
+        >>> import pyarrow as pa
+        >>> Schema.from_arrow(pa.schema([("my.col", pa.int8())])).find_path(["my.col"]).id
+        1
+        """
         return self._find(list(path), exact=True) or self._find(list(path), exact=False)
 
     def _find(self, parts: list[str], *, exact: bool) -> Field | None:
@@ -77,34 +118,75 @@ class Schema:
         return found
 
     def all_ids(self) -> set[int]:
+        """Every field id, nested ones included.
+
+        >>> import pyarrow as pa
+        >>> sorted(Schema.from_arrow(pa.schema([("m", pa.map_(pa.string(), pa.int8()))])).all_ids())
+        [1, 2, 3]
+        """
         return set(self._by_id)
 
     def all_fields(self) -> Iterator[Field]:
-        """Every field, depth first, with list elements and map keys and values as fields."""
+        """Every field, depth first, with list elements and map keys and values as fields.
+
+        >>> import pyarrow as pa
+        >>> [f.name for f in Schema.from_arrow(pa.schema([("m", pa.map_(pa.string(), pa.int8()))])).all_fields()]
+        ['m', 'key', 'value']
+        """
         return (f for _, _, f in _walk(self.fields, ()))
 
     def leaf_fields(self) -> Iterator[tuple[tuple[str, ...], Field]]:
-        """Primitive fields reachable through structs only (these carry column statistics)."""
+        """Primitive fields reachable through structs only (these carry column statistics).
+
+        >>> import pyarrow as pa
+        >>> s = Schema.from_arrow(pa.schema([("a", pa.struct([("b", pa.int8())])), ("l", pa.list_(pa.int8()))]))
+        >>> [path for path, _ in s.leaf_fields()]
+        [('a', 'b')]
+        """
         yield from _leaves(self.fields, ())
 
     @property
     def highest_field_id(self) -> int:
+        """The largest field id in use (0 for no fields)."""
         return max(self._by_id, default=0)
 
     # ------------------------------------------------------------ conversions
     def to_arrow(self) -> pa.Schema:
+        """The Arrow schema, each field carrying its id as `PARQUET:field_id` metadata.
+
+        >>> import pyarrow as pa
+        >>> Schema.from_arrow(pa.schema([("id", pa.int64())])).to_arrow().field("id").metadata
+        {b'PARQUET:field_id': b'1'}
+        """
         return pa.schema([to_arrow_field(f) for f in self.fields])
 
     def to_json(self) -> dict:
+        """The JSON form the log stores (spec/format.md, "Schemas"); `from_json` reads it back.
+
+        >>> import pyarrow as pa
+        >>> s = Schema.from_arrow(pa.schema([("id", pa.int64())]))
+        >>> Schema.from_json(s.to_json()) == s
+        True
+        """
         return {"schema_id": self.schema_id, "fields": [field_to_json(f) for f in self.fields]}
 
     @classmethod
     def from_json(cls, obj: dict) -> "Schema":
+        """A schema from its JSON form (see `to_json`).
+
+        >>> Schema.from_json({"schema_id": 3, "fields": []}).schema_id
+        3
+        """
         return cls(schema_id=int(obj.get("schema_id", 0)), fields=tuple(field_from_json(f) for f in obj["fields"]))
 
     @classmethod
     def from_arrow(cls, schema: pa.Schema, *, last_column_id: int = 0, schema_id: int = 0) -> "Schema":
-        """A new schema for an Arrow schema, numbering fields after `last_column_id` in depth-first order."""
+        """A new schema for an Arrow schema, numbering fields after `last_column_id` in depth-first order.
+
+        >>> import pyarrow as pa
+        >>> [f.id for f in Schema.from_arrow(pa.schema([("a", pa.int8()), ("b", pa.int8())]), last_column_id=10).fields]
+        [11, 12]
+        """
         ids = IdAssigner(last_column_id)
         names = [f.name for f in schema]
         dupes = {n for n in names if names.count(n) > 1}

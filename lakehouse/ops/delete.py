@@ -24,13 +24,14 @@ from pyroaring import BitMap64
 from ..errors import CorruptTableError
 from ..expressions.arrow_filter import RowFilter
 from ..expressions.tree import AlwaysTrue, Expr, referenced_fields
-from ..format.actions import AddFile, RemoveFile, TableMetadata
+from ..format.actions import Action, AddFile, RemoveFile, TableMetadata
 from ..format.state import TableState
 from ..format.deletion_vectors import read_deletion_vectors, write_deletion_vectors
 from ..format.file_index import DV_COLUMN, add_files
 from ..io import Store
 from ..read.data_files import fields_reading, read_batches
 from ..read.planning import plan_files
+from .change_data import rewrite_change_data
 from .rewrite import WriteFn, remove_matching
 
 
@@ -38,6 +39,8 @@ from .rewrite import WriteFn, remove_matching
 class RowChanges:
     """The actions that delete some rows, and what they did.
 
+    `change_data` (spec "Change data": the deleted rows, when a copy-on-write rewrite would
+    make derived changes wrong; with the protocol action raising `change_feed` if needed),
     `removes` then `adds` go into one log entry: `adds` are the rewritten survivors
     (copy-on-write) and the same-path re-adds carrying new deletion vectors (merge-on-read).
     `new_positions` maps each re-added path to the positions this change newly deletes (its
@@ -51,20 +54,24 @@ class RowChanges:
     removed_files: int = 0
     deletion_vectors: int = 0
     new_positions: Mapping[str, BitMap64] = field(default_factory=dict)
+    change_data: tuple[Action, ...] = ()
 
     @property
     def actions(self) -> list:
-        return [*self.removes, *self.adds]
+        return [*self.change_data, *self.removes, *self.adds]
 
 
-def delete_rows(store: Store, state: TableState, predicate: Expr | None, mode: str, write: WriteFn) -> RowChanges:
+def delete_rows(store: Store, state: TableState, predicate: Expr | None, mode: str, write: WriteFn, *,
+                change_data: bool = True) -> RowChanges:
     """The actions removing the live rows matching `predicate` (bound; None: every row) from
     `state`, written in `mode` ("copy-on-write" or "merge-on-read"). Only files that may hold
-    matching rows (partition and statistics pruning) are read."""
+    matching rows (partition and statistics pruning) are read. `change_data=False` leaves the
+    change data to the caller (an update writes pre- and post-images instead of deletes)."""
     if mode == "copy-on-write":
         r = remove_matching(store, state, predicate, write)
+        cdc = rewrite_change_data(store, state, predicate, r.removes, r.rewritten, ()) if change_data else []
         return RowChanges(removes=tuple(r.removes), adds=tuple(r.rewritten), read_files=r.read_files,
-                          deleted_rows=r.deleted_rows, removed_files=len(r.removes))
+                          deleted_rows=r.deleted_rows, removed_files=len(r.removes), change_data=tuple(cdc))
     return _delete_with_vectors(store, state, predicate)
 
 

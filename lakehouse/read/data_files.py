@@ -26,6 +26,7 @@ from ..format.types import FLOAT_TYPES, Field, ListType, StructType, Type, to_ar
 from ..io import Store
 
 BATCH_ROWS = 128 * 1024
+DV_GROUP_FILES = 16  # files with deletion vectors read as one dataset (their DVs held at once)
 
 
 def output_schema(fields: Iterable[Field]) -> pa.Schema:
@@ -60,26 +61,37 @@ def read_batches(store: Store, metadata: TableMetadata, files: pa.Table, fields:
     the files are grouped by schema first (fewer, larger reads; rows in no defined order)."""
     target = output_schema(fields)
     needed = _unique(fields + filter_fields)
-    dvs = deletion_vectors(files)
-    counts = files["record_count"].to_pylist() if "record_count" in files.column_names else [None] * files.num_rows
-    rows = list(zip(files["schema_id"].to_pylist(), files["path"].to_pylist(), files["size"].to_pylist(), counts, dvs))
-    group_key = lambda r: (r[0], r[4] is not None)  # noqa: E731 - files with DVs are read apart
-    if not ordered:
-        rows.sort(key=group_key)  # stable: only the grouping changes
-    for (schema_id, has_dvs), group in groupby(rows, key=group_key):
-        group = list(group)
+    for schema_id, has_dvs, group in _groups(files, ordered):
         paths = [(store.full_path(check_relative_path(p, "data file")), size) for _, p, size, _, _ in group]
         file_schema = metadata.schema_by_id(schema_id)
         try:
             # Each file's DV is read once, when its group is reached (a limit may stop before).
             deleted = _deleted_positions(store, group, paths) if has_dvs else None
             yield from _read_group(store, paths, file_schema, needed, target, row_filter, deleted,
-                                   push_down=deleted is None and (row_filter is None or (
-                                       row_filter.pushable and _safe_to_push_down(filter_fields))))
+                                   push_down=row_filter is None or (row_filter.pushable
+                                                                    and _safe_to_push_down(filter_fields)))
         except (OSError, pa.ArrowException) as e:
             if isinstance(e, pa.ArrowInvalid) and "expression" in str(e).lower():
                 raise
             raise StorageError(f"reading data files of {store.uri} failed: {e}") from None
+
+
+def _groups(files: pa.Table, ordered: bool) -> Iterator[tuple[int, bool, list[tuple]]]:
+    """Runs of consecutive files read as one dataset: (schema id, whether they have DVs, rows of
+    (schema_id, path, size, record_count, DV)). Files with DVs are read apart from those
+    without, in runs of at most DV_GROUP_FILES, so the positions held in memory are those of
+    a few files, however many rows the table has deleted."""
+    dvs = deletion_vectors(files)
+    counts = files["record_count"].to_pylist() if "record_count" in files.column_names else [None] * files.num_rows
+    rows = list(zip(files["schema_id"].to_pylist(), files["path"].to_pylist(), files["size"].to_pylist(), counts, dvs))
+    key = lambda r: (r[0], r[4] is not None)  # noqa: E731
+    if not ordered:
+        rows.sort(key=key)  # stable: only the grouping changes
+    for (schema_id, has_dvs), run in groupby(rows, key=key):
+        run = list(run)
+        step = DV_GROUP_FILES if has_dvs else len(run)
+        for start in range(0, len(run), step):
+            yield schema_id, has_dvs, run[start:start + step]
 
 
 def _deleted_positions(store: Store, group: list[tuple], paths: list[tuple[str, int]]) -> dict[str, np.ndarray]:
@@ -99,9 +111,11 @@ def _read_group(store: Store, paths: list[tuple[str, int]], file_schema: Schema,
                 target: pa.Schema, row_filter: RowFilter | None, deleted: dict[str, np.ndarray] | None, *,
                 push_down: bool) -> Iterator[pa.RecordBatch]:
     """The group's rows; `deleted`: the files' deleted positions (spec 15.3), so the rows are
-    read unfiltered, less the deleted ones, then filtered (a pushed-down filter loses positions)."""
+    read unfiltered, less the deleted ones, then filtered (a pushed-down filter loses positions;
+    it only prunes row groups then)."""
     dataset = _dataset(store, paths, file_schema.to_arrow())
-    if push_down and all(file_schema.find_top(f.id) == f for f in needed):
+    native = push_down and all(file_schema.find_top(f.id) == f for f in needed)
+    if native and deleted is None:
         # Same ids, names and types: pyarrow reads, filters and projects natively.
         scanner = dataset.scanner(columns=list(target.names), filter=None if row_filter is None else row_filter.expression(),
                                   batch_size=BATCH_ROWS)
@@ -111,8 +125,11 @@ def _read_group(store: Store, paths: list[tuple[str, int]], file_schema: Schema,
         return
     present = [file_schema.find_top(f.id) for f in needed]
     columns = [p.name for p in present if p is not None]
+    starts = None
+    if deleted is not None and native and row_filter is not None:
+        dataset, starts = _matching_row_groups(dataset, row_filter.expression())
     scanner = dataset.scanner(columns=columns, batch_size=BATCH_ROWS)
-    batches = scanner.to_batches() if deleted is None else _live_batches(scanner, deleted)
+    batches = scanner.to_batches() if deleted is None else _live_batches(scanner, deleted, starts)
     for batch in batches:
         if not batch.num_rows:
             continue
@@ -127,14 +144,34 @@ def _read_group(store: Store, paths: list[tuple[str, int]], file_schema: Schema,
             yield _shaped(out, target)
 
 
-def _live_batches(scanner: ds.Scanner, deleted: dict[str, np.ndarray]) -> Iterator[pa.RecordBatch]:
-    """The scanner's batches less the deleted rows. Batches of a file come in file order, so a
-    running count per file gives each batch's first position."""
-    offsets: dict[str, int] = {}
+def _matching_row_groups(dataset: ds.FileSystemDataset, expression: ds.Expression
+                         ) -> tuple[ds.FileSystemDataset, dict[tuple[str, int], int]]:
+    """The dataset of the row groups whose statistics may match `expression`, in file order,
+    and the position in its file of each one's first row (by path and row group id)."""
+    parts, starts = [], {}
+    for fragment in dataset.get_fragments():
+        counts = [fragment.metadata.row_group(i).num_rows for i in range(fragment.metadata.num_row_groups)]
+        first = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+        for part in sorted(fragment.split_by_row_group(expression), key=lambda f: f.row_groups[0].id):
+            rg = part.row_groups[0].id
+            starts[(part.path, rg)] = int(first[rg])
+            parts.append(part)
+    return ds.FileSystemDataset(parts, schema=dataset.schema, format=dataset.format,
+                                filesystem=dataset.filesystem), starts
+
+
+def _live_batches(scanner: ds.Scanner, deleted: dict[str, np.ndarray],
+                  starts: dict[tuple[str, int], int] | None) -> Iterator[pa.RecordBatch]:
+    """The scanner's batches less the deleted rows. Batches of a fragment come in order, so a
+    running count per fragment from its first position (0 for a whole file, `starts` for a
+    row group) gives each batch's first position."""
+    offsets: dict[tuple[str, int | None], int] = {}
     for tagged in scanner.scan_batches():
-        batch, path = tagged.record_batch, tagged.fragment.path
-        start = offsets.get(path, 0)
-        offsets[path] = start + batch.num_rows
+        batch, fragment = tagged.record_batch, tagged.fragment
+        key = (fragment.path, None if starts is None else fragment.row_groups[0].id)
+        start = offsets.get(key, 0 if starts is None else starts[key])
+        offsets[key] = start + batch.num_rows
+        path = fragment.path
         keep = live_mask(deleted[path], start, start + batch.num_rows)
         yield batch if keep is None else batch.filter(keep)
 

@@ -78,6 +78,7 @@ class Scan:
 
     @property
     def version(self) -> int:
+        """The table version this scan reads."""
         return self.state.version
 
     @cached_property
@@ -86,6 +87,7 @@ class Scan:
 
     @property
     def schema(self) -> pa.Schema:
+        """The Arrow schema of the rows it returns (the selected columns)."""
         return output_schema(self.fields)
 
     def __repr__(self) -> str:

@@ -16,8 +16,10 @@ import pyarrow.compute as pc
 from ..errors import CommitConflictError
 from ..expressions.tree import Expr
 from ..format.actions import DELETION_VECTORS, Action, AddFile, Protocol, RemoveFile, TableMetadata
+from ..format.change_data import CHANGE_FEED_FEATURE
 from ..format.file_index import build_file_index
 from ..format.log import LogEntry
+from ..format.refs import tag_conflict
 from ..format.state import TableState
 from ..io import Store
 from ..read.planning import may_match
@@ -69,13 +71,21 @@ def check(txn: Transaction, winner: LogEntry, base: TableState) -> None:
 
     w_actions = winner.actions
     w_protocol = [a for a in w_actions if isinstance(a, Protocol)]
-    if w_protocol and not _only_adds_deletion_vectors(base.protocol, w_protocol[-1]):
+    # A blind append (or a tag-only commit) is valid under any protocol this writer implements
+    # (commit() checked the winner's): no feature of this version asks more of an append. Raising
+    # a feature on first use (change data, tags) must not make concurrent appends fail; raising
+    # deletion_vectors must not make any concurrent commit fail (spec section 9).
+    if w_protocol and not txn.is_blind_append and not _only_adds_benign_features(base.protocol, w_protocol[-1]):
         conflict("it changed the table protocol")
-    if w_protocol and any(not _covers(w_protocol[-1], p) for p in txn.of(Protocol)):
+    if w_protocol and any(not _only_adds_benign_features(w_protocol[-1], _merged(w_protocol[-1], p) or w_protocol[-1])
+                          for p in txn.of(Protocol)):
         conflict("both changed the table protocol")
+    tags = tag_conflict(txn.actions, w_actions)
+    if tags:
+        conflict(tags)
     w_meta = [a for a in w_actions if isinstance(a, TableMetadata)]
     if w_meta:
-        if txn.of(TableMetadata) or any(not _only_adds_deletion_vectors(base.protocol, p) for p in txn.of(Protocol)):
+        if txn.of(TableMetadata) or any(not _only_adds_benign_features(base.protocol, p) for p in txn.of(Protocol)):
             conflict("both changed the table metadata")
         _check_files_fit(txn, w_meta[-1], base, conflict)
     w_removed = {a.path for a in w_actions if isinstance(a, RemoveFile)}
@@ -98,21 +108,26 @@ def check(txn: Transaction, winner: LogEntry, base: TableState) -> None:
             conflict(f"it added {hit}, which may hold rows this transaction's predicate reads")
 
 
-def _only_adds_deletion_vectors(old: Protocol, new: Protocol) -> bool:
-    """Raising a protocol only by `deletion_vectors` changes no rule a concurrent writer relied
-    on: rows are only ever deleted by vectors, which the checks below see (spec section 9)."""
+# Features whose raising asks nothing of a concurrent writer of this version: rows are only ever
+# deleted by vectors, which the checks below see; this library writes change data whenever spec
+# section 16 needs it, listed or not (spec section 9).
+BENIGN_FEATURES = frozenset({DELETION_VECTORS, CHANGE_FEED_FEATURE})
+
+
+def _only_adds_benign_features(old: Protocol, new: Protocol) -> bool:
     return (new.reader_version, new.writer_version) == (old.reader_version, old.writer_version) \
-        and set(new.reader_features) - set(old.reader_features) <= {DELETION_VECTORS} \
-        and set(new.writer_features) - set(old.writer_features) <= {DELETION_VECTORS} \
-        and set(old.reader_features) <= set(new.reader_features) \
-        and set(old.writer_features) <= set(new.writer_features)
+        and set(old.reader_features) <= set(new.reader_features) <= set(old.reader_features) | BENIGN_FEATURES \
+        and set(old.writer_features) <= set(new.writer_features) <= set(old.writer_features) | BENIGN_FEATURES
 
 
-def _covers(protocol: Protocol, mine: Protocol) -> bool:
-    """`protocol` already says everything `mine` would (so `mine` can be dropped on rebase)."""
-    return (protocol.reader_version, protocol.writer_version) == (mine.reader_version, mine.writer_version) \
-        and set(mine.reader_features) <= set(protocol.reader_features) \
-        and set(mine.writer_features) <= set(protocol.writer_features)
+def _merged(theirs: Protocol, mine: Protocol) -> Protocol | None:
+    """`theirs` plus the features `mine` adds (None if it adds none): T's protocol on rebase."""
+    extra_r = [f for f in mine.reader_features if f not in theirs.reader_features]
+    extra_w = [f for f in mine.writer_features if f not in theirs.writer_features]
+    if not extra_r and not extra_w:
+        return None
+    return replace(theirs, reader_features=(*theirs.reader_features, *extra_r),
+                   writer_features=(*theirs.writer_features, *extra_w))
 
 
 def _check_files_fit(txn: Transaction, new: TableMetadata, base: TableState, conflict) -> None:
@@ -162,12 +177,15 @@ def _is_blind_append(entry: LogEntry) -> bool:
 
 
 def rebase(store: Store, txn: Transaction, winner: LogEntry) -> Transaction:
-    """`txn` on top of `winner` (already checked): a protocol action the winner's covers is
-    dropped (the winner's stands, and ours would have been no newer); a file both gave a new deletion vector gets
+    """`txn` on top of `winner` (already checked): our protocol action, if the winner has one
+    too, becomes the winner's plus the features ours adds (dropped if none); a file both gave a new deletion vector gets
     the union of the winner's vector and the rows `txn` deletes, written as a new vector.
     Rows deleted by both are a true conflict (CommitConflictError)."""
-    if any(isinstance(a, Protocol) for a in winner.actions) and txn.of(Protocol):
-        txn = replace(txn, actions=tuple(a for a in txn.actions if not isinstance(a, Protocol)))  # check(): covered
+    w_protocol = [a for a in winner.actions if isinstance(a, Protocol)]
+    if w_protocol and txn.of(Protocol):  # ours becomes the winner's plus what ours adds (check() allowed it)
+        merged = _merged(w_protocol[-1], txn.of(Protocol)[-1])
+        txn = replace(txn, actions=tuple(a for a in txn.actions if not isinstance(a, Protocol)) if merged is None
+                      else tuple(merged if isinstance(a, Protocol) else a for a in txn.actions))
     shared = deleted_rows_only(winner) & txn.dv_positions.keys()
     if not shared:
         return txn

@@ -61,8 +61,10 @@ def literals(draw, near: list) -> Decimal:
 
 
 def text(d: Decimal, scientific: bool) -> str:
-    """SQL text of d, written as `-<digits>` so the parser negates a positive literal."""
-    body = format(d.copy_abs(), "E" if scientific else "f")  # abs() would round to 28 digits
+    """SQL text of d, written as `-<digits>` so the parser negates a positive literal. Never with
+    an exponent (`scientific` is kept for the callers): DuckDB types `1.5E+3` DOUBLE, rounded to
+    the nearest double (spec/format.md, "SQL semantics"), and these tests are about exact numbers."""
+    body = format(d.copy_abs(), "f")  # abs() would round to 28 digits
     return f"-{body}" if d.is_signed() else body
 
 

@@ -95,7 +95,7 @@ def test_number_literals():
     value = parse("a = 12.50").value
     assert isinstance(value, Decimal) and str(value) == "12.50"
     assert parse("a = -0.5").value == Decimal("-0.5")
-    assert parse("a = 1.5e3").value == Decimal("1500")  # exact, like every number
+    assert parse("a = 1.5e3").value == 1500.0 and isinstance(parse("a = 1.5e3").value, float)  # DuckDB: DOUBLE
     assert parse("a = -12345678901234567890123456789.5").value == Decimal("-12345678901234567890123456789.5")
     assert parse("a = 123456789012345678901234567890").value == 123456789012345678901234567890
     assert parse("a = -(-3)").value == 3

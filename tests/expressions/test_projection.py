@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from decimal import Decimal
 
 import pyarrow as pa
@@ -169,16 +168,12 @@ def test_inclusive_projection_shapes():
     assert inclusive_projection(bind(parse("score > 1"), SCHEMA), SPECS[1], SCHEMA) == TRUE
 
 
-def test_hundred_thousand_files_prune_fast():
+def test_hundred_thousand_files_prune():
     n = 100_000
     files = files_of(ROWS, [1, 2, 3, 4]).take(pa.array([i % 4 for i in range(n)]))
     expr = bind(parse("category = 'books' AND ts >= '2024-03-01' OR d < '1970-01-01'"), SCHEMA)
-    partition_may_match(expr, SPECS, SCHEMA, files)
-    start = time.perf_counter()
-    out = partition_may_match(expr, SPECS, SCHEMA, files)
-    elapsed = time.perf_counter() - start
-    assert out.to_pylist()[:4] == may(expr, files.slice(0, 4))
-    assert elapsed < 0.25, f"{elapsed * 1000:.1f} ms for {n} files"
+    out = partition_may_match(expr, SPECS, SCHEMA, files)  # timed in bench/, never in a test
+    assert len(out) == n and out.to_pylist()[:4] == may(expr, files.slice(0, 4))
 
 
 # ---------------------------------------------------------------- soundness (property)

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import math
 import re
-import time
 from decimal import Decimal
 
 import pyarrow as pa
@@ -87,11 +86,17 @@ FLOAT_COUNTS = [10, 5, 10, 10]
     ("f != 1.5", [True, True, True, True]),
     ("f != 0", [True, True, True, True]),
     ("NOT f < 1", [True, True, False, True]),  # NaN rows satisfy NOT (f < 1)
-    ("NOT f >= -1", [True, True, True, True]),
+    ("NOT f >= -1", [False, False, True, False]),  # f < -1: NaN is above every number
+    ("f > 5", [True, True, False, True]),  # ... so f > 5 may hold wherever NaN may be
+    ("f >= CAST('Infinity' AS DOUBLE)", [True, True, False, True]),
     ("NOT f < 0", [True, True, True, True]),  # the third file's max is 0: 0 >= 0
-    ("f = CAST('NaN' AS DOUBLE)", [False, False, False, False]),
-    ("f != CAST('NaN' AS DOUBLE)", [True, True, True, True]),
-    ("NOT f < CAST('NaN' AS DOUBLE)", [True, True, True, True]),
+    ("f = CAST('NaN' AS DOUBLE)", [True, True, False, True]),  # only nan_count == 0 proves no NaN
+    ("f != CAST('NaN' AS DOUBLE)", [True, False, True, True]),
+    ("NOT f < CAST('NaN' AS DOUBLE)", [True, True, False, True]),
+    ("f <= 'NaN'", [True, True, True, True]),
+    ("f > 'NaN'", [False, False, False, False]),
+    ("f IN ('NaN', 7)", [True, True, False, True]),
+    ("f NOT IN ('NaN', 1.5)", [True, False, True, True]),
     ("f = CAST('-Infinity' AS DOUBLE)", [False, False, True, False]),
     ("f IN (1.5, 7)", [True, False, False, True]),
     ("f NOT IN (1.5, 7)", [True, True, True, True]),
@@ -164,7 +169,7 @@ def test_folded_literals_prune():
     assert may("b > 126.5", files, [3, 3], schema) == [False, True]
 
 
-def test_pruning_100k_files_is_fast():
+def test_pruning_100k_files():
     n = 100_000
     schema = Schema.from_arrow(pa.schema([("x", pa.int64()), ("s", pa.string()), ("f", pa.float64())]))
     lo = pa.array(range(0, 10 * n, 10), pa.int64())
@@ -181,13 +186,9 @@ def test_pruning_100k_files_is_fast():
     files = pa.table({"record_count": counts, "stats": stats})
     expr = bind(parse("(x BETWEEN 5000 AND 5100 OR x IN (17, 99999, 123456)) AND s LIKE 'k00%' "
                       "AND NOT f < 0.5 AND s != 'k000500'"), schema)
-    stats_may_match(expr, files)  # warm up
-    start = time.perf_counter()
-    result = stats_may_match(expr, files)
-    elapsed = time.perf_counter() - start
+    result = stats_may_match(expr, files)  # its speed is measured in bench/, never timed in a test
     # file 500 holds only 'k000500'; 12345 is in a file whose names fail the prefix
     assert [i for i, v in enumerate(result.to_pylist()) if v] == [1, *range(501, 511), 9999]
-    assert elapsed < 0.1, elapsed  # a few milliseconds in practice
 
 
 # ---------------------------------------------------------------- end-to-end soundness property
@@ -260,10 +261,15 @@ def _not(a):
     return None if a is None else not a
 
 
+def _order(v):
+    """DuckDB's order: NaN equals NaN and is above every number."""
+    return (1, 0.0) if isinstance(v, float) and math.isnan(v) else (0, v)
+
+
 def _cmp(column, op, value):
     def fn(row):
         x = _get(row, column)
-        return None if x is None else _OPS[op](x, value)
+        return None if x is None else _OPS[op](_order(x), _order(value))
     return fn
 
 
@@ -304,7 +310,7 @@ def _leaf(draw, palettes: dict, focus: list[str]):
 
         def fn_in(row):
             x = _get(row, column)
-            return None if x is None else any(x == v for _, v in items) != negated
+            return None if x is None else any(_order(x) == _order(v) for _, v in items) != negated
         return f"{column} {'NOT ' if negated else ''}IN ({', '.join(s for s, _ in items)})", fn_in
     if kind == "between":
         (lo_sql, lo), (hi_sql, hi) = _literal(draw, column, palettes), _literal(draw, column, palettes)
