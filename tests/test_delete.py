@@ -224,7 +224,7 @@ DELETE_LOOP = textwrap.dedent("""
 def test_sigkill_during_deletes_at_random_moments(local_uri, mode):
     t = lakehouse.create_table(local_uri, schema={"x": "int64"})
     t.append({"x": list(range(1000))})
-    for delay in (0.5, 0.9, 1.3):
+    for delay in (1.0, 1.6, 2.2):  # the interpreter takes about a second to start deleting
         proc = subprocess.Popen([sys.executable, "-c", DELETE_LOOP, local_uri, mode])
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
