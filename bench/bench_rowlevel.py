@@ -1,5 +1,8 @@
 """Issue 9 figures: row-level changes. Section "dv-scan": a full scan of a table with 1% of its
 rows deleted by deletion vectors vs the same table without deletes (target: at most 1.2x).
+Section "delete": `Table.delete` of 1% of rows (scattered through every file) with deletion
+vectors vs copy-on-write (target: at least 10x faster) vs deltalake's delete; each the median
+of up to 3 runs, each on a fresh copy of the table.
 
     PYTHONPATH=. python bench/bench_rowlevel.py [--rows 5000000] [--files 10] [--repeat 7]
 
@@ -15,13 +18,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
+from statistics import median
+from typing import Callable
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import events, report, scratch, utcnow  # noqa: E402
+from _common import events, optional, report, scratch, utcnow  # noqa: E402
 from bench_read_order import interleaved  # noqa: E402
 
 import lakehouse  # noqa: E402
@@ -71,6 +77,64 @@ def dv_scan(rows: int, files: int, repeat: int) -> list[tuple[str, str, str]]:
             ("ratio (target <= 1.2x)", f"{ratio:.2f}x", "PASS" if ratio <= 1.2 else "MISS")]
 
 
+DELETE_WHERE = "user_id < 10000"  # user_id is uniform in [0, 1,000,000): 1% of rows, in every file
+
+
+def _copy_runs(source: str, run: Callable[[str], object], repeat: int) -> list[float]:
+    """Seconds of `run(copy)` on `repeat` fresh copies of the table at `source` (a delete changes it)."""
+    times = []
+    for r in range(repeat):
+        copy = f"{source}-run{r}"
+        shutil.copytree(source, copy)
+        t0 = time.perf_counter()
+        run(copy)
+        times.append(time.perf_counter() - t0)
+        shutil.rmtree(copy, ignore_errors=True)
+    return times
+
+
+def bench_delete(rows: int, files: int, repeat: int) -> list[tuple[str, str, str]]:
+    """Deleting 1% of rows (scattered through every file): deletion vectors vs copy-on-write
+    (target: at least 10x faster), and vs deltalake's delete (copy-on-write)."""
+    data = events(rows)
+    out = []
+    with scratch("lh-bench-delete-") as root:
+        base = os.path.join(root, "lh")
+        table = lakehouse.create_table(base, schema=data.schema)
+        step = -(-rows // files)
+        for start in range(0, rows, step):
+            table.append(data.slice(start, step))
+        expected = table.scan(where=DELETE_WHERE).count()
+        metrics = {}
+
+        def delete(mode: str) -> Callable[[str], object]:
+            def run(path: str) -> None:
+                metrics[mode] = lakehouse.open_table(path).delete(where=DELETE_WHERE, mode=mode)
+            return run
+        seconds = {mode: median(_copy_runs(base, delete(mode), repeat)) for mode in ("merge-on-read", "copy-on-write")}
+        assert all(m.num_deleted_rows == expected for m in metrics.values())
+        dv, cow = seconds["merge-on-read"], seconds["copy-on-write"]
+        out += [("delete 1%, deletion vectors", f"{dv * 1000:.0f} ms",
+                 f"{expected:,} of {rows:,} rows in {files} files; "
+                 f"{metrics['merge-on-read'].num_deletion_vectors} DVs"),
+                ("delete 1%, copy-on-write", f"{cow * 1000:.0f} ms",
+                 f"{metrics['copy-on-write'].num_removed_files} files rewritten"),
+                ("copy-on-write / DVs (target >= 10x)", f"{cow / dv:.1f}x", "PASS" if cow / dv >= 10 else "MISS")]
+        deltalake = optional("deltalake")
+        if deltalake is not None:
+            delta = os.path.join(root, "delta")
+            for start in range(0, rows, step):
+                deltalake.write_deltalake(delta, data.slice(start, step), mode="append")
+
+            def delta_delete(path: str) -> None:
+                metrics["delta"] = deltalake.DeltaTable(path).delete(DELETE_WHERE)
+            d = median(_copy_runs(delta, delta_delete, repeat))
+            assert metrics["delta"]["num_deleted_rows"] == expected
+            out += [(f"delete 1%, deltalake {deltalake.__version__}", f"{d * 1000:.0f} ms", "copy-on-write"),
+                    ("deltalake / DVs", f"{d / dv:.1f}x", ""), ("deltalake / copy-on-write", f"{d / cow:.1f}x", "")]
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=5_000_000)
@@ -80,6 +144,8 @@ def main() -> None:
     print(f"# bench_rowlevel {utcnow()} lakehouse {lakehouse.__version__}")
     print("## dv-scan: full scan with 1% of rows deleted by deletion vectors vs none")
     report(dv_scan(args.rows, args.files, args.repeat))
+    print("## delete: 1% of rows with deletion vectors vs copy-on-write vs deltalake")
+    report(bench_delete(args.rows, args.files, max(1, min(args.repeat, 3))))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import pyarrow as pa
 from ..expressions.arrow_filter import RowFilter
 from ..expressions.tree import AlwaysTrue, Expr, referenced_fields
 from ..format.actions import AddFile, RemoveFile
+from ..format.file_index import live_counts
 from ..format.state import TableState
 from ..io import Store
 from ..read.data_files import fields_reading, read_batches
@@ -31,6 +32,7 @@ class Removal:
 def remove_matching(store: Store, state: TableState, predicate: Expr | None, write: WriteFn) -> Removal:
     """Remove the live files holding rows that match `predicate` (every file if None). A file
     whose rows all match is dropped whole; one matching in part is rewritten without them.
+    Rows a file's deletion vector marks are not its rows: they are neither counted nor kept.
 
     Each candidate is first read for the predicate's columns only, so files that match entirely
     (a whole partition, typically) or not at all are decided without reading their data.
@@ -39,15 +41,16 @@ def remove_matching(store: Store, state: TableState, predicate: Expr | None, wri
     index = plan_files(state, predicate).files
     removes, rewritten, deleted = [], [], 0
     rows = index.select(["path", "size", "record_count"]).to_pylist()
+    live = live_counts(index).to_pylist()  # rows less those deletion vectors mark
     for i, row in enumerate(rows):
         one = index.slice(i, 1)
         if predicate is None or isinstance(predicate, AlwaysTrue):  # every row matches: nothing to read
-            matched = row["record_count"]
+            matched = live[i]
         else:
             matched = _count_matching(store, state, one, predicate)
             if matched == 0:
                 continue
-            if matched < row["record_count"]:
+            if matched < live[i]:
                 rewritten.extend(write(_rows_not_matching(store, state, one, predicate), state))
         deleted += matched
         removes.append(RemoveFile(path=row["path"], deletion_timestamp=now, size=row["size"],
