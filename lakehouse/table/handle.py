@@ -24,15 +24,18 @@ from ..format.type_names import schema_fields
 from ..format.state import TableState, apply_actions
 from ..io import Store
 from ..ops.rewrite import remove_matching
+from ..ops.update import resolve_columns, update_rows, write_mode
 from ..read.scan import Scan, bind_where
 from .commit import ENGINE, MAX_RETRIES, CommitPolicy, commit
 from .conflicts import Transaction
+from .metrics import UpdateMetrics
 from .conform import conform_batches, merged_schema, schema_differences, supplied_field_ids, to_reader
 from .schema_update import UpdateSchema
 from .travel import AsOf, check_travel
 from .writer import WriteOptions, write_data_files
 
 SchemaMode = Literal["strict", "merge"]
+WriteMode = Literal["copy-on-write", "merge-on-read"]
 _COMPACT_AFTER_ADDS = 4096  # fold a handle's replayed adds into its Arrow index past this many
 
 
@@ -444,6 +447,36 @@ class Table:
             state, "overwrite", [*actions, *removal.removes, *removal.rewritten, *adds], parameters={"where": where},
             read_predicate=TRUE if predicate is None else predicate, read_files=removal.read_files,
             extra_metrics={"num_removed_files": len(removal.removes), "num_deleted_rows": removal.deleted_rows})
+
+    def update(self, *, set: Mapping[str, str], where: str | None = None,
+               mode: WriteMode | None = None) -> UpdateMetrics:
+        """Give the rows matching `where` (every row if None) new values: `set` maps a column to
+        a SQL expression over the row's columns, evaluated by DuckDB (its semantics, NULL and
+        NaN included) and cast to the column's type. `mode` overrides the table property
+        `write.update.mode` for this call. A value that does not fit its column (a NULL in a
+        required one, an out-of-range number) is an error and nothing is committed. See
+        spec/format.md, "Operations".
+
+        >>> import lakehouse
+        >>> t = lakehouse.create_table("memory://docs/handle-update", schema={"id": "int64", "amount": "double"})
+        >>> _ = t.append({"id": [1, 2, 3], "amount": [10.0, 20.0, 30.0]})
+        >>> m = t.update(set={"amount": "amount * 1.5"}, where="id IN (1, 3)")
+        >>> m.num_updated_rows, m.version
+        (2, 2)
+        >>> t.to_arrow().column("amount").to_pylist()
+        [15.0, 20.0, 45.0]
+        """
+        state = self._state
+        write_mode(state, "write.update.mode", mode)
+        set_sql = resolve_columns(state.schema, set, "set")
+        predicate = bind_where(where, state)
+        change = update_rows(self._store, state, predicate, set_sql, self._write)
+        summary = self._commit(
+            state, "update", [*change.removes, *change.adds], parameters={"set": set_sql, "where": where},
+            read_predicate=TRUE if predicate is None else predicate, read_files=change.read_files,
+            extra_metrics={"num_removed_files": len(change.removes), "num_updated_rows": change.rows})
+        return UpdateMetrics(version=summary.version, num_updated_rows=change.rows,
+                             num_added_files=len(change.adds), num_removed_files=len(change.removes))
 
     # ------------------------------------------------------------ evolution
     def update_schema(self) -> UpdateSchema:
