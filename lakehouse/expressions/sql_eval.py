@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Iterable, Mapping
+import shutil
+import tempfile
+from typing import Iterable, Iterator, Mapping
 
 import duckdb
 import pyarrow as pa
@@ -42,7 +44,9 @@ class SqlSession:
     machine. Use as a context manager."""
 
     def __init__(self, *, memory_limit: str | None = None) -> None:
-        config = {"enable_external_access": False, "threads": _THREADS}
+        # Spills (a source larger than memory) go to a private folder, removed on close.
+        self._spill = tempfile.mkdtemp(prefix="lakehouse-duckdb-")
+        config = {"enable_external_access": False, "threads": _THREADS, "temp_directory": self._spill}
         if memory_limit is not None:
             config["memory_limit"] = memory_limit
         self.con = duckdb.connect(config=config)
@@ -52,6 +56,7 @@ class SqlSession:
 
     def __exit__(self, *exc: object) -> None:
         self.con.close()
+        shutil.rmtree(self._spill, ignore_errors=True)
 
     def register(self, name: str, data: pa.Table | pa.RecordBatchReader) -> None:
         self.con.register(name, data)
@@ -89,6 +94,20 @@ class SqlSession:
         which expression (a cast that does not fit is a SchemaMismatchError)."""
         try:
             return self.con.sql(sql).to_arrow_table()
+        except duckdb.ConversionException as e:
+            raise SchemaMismatchError(f"{what}: a value does not fit its column's type: {_clean(e)}") from None
+        except duckdb.Error as e:
+            raise InvalidExpressionError(f"{what}: {_clean(e)}") from None
+
+    def run(self, sql: str) -> None:
+        """Run a statement of ours (not a user's expression) to completion."""
+        self.con.execute(sql).fetchall()
+
+    def stream(self, sql: str, what: str) -> Iterator[pa.RecordBatch]:
+        """The result of `sql` batch by batch (errors as in `query`)."""
+        try:
+            reader = self.con.sql(sql).to_arrow_reader()
+            yield from reader
         except duckdb.ConversionException as e:
             raise SchemaMismatchError(f"{what}: a value does not fit its column's type: {_clean(e)}") from None
         except duckdb.Error as e:

@@ -28,6 +28,7 @@ from ..ops.update import resolve_columns, update_rows, write_mode
 from ..read.scan import Scan, bind_where
 from .commit import ENGINE, MAX_RETRIES, CommitPolicy, commit
 from .conflicts import Transaction
+from .merge_builder import MergeBuilder
 from .metrics import UpdateMetrics
 from .conform import conform_batches, merged_schema, schema_differences, supplied_field_ids, to_reader
 from .schema_update import UpdateSchema
@@ -477,6 +478,24 @@ class Table:
             extra_metrics={"num_removed_files": len(change.removes), "num_updated_rows": change.rows})
         return UpdateMetrics(version=summary.version, num_updated_rows=change.rows,
                              num_added_files=len(change.adds), num_removed_files=len(change.removes))
+
+    def merge(self, source: Any, *, on: str | Sequence[str], mode: WriteMode | None = None) -> MergeBuilder:
+        """Start a MERGE of `source` (anything `append` takes, or a DuckDB relation) into the
+        table: `on` is a column name of both, a list of them, or a SQL condition over `source.x`
+        and `target.x`. Add clauses (`when_matched_update`, `when_matched_delete`,
+        `when_not_matched_insert`, `when_not_matched_by_source_update/delete`) and `execute()`.
+        `mode` overrides the table property `write.merge.mode`. See `MergeBuilder`.
+
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://docs/handle-merge", schema={"id": "int64", "n": "int64"})
+        >>> _ = t.append({"id": [1, 2], "n": [1, 1]})
+        >>> m = (t.merge(pa.table({"id": [2, 3], "n": [5, 5]}), on="id")
+        ...       .when_matched_update(set={"n": "target.n + source.n"})
+        ...       .when_not_matched_insert().execute())
+        >>> (m.num_updated_rows, m.num_inserted_rows), sorted(t.to_arrow()["n"].to_pylist())
+        ((1, 1), [1, 5, 6])
+        """
+        return MergeBuilder(table=self, source=source, on=on, mode=mode)
 
     # ------------------------------------------------------------ evolution
     def update_schema(self) -> UpdateSchema:
