@@ -41,6 +41,12 @@ class MergeBuilder:
     clauses: tuple[Clause, ...] = ()
 
     def _with(self, clause: Clause) -> "MergeBuilder":
+        # As in SQL: a clause after an unconditional one of its group could never run.
+        for earlier in self.clauses:
+            if earlier.where is None and _group(earlier) == _group(clause):
+                raise InvalidArgumentError(
+                    f"a {clause.kind} clause after an unconditional {earlier.kind} clause could never run: "
+                    "only the last clause of its kind may omit where=")
         return replace(self, clauses=(*self.clauses, clause))
 
     def when_matched_update(self, set: Mapping[str, str] | None = None, where: str | None = None) -> "MergeBuilder":
@@ -88,6 +94,10 @@ class MergeBuilder:
         return MergeMetrics(version=summary.version, num_updated_rows=change.updated,
                             num_deleted_rows=change.deleted, num_inserted_rows=change.inserted,
                             num_added_files=len(change.adds), num_removed_files=len(change.removes))
+
+
+def _group(clause: Clause) -> str:
+    return clause.kind.split("_")[0] if not clause.kind.startswith("by_source") else "by_source"
 
 
 def _values(values: Mapping[str, str] | None, what: str) -> tuple[tuple[str, str], ...] | None:
