@@ -151,7 +151,7 @@ def test_count_and_len(table):
 def test_files_table_has_one_row_per_file_in_commit_order():
     t = _table([3, 1, 4], partition_by=["s"])
     plan = t.scan().files_table()
-    assert plan.column_names == ["path", "size", "record_count", "spec_id", "partition", "stats"]
+    assert plan.column_names == ["path", "size", "record_count", "live_count", "spec_id", "partition", "stats"]
     assert [p["s"] for p in plan["partition"].to_pylist()] == ["s0", "s1", "s2", "s0", "s0", "s1", "s2"]
     assert plan["stats"].type.field("id").type.field("min").type == pa.int64()
     assert sum(plan["record_count"].to_pylist()) == 8

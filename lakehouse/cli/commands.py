@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 import pyarrow.compute as pc
 
+from ..format.file_index import live_counts
 from ..table.handle import Table, open_table
 from .app import PositiveInt, Run, lh, table_uri
 
@@ -29,7 +30,7 @@ def info(run: Run, uri: str) -> None:
         "partitioning": [f"{pf.name}={pf.transform}({'.'.join(state.schema.path_of(pf.source_id) or ('?',))})"
                          for pf in state.metadata.partition_spec.fields] or "unpartitioned",
         "files": index.num_rows,
-        "rows": int(pc.sum(index["record_count"]).as_py() or 0),
+        "rows": int(pc.sum(live_counts(index)).as_py() or 0),  # less rows deleted by DVs
         "bytes": int(pc.sum(index["size"]).as_py() or 0),
         "properties": dict(state.metadata.properties),
     })

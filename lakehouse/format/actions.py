@@ -23,8 +23,10 @@ T = TypeVar("T")
 # Protocol versions this library reads and writes (spec/format.md, "Protocol").
 READER_VERSION = 1
 WRITER_VERSION = 1
-KNOWN_READER_FEATURES: frozenset[str] = frozenset()
-KNOWN_WRITER_FEATURES: frozenset[str] = frozenset()
+# Features (spec/format.md, "Protocol") this library implements.
+DELETION_VECTORS = "deletion_vectors"
+KNOWN_READER_FEATURES: frozenset[str] = frozenset({DELETION_VECTORS})
+KNOWN_WRITER_FEATURES: frozenset[str] = frozenset({DELETION_VECTORS})
 
 
 def _frozen(mapping: Mapping | None) -> Mapping:
@@ -239,6 +241,38 @@ def _checked(meta: TableMetadata) -> TableMetadata:
     return meta
 
 
+# The smallest deletion-vector-v1 blob: length (4), magic (4), an empty 64-bit bitmap (8), CRC (4).
+DV_MIN_LENGTH = 20
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeletionVector:
+    """Where the deletion vector of one data file lives (spec/format.md, "Deletion vectors"):
+    the blob at `offset`, `length` bytes long, in the Puffin file at `path` (relative to the
+    root), marking `cardinality` deleted row positions.
+
+    >>> DeletionVector.from_json({"path": "deletes/a.puffin", "offset": 4, "length": 40, "cardinality": 3})
+    DeletionVector(path='deletes/a.puffin', offset=4, length=40, cardinality=3)
+    """
+
+    path: str
+    offset: int
+    length: int
+    cardinality: int
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "offset": self.offset, "length": self.length, "cardinality": self.cardinality}
+
+    @classmethod
+    def from_json(cls, obj: dict) -> "DeletionVector":
+        try:
+            return cls(path=check_relative_path(_get(obj, "path", _REQUIRED), "field 'path'"),
+                       offset=_int(obj, "offset", lo=0), length=_int(obj, "length", lo=DV_MIN_LENGTH, hi=INT32_MAX),
+                       cardinality=_int(obj, "cardinality", lo=0))
+        except CorruptTableError as e:
+            raise CorruptTableError(f"deletion_vector: {e}") from None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AddFile:
     """A data file joins the table. `partition` and `stats` keep their JSON encoding
@@ -254,12 +288,21 @@ class AddFile:
     stats: Mapping[str, Any]
     modification_time: int
     data_change: bool = True
+    deletion_vector: DeletionVector | None = None
+
+    @property
+    def live_count(self) -> int:
+        """Rows of the file a reader returns: `record_count` less those its deletion vector marks."""
+        return self.record_count - (self.deletion_vector.cardinality if self.deletion_vector else 0)
 
     def to_json(self) -> dict:
-        return {"path": self.path, "size": self.size, "record_count": self.record_count,
-                "spec_id": self.spec_id, "schema_id": self.schema_id, "partition": dict(self.partition),
-                "stats": dict(self.stats), "modification_time": self.modification_time,
-                "data_change": self.data_change}
+        out = {"path": self.path, "size": self.size, "record_count": self.record_count,
+               "spec_id": self.spec_id, "schema_id": self.schema_id, "partition": dict(self.partition),
+               "stats": dict(self.stats), "modification_time": self.modification_time,
+               "data_change": self.data_change}
+        if self.deletion_vector is not None:  # absent, not null: older readers' entries stay identical
+            out["deletion_vector"] = self.deletion_vector.to_json()
+        return out
 
     @classmethod
     def from_json(cls, obj: dict) -> "AddFile":
@@ -269,7 +312,20 @@ class AddFile:
                    schema_id=_int(obj, "schema_id", 0, lo=0, hi=INT32_MAX),
                    partition=_object(obj, "partition", _scalar, "JSON scalars"),
                    stats=_object(obj, "stats", _column_stats, "column statistics"),
-                   modification_time=_int(obj, "modification_time", **TIME_MS), data_change=_bool(obj, "data_change", True))
+                   modification_time=_int(obj, "modification_time", **TIME_MS), data_change=_bool(obj, "data_change", True),
+                   deletion_vector=_deletion_vector(obj))
+
+
+def _deletion_vector(obj: dict) -> DeletionVector | None:
+    """The add's DV descriptor, which cannot mark more rows than the file has."""
+    value = _get(obj, "deletion_vector", None)
+    if value is None:
+        return None
+    dv = DeletionVector.from_json(value)
+    if dv.cardinality > obj["record_count"]:
+        raise CorruptTableError(f"deletion_vector: cardinality {dv.cardinality} exceeds record_count "
+                                f"{obj['record_count']}")
+    return dv
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -16,8 +16,9 @@ import pyarrow.parquet as pq
 
 from ..errors import CorruptTableError, LakehouseError
 from ..io import Store
-from .actions import Protocol, TableMetadata
-from .file_index import check_index_paths, file_index_schema
+from .actions import DV_MIN_LENGTH, Protocol, TableMetadata
+from .file_index import DV_COLUMN, check_index_paths, file_index_schema
+from .paths import check_path_column
 from .log import CHECKPOINT_DIR, LAST_CHECKPOINT, VERSION_DIGITS
 from .state import FileSet, TableState
 
@@ -129,15 +130,17 @@ def validated_index(table: pa.Table, metadata: TableMetadata, num_files: int) ->
     columns = []
     for field in expected:
         empty_struct = pa.types.is_struct(field.type) and field.type.num_fields == 0
-        if field.name not in table.column_names and empty_struct:
-            continue  # Parquet cannot hold an empty struct: the writer left the column out
+        if field.name not in table.column_names and (empty_struct or field.name == DV_COLUMN):
+            continue  # Parquet cannot hold an empty struct; earlier writers had no DV column
         column = table[field.name]  # KeyError: a required column is missing
         if column.type != field.type:
             raise CorruptTableError(f"column {field.name} is {column.type}, not {field.type}")
-        if column.null_count:  # no writer leaves one null (a partition child, a statistic may be)
+        if column.null_count and field.name != DV_COLUMN:  # only a DV may be null (a partition child, a statistic may be)
             raise CorruptTableError(f"column {field.name} holds nulls")
         columns.append(field.name)
     index = table.select(columns)
+    if DV_COLUMN in index.column_names:
+        _check_descriptors(index)
     if index.num_rows:
         if pc.min(index["size"]).as_py() < 0 or pc.min(index["record_count"]).as_py() < 0:
             raise CorruptTableError("a size or record count is negative")
@@ -146,6 +149,27 @@ def validated_index(table: pa.Table, metadata: TableMetadata, num_files: int) ->
                 raise CorruptTableError(f"a {name} names nothing the metadata holds")
         check_index_paths(index, "its file index")  # inside the table root (spec 1.1), each path once
     return index
+
+
+def _check_descriptors(index: pa.Table) -> None:
+    """The rules of add.deletion_vector (spec 4.2), on the column at once: a present descriptor
+    has every field, a valid path, offset >= 0, a length a blob can have, and a cardinality
+    within the file's record count."""
+    dv = index[DV_COLUMN].combine_chunks()
+    present = dv.filter(dv.is_valid())
+    if not len(present):
+        return
+    fields = {name: pc.struct_field(present, name) for name in ("path", "offset", "length", "cardinality")}
+    if any(f.null_count for f in fields.values()):
+        raise CorruptTableError(f"column {DV_COLUMN}: a descriptor lacks a field")
+    counts = index["record_count"].combine_chunks().filter(dv.is_valid())
+    ok = pc.and_(pc.and_(pc.greater_equal(fields["offset"], 0), pc.greater_equal(fields["cardinality"], 0)),
+                 pc.and_(pc.less_equal(fields["cardinality"], counts),
+                         pc.and_(pc.greater_equal(fields["length"], DV_MIN_LENGTH),
+                                 pc.less_equal(fields["length"], 2**31 - 1))))
+    if not pc.all(ok).as_py():
+        raise CorruptTableError(f"column {DV_COLUMN}: a descriptor's offset, length or cardinality is out of range")
+    check_path_column(fields["path"], f"column {DV_COLUMN}")
 
 
 def _int(value: object, name: str) -> int:

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from ..errors import CorruptTableError, UnsupportedFeatureError
 from .actions import (
-    KNOWN_READER_FEATURES, KNOWN_WRITER_FEATURES, READER_VERSION, WRITER_VERSION,
+    DELETION_VECTORS, KNOWN_READER_FEATURES, KNOWN_WRITER_FEATURES, READER_VERSION, WRITER_VERSION,
     Action, AddFile, Protocol, RemoveFile, TableMetadata,
 )
 from .file_index import build_file_index, conform_file_index, empty_file_index
@@ -129,6 +129,9 @@ def apply_actions(state: TableState | None, version: int, timestamp: int, action
     if protocol is None or metadata is None:
         raise CorruptTableError(f"version {version} has no protocol or metadata before it")
     check_readable(protocol)
+    if DELETION_VECTORS not in protocol.reader_features and any(a.deletion_vector for a in adds):
+        raise CorruptTableError(f"log entry {version} adds a file with a deletion vector, but the table's "
+                                f"protocol does not list the {DELETION_VECTORS!r} feature (spec 3)")
     try:
         files = (state.files if state else FileSet()).apply(adds, removes)
     except CorruptTableError as e:

@@ -127,6 +127,10 @@ class Store:
         """The file's bytes; FileNotFoundError if it is not there."""
         return self._call("reading", rel, lambda: self.fs.cat_file(self.full_path(rel)))
 
+    def read_range(self, rel: str, start: int, length: int) -> bytes:
+        """Up to `length` bytes of the file from byte `start` (fewer if the file ends first)."""
+        return self._call("reading", rel, lambda: self.fs.cat_file(self.full_path(rel), start, start + length))
+
     def try_read_bytes(self, rel: str) -> bytes | None:
         try:
             return self.read_bytes(rel)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from itertools import groupby
 from typing import Iterable, Iterator
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
@@ -17,6 +18,8 @@ import pyarrow.dataset as ds
 from ..errors import StorageError
 from ..expressions.arrow_filter import RowFilter
 from ..format.actions import TableMetadata
+from ..format.deletion_vectors import live_mask, positions_array, read_deletion_vectors
+from ..format.file_index import deletion_vectors
 from ..format.paths import check_relative_path
 from ..format.schema import Schema
 from ..format.types import FLOAT_TYPES, Field, ListType, StructType, Type, to_arrow_type
@@ -57,20 +60,32 @@ def read_batches(store: Store, metadata: TableMetadata, files: pa.Table, fields:
     the files are grouped by schema first (fewer, larger reads; rows in no defined order)."""
     target = output_schema(fields)
     needed = _unique(fields + filter_fields)
-    rows = list(zip(files["schema_id"].to_pylist(), files["path"].to_pylist(), files["size"].to_pylist()))
+    dvs = deletion_vectors(files)
+    rows = list(zip(files["schema_id"].to_pylist(), files["path"].to_pylist(), files["size"].to_pylist(),
+                    files["record_count"].to_pylist(), dvs))
+    group_key = lambda r: (r[0], r[4] is not None)  # noqa: E731 - files with DVs are read apart
     if not ordered:
-        rows.sort(key=lambda r: r[0])  # stable: only the grouping changes
-    for schema_id, group in groupby(rows, key=lambda r: r[0]):
-        paths = [(store.full_path(check_relative_path(p, "data file")), size) for _, p, size in group]
+        rows.sort(key=group_key)  # stable: only the grouping changes
+    for (schema_id, has_dvs), group in groupby(rows, key=group_key):
+        group = list(group)
+        paths = [(store.full_path(check_relative_path(p, "data file")), size) for _, p, size, _, _ in group]
         file_schema = metadata.schema_by_id(schema_id)
         try:
-            yield from _read_group(store, paths, file_schema, needed, target, row_filter,
-                                   push_down=row_filter is None or (row_filter.pushable
-                                                                    and _safe_to_push_down(filter_fields)))
+            # Each file's DV is read once, when its group is reached (a limit may stop before).
+            deleted = _deleted_positions(store, group, paths) if has_dvs else None
+            yield from _read_group(store, paths, file_schema, needed, target, row_filter, deleted,
+                                   push_down=deleted is None and (row_filter is None or (
+                                       row_filter.pushable and _safe_to_push_down(filter_fields))))
         except (OSError, pa.ArrowException) as e:
             if isinstance(e, pa.ArrowInvalid) and "expression" in str(e).lower():
                 raise
             raise StorageError(f"reading data files of {store.uri} failed: {e}") from None
+
+
+def _deleted_positions(store: Store, group: list[tuple], paths: list[tuple[str, int]]) -> dict[str, np.ndarray]:
+    """The deleted positions of each file of `group`, by the location the dataset reads."""
+    bitmaps = read_deletion_vectors(store, [(dv, count) for _, _, _, count, dv in group])
+    return {location: positions_array(bitmap) for (location, _), bitmap in zip(paths, bitmaps)}
 
 
 def _dataset(store: Store, paths: list[tuple[str, int]], schema: pa.Schema) -> ds.Dataset:
@@ -81,7 +96,10 @@ def _dataset(store: Store, paths: list[tuple[str, int]], schema: pa.Schema) -> d
 
 
 def _read_group(store: Store, paths: list[tuple[str, int]], file_schema: Schema, needed: tuple[Field, ...],
-                target: pa.Schema, row_filter: RowFilter | None, *, push_down: bool) -> Iterator[pa.RecordBatch]:
+                target: pa.Schema, row_filter: RowFilter | None, deleted: dict[str, np.ndarray] | None, *,
+                push_down: bool) -> Iterator[pa.RecordBatch]:
+    """The group's rows; `deleted`: the files' deleted positions (spec 15.3), so the rows are
+    read unfiltered, less the deleted ones, then filtered (a pushed-down filter loses positions)."""
     dataset = _dataset(store, paths, file_schema.to_arrow())
     if push_down and all(file_schema.find_top(f.id) == f for f in needed):
         # Same ids, names and types: pyarrow reads, filters and projects natively.
@@ -93,7 +111,9 @@ def _read_group(store: Store, paths: list[tuple[str, int]], file_schema: Schema,
         return
     present = [file_schema.find_top(f.id) for f in needed]
     columns = [p.name for p in present if p is not None]
-    for batch in dataset.scanner(columns=columns, batch_size=BATCH_ROWS).to_batches():
+    scanner = dataset.scanner(columns=columns, batch_size=BATCH_ROWS)
+    batches = scanner.to_batches() if deleted is None else _live_batches(scanner, deleted)
+    for batch in batches:
         if not batch.num_rows:
             continue
         arrays = [adapt(batch.column(p.name), p, f) if p is not None else pa.nulls(batch.num_rows, to_arrow_type(f.type))
@@ -105,6 +125,18 @@ def _read_group(store: Store, paths: list[tuple[str, int]], file_schema: Schema,
             table = table.filter(row_filter.expression() if row_filter.pushable else row_filter.mask(table))
         for out in table.select(target.names).to_batches():
             yield _shaped(out, target)
+
+
+def _live_batches(scanner: ds.Scanner, deleted: dict[str, np.ndarray]) -> Iterator[pa.RecordBatch]:
+    """The scanner's batches less the deleted rows. Batches of a file come in file order, so a
+    running count per file gives each batch's first position."""
+    offsets: dict[str, int] = {}
+    for tagged in scanner.scan_batches():
+        batch, path = tagged.record_batch, tagged.fragment.path
+        start = offsets.get(path, 0)
+        offsets[path] = start + batch.num_rows
+        keep = live_mask(deleted[path], start, start + batch.num_rows)
+        yield batch if keep is None else batch.filter(keep)
 
 
 def _shaped(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:

@@ -10,6 +10,7 @@ from typing import Any, Iterator, Mapping, Sequence, overload
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..format.file_index import live_counts
 from ..format.state import TableState
 
 _DECODE_ROWS = 1024  # rows decoded at a time when iterating
@@ -28,21 +29,25 @@ class ColumnStatistics:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DataFile:
     """A data file a scan will read, as `scan.files()` reports it: `partition` holds the values
-    of the file's own partition spec by field name, `column_stats` the statistics by column path."""
+    of the file's own partition spec by field name, `column_stats` the statistics by column path.
+    `record_count` counts the rows the file stores, `live_count` those a scan returns (less the
+    rows its deletion vector deletes); statistics describe every stored row."""
 
     path: str
     size: int
     record_count: int
+    live_count: int
     spec_id: int
     partition: Mapping[str, Any]
     column_stats: Mapping[str, ColumnStatistics]
 
 
 def files_table(index: pa.Table, state: TableState) -> pa.Table:
-    """The planned file-index rows `index` for users: path, size, record_count, spec_id,
-    partition (a struct keyed by partition field name; null where the file's spec lacks the
+    """The planned file-index rows `index` for users: path, size, record_count, live_count
+    (record_count less the rows deleted by the file's deletion vector), spec_id, partition (a struct keyed by partition field name; null where the file's spec lacks the
     field) and stats (a struct keyed by column path, each {min, max, null_count, nan_count})."""
-    out = index.select(["path", "size", "record_count", "spec_id"])
+    out = index.select(["path", "size", "record_count"])
+    out = out.append_column("live_count", live_counts(index)).append_column("spec_id", index["spec_id"])
     names = _partition_names(state)
     partition = index["partition"].combine_chunks()
     children: dict[str, pa.Array] = {}
@@ -116,7 +121,8 @@ class DataFiles(Sequence[DataFile]):
     def _decode(self, rows: pa.Table) -> list[DataFile]:
         """DataFiles of `rows`, decoded column by column (a nested to_pylist() per row costs
         several times more)."""
-        paths, sizes, counts, spec_ids = (rows[c].to_pylist() for c in ("path", "size", "record_count", "spec_id"))
+        paths, sizes, counts, live, spec_ids = (rows[c].to_pylist()
+                                                for c in ("path", "size", "record_count", "live_count", "spec_id"))
         partition = rows["partition"].combine_chunks()
         values = {f.name: partition.field(i).to_pylist() for i, f in enumerate(partition.type)}
         stats = rows["stats"].combine_chunks()
@@ -130,6 +136,6 @@ class DataFiles(Sequence[DataFile]):
             column_stats = {name: ColumnStatistics(min=lo[r], max=hi[r], null_count=nulls[r], nan_count=nans[r])
                             for name, valid, lo, hi, nulls, nans in columns if valid[r]}
             own = {n: values[n][r] for n in self._spec_fields.get(spec_id, ())}
-            out.append(DataFile(path=paths[r], size=sizes[r], record_count=counts[r], spec_id=spec_id,
+            out.append(DataFile(path=paths[r], size=sizes[r], record_count=counts[r], live_count=live[r], spec_id=spec_id,
                                 partition=own, column_stats=column_stats))
         return out

@@ -14,6 +14,7 @@ from ..expressions.arrow_filter import RowFilter
 from ..expressions.binder import bind, rewrite_not
 from ..expressions.parser import parse
 from ..expressions.tree import AlwaysTrue, Expr, referenced_fields
+from ..format.file_index import live_counts
 from ..format.state import TableState
 from ..format.types import Field
 from ..io import Store
@@ -211,7 +212,7 @@ class Scan:
         (2, 1)
         """
         if self.predicate is None or isinstance(self.predicate, AlwaysTrue):
-            total = int(pc.sum(self.plan.files["record_count"]).as_py() or 0)
+            total = int(pc.sum(live_counts(self.plan.files)).as_py() or 0)  # less DV-deleted rows
             return total if self.limit is None else min(total, self.limit)
         return sum(b.num_rows for b in self._batches(self._filter_fields()))
 
@@ -243,12 +244,12 @@ class Scan:
 def _reads_for_limit(files: pa.Table, limit: int, every_row: bool,
                      read: Callable[[pa.Table], Iterator[pa.RecordBatch]]) -> Iterator[pa.RecordBatch]:
     """Batches from as few files as `limit` rows need, opened lazily: when every row is kept,
-    the files whose record counts reach `limit`; under a predicate, 1 file, then 2, 4, ... (at
+    the files whose live counts (record counts less DV cardinalities) reach `limit`; under a predicate, 1 file, then 2, 4, ... (at
     most twice the files needed, and no file after the limit is reached)."""
     if limit == 0 or files.num_rows == 0:
         return
     if every_row:
-        reached = pc.greater_equal(pc.cumulative_sum(files["record_count"]), limit)
+        reached = pc.greater_equal(pc.cumulative_sum(live_counts(files)), limit)
         first = pc.index(reached, True).as_py()
         prefix = files.num_rows if first < 0 else first + 1
         yield from read(files.slice(0, prefix))
