@@ -26,10 +26,10 @@ from ..format.actions import AddFile, RemoveFile
 from ..format.state import TableState
 from ..io import Store
 from ..read.data_files import output_schema
-from ..read.planning import plan_files
 from ..table.casting import cast_array
 from ..table.conform import conform_batches
-from .update import WriteFn, in_place, read_file, removal, resolve_columns
+from .update import (MERGE_ON_READ, FileRows, RowRewrite, VectorChanges, WriteFn, candidate_files, in_place, read_file,
+                     removal, resolve_columns)
 
 MATCHED = ("matched_update", "matched_delete")
 BY_SOURCE = ("by_source_update", "by_source_delete")
@@ -52,9 +52,7 @@ class Clause:
 
 @dataclass(frozen=True, slots=True)
 class MergeResult:
-    removes: list[RemoveFile]
-    adds: list[AddFile]
-    read_files: frozenset[str]
+    change: RowRewrite
     read_predicate: Expr
     updated: int
     deleted: int
@@ -144,44 +142,53 @@ class _Plan:
 
 
 def merge_rows(store: Store, state: TableState, reader: pa.RecordBatchReader, on: str | Sequence[str],
-               clauses: Sequence[Clause], write: WriteFn) -> MergeResult:
-    """Copy-on-write MERGE: each target file where a clause updates or deletes rows is
-    rewritten (rows keep their positions, deleted ones dropped); inserts go to new files."""
+               clauses: Sequence[Clause], mode: str, write: WriteFn) -> MergeResult:
+    """MERGE in `mode`. Copy-on-write: each target file where a clause updates or deletes rows
+    is rewritten (rows keep their positions, deleted ones dropped). Merge-on-read: those rows'
+    positions join the file's deletion vector and updated rows go to new files. Inserted rows
+    go to new files in both modes."""
     with SqlSession() as session:
         _load_source(session, reader)
         plan = _Plan(session, state, reader.schema, on, clauses)
         predicate = None if plan.by_source else _prune(session, plan)
-        index = plan_files(state, predicate).files
-        run = _Run(session, plan, store, state)
-        out = pa.RecordBatchReader.from_batches(plan.target, run.rows(index))
-        adds = write(conform_batches(out, state.schema), state)
-    return MergeResult(run.removes, adds, frozenset(index["path"].to_pylist()),
-                       TRUE if predicate is None else predicate, run.updated, run.deleted, run.inserted)
+        index, adds = candidate_files(state, predicate)
+        run = _Run(session, plan, store, state, mode)
+        out = pa.RecordBatchReader.from_batches(plan.target, run.rows(index, adds))
+        written = write(conform_batches(out, state.schema), state)
+    read = frozenset(index["path"].to_pylist())
+    if mode == MERGE_ON_READ:
+        removes, re_adds, gone, positions = run.vectors.finish(store)
+        change = RowRewrite(removes, [*re_adds, *written], read, run.updated, removed_files=gone,
+                            deletion_vectors=len(re_adds), new_positions=positions)
+    else:
+        change = RowRewrite(run.removes, written, read, run.updated, removed_files=len(run.removes))
+    return MergeResult(change, TRUE if predicate is None else predicate, run.updated, run.deleted, run.inserted)
 
 
 class _Run:
     """The per-file joins and the inserts, streamed as the rows to write."""
 
-    def __init__(self, session: SqlSession, plan: _Plan, store: Store, state: TableState) -> None:
-        self.session, self.plan, self.store, self.state = session, plan, store, state
+    def __init__(self, session: SqlSession, plan: _Plan, store: Store, state: TableState, mode: str) -> None:
+        self.session, self.plan, self.store, self.state, self.mode = session, plan, store, state, mode
         self.removes: list[RemoveFile] = []
+        self.vectors = VectorChanges()
         self.updated = self.deleted = self.inserted = 0
         self.kinds = {i + 1: c.kind for i, c in enumerate(plan.clauses)}
 
-    def rows(self, index: pa.Table) -> Iterator[pa.RecordBatch]:
+    def rows(self, index: pa.Table, adds: list[AddFile]) -> Iterator[pa.RecordBatch]:
         sql, computed = self.plan.join_sql()
-        for i, row in enumerate(index.select(["path", "size", "record_count"]).to_pylist()):
-            table = read_file(self.store, self.state, index.slice(i, 1))
-            yield from self._file(table, row, sql, computed)
+        for i, add in enumerate(adds):
+            yield from self._file(read_file(self.store, self.state, index, i, add), sql, computed)
         insert = self.plan.insert_sql()
         if insert is not None:
             for batch in self.session.stream(insert, "merge insert"):
                 self.inserted += batch.num_rows
                 yield self._shaped(batch)
 
-    def _file(self, table: pa.Table, row: dict, sql: str, computed: list[str]) -> Iterator[pa.RecordBatch]:
-        positioned = table.append_column("__lh_pos", pa.array(range(table.num_rows), pa.int64()))
-        self.session.register("__lh_target", positioned)
+    def _join(self, file: FileRows, sql: str) -> pa.Table:
+        """The join of the file's live rows (numbered 0.. as `__lh_pos`) with the source."""
+        rows = file.rows
+        self.session.register("__lh_target", rows.append_column("__lh_pos", pa.array(range(rows.num_rows), pa.int64())))
         try:
             joined = self.session.query(sql, "merge")
         finally:
@@ -189,28 +196,35 @@ class _Run:
         matched = joined.filter(pc.is_valid(joined["__lh_srow"]))
         if self.plan.has_matched and pc.count_distinct(matched["__lh_pos"]).as_py() < matched.num_rows:
             raise MergeCardinalityError(
-                f"a target row of {row['path']} is matched by more than one source row; the merge has WHEN "
+                f"a target row of {file.add.path} is matched by more than one source row; the merge has WHEN "
                 "MATCHED clauses, so which source row applies is undefined: make the source's keys unique")
         self.session.register("__lh_new_matches", matched.select(["__lh_srow"]))
         self.session.run("INSERT INTO __lh_matched SELECT __lh_srow FROM __lh_new_matches")
         self.session.unregister("__lh_new_matches")
+        return joined
+
+    def _file(self, file: FileRows, sql: str, computed: list[str]) -> Iterator[pa.RecordBatch]:
+        joined = self._join(file, sql)
         clause = joined["__lh_clause"]
         deletes = joined.filter(pc.is_in(clause, pa.array(self._ids(DELETES), pa.int32())))["__lh_pos"]
-        updates = joined.filter(pc.is_in(clause, pa.array(self._ids(UPDATES), pa.int32())))
+        updates = joined.filter(pc.is_in(clause, pa.array(self._ids(UPDATES), pa.int32()))).sort_by("__lh_pos")
         if not len(deletes) and not updates.num_rows:
             return
-        self.removes.append(removal(row))
         self.updated, self.deleted = self.updated + updates.num_rows, self.deleted + len(deletes)
-        updates = updates.sort_by("__lh_pos")
-        new = table.take(updates["__lh_pos"])
+        new = file.rows.take(updates["__lh_pos"])
         for i, name in enumerate(self.plan.target.names):
             if name in computed:
                 field = self.plan.target.field(name)
                 new = new.set_column(i, field, cast_array(updates[f"__lh_c{i}"].combine_chunks(), field))
-        n = table.num_rows
-        upd_mask = _positions_mask(updates["__lh_pos"], n)
-        kept = in_place(table, upd_mask, new).filter(pc.invert(_positions_mask(deletes, n)))
-        yield from kept.to_batches()
+        if self.mode == MERGE_ON_READ:
+            changed = pa.concat_arrays([pa.array(deletes, pa.int64()), pa.array(updates["__lh_pos"], pa.int64())])
+            self.vectors.mark(file, file.positions.take(changed))
+            yield from new.to_batches()
+            return
+        self.removes.append(removal(file.add))
+        n = file.rows.num_rows
+        kept = in_place(file.rows, _positions_mask(updates["__lh_pos"], n), new)
+        yield from kept.filter(pc.invert(_positions_mask(deletes, n))).to_batches()
 
     def _ids(self, kinds: tuple[str, ...]) -> list[int]:
         return [i for i, k in self.kinds.items() if k in kinds]

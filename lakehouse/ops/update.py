@@ -9,46 +9,51 @@ each touched file: its rows in their original positions, the matching ones with 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Mapping
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from pyroaring import BitMap64
 
 from ..errors import ColumnNotFoundError, InvalidArgumentError
 from ..expressions.arrow_filter import RowFilter
 from ..expressions.sql_eval import SqlSession, quote
 from ..expressions.tree import Expr
 from ..format.actions import AddFile, RemoveFile
+from ..format.deletion_vectors import live_mask, positions_array, read_deletion_vector, write_deletion_vectors
 from ..format.schema import Schema
 from ..format.state import TableState
 from ..io import Store
 from ..read.data_files import output_schema, read_batches
 from ..read.planning import plan_files
+from .delete import adds_from_index
 from ..table.casting import cast_array
 from ..table.conform import conform_batches
 
 WriteFn = Callable[[Iterator[pa.RecordBatch], TableState], list[AddFile]]
-MODES = ("copy-on-write", "merge-on-read")
+MERGE_ON_READ = "merge-on-read"
 
 
 @dataclass(frozen=True, slots=True)
 class RowRewrite:
-    """The actions of a row-level change and what it read (for the conflict check)."""
+    """The actions of a row-level change, what it read (for the conflict check) and did.
+    `new_positions`: for each file re-added with a new deletion vector, the positions this
+    change newly deletes (a concurrent commit is rebased by them, table/conflicts.py)."""
 
     removes: list[RemoveFile]
     adds: list[AddFile]
     read_files: frozenset[str]
     rows: int
+    removed_files: int = 0
+    deletion_vectors: int = 0
+    new_positions: Mapping[str, BitMap64] = field(default_factory=dict)
 
-
-def write_mode(state: TableState, key: str, mode: str | None) -> str:
-    """The call's `mode`, else the table property `key`, else copy-on-write (spec §13)."""
-    chosen = mode if mode is not None else state.metadata.properties.get(key, "copy-on-write")
-    if chosen not in MODES:
-        raise InvalidArgumentError(f"{key if mode is None else 'mode'} must be one of {', '.join(MODES)}, "
-                                   f"not {chosen!r}")
-    return chosen
+    @property
+    def new_files(self) -> list[AddFile]:
+        """The adds of new data files (not the same-path re-adds carrying a deletion vector)."""
+        return [a for a in self.adds if a.path not in self.new_positions]
 
 
 def resolve_columns(schema: Schema, names: Mapping[str, object], what: str) -> dict[str, str]:
@@ -70,11 +75,65 @@ def resolve_columns(schema: Schema, names: Mapping[str, object], what: str) -> d
     return out
 
 
-def read_file(store: Store, state: TableState, one_file: pa.Table) -> pa.Table:
-    """Every row of one data file under the current schema, in the file's order."""
+@dataclass(frozen=True, slots=True)
+class FileRows:
+    """The live rows of one data file (current schema, file order), each row's position in the
+    file (what a deletion vector marks), and the file's current deletion vector."""
+
+    add: AddFile
+    rows: pa.Table
+    positions: pa.Array
+    deleted: BitMap64
+
+
+def candidate_files(state: TableState, predicate: Expr | None) -> tuple[pa.Table, list[AddFile]]:
+    """The live files that may hold rows matching `predicate`, and their add actions."""
+    index = plan_files(state, predicate).files
+    return index, adds_from_index(index, state)
+
+
+def read_file(store: Store, state: TableState, index: pa.Table, i: int, add: AddFile) -> FileRows:
+    """Every live row of file `i` of `index` with its file position (deleted rows are read, then
+    dropped by the deletion vector, so positions are the file's own)."""
+    one = index.slice(i, 1)
+    plain = one.drop_columns([c for c in one.column_names if c.startswith("deletion_vector")])
     fields = state.schema.fields
-    return pa.Table.from_batches(list(read_batches(store, state.metadata, one_file, fields, None)),
-                                 schema=output_schema(fields))
+    raw = pa.Table.from_batches(list(read_batches(store, state.metadata, plain, fields, None)),
+                                schema=output_schema(fields))
+    positions = pa.array(np.arange(raw.num_rows, dtype=np.int64))
+    deleted = BitMap64() if add.deletion_vector is None else \
+        read_deletion_vector(store, add.deletion_vector, add.record_count)
+    if deleted:
+        live = live_mask(positions_array(deleted), 0, raw.num_rows)
+        if live is not None:
+            raw, positions = raw.filter(live), positions.filter(live)
+    return FileRows(add, raw, positions, deleted)
+
+
+class VectorChanges:
+    """Merge-on-read bookkeeping: positions newly deleted per file; `finish` writes one Puffin
+    file of the new vectors and returns remove + same-path re-add (or just the remove when no
+    live row is left) per file, as delete does (ops/delete.py)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[AddFile, BitMap64, BitMap64]] = {}
+
+    def mark(self, file: FileRows, positions: pa.Array) -> None:
+        if len(positions):
+            self.files[file.add.path] = (file.add, file.deleted, BitMap64(np.asarray(positions, dtype=np.uint64)))
+
+    def finish(self, store: Store) -> tuple[list[RemoveFile], list[AddFile], int, dict[str, BitMap64]]:
+        removes, keep, gone = [], {}, 0
+        for path, (add, old, new) in self.files.items():
+            removes.append(removal(add))
+            if len(old) + len(new) == add.record_count:
+                gone += 1
+            else:
+                keep[path] = (add, old | new, new)
+        written = write_deletion_vectors(store, {p: bits for p, (_, bits, _) in keep.items()}) if keep else {}
+        now = int(time.time() * 1000)
+        adds = [replace(add, deletion_vector=written[p], modification_time=now) for p, (add, _, _) in keep.items()]
+        return removes, adds, gone, {p: new for p, (_, _, new) in keep.items()}
 
 
 def in_place(table: pa.Table, mask: pa.Array, new: pa.Table) -> pa.Table:
@@ -91,9 +150,9 @@ def in_place(table: pa.Table, mask: pa.Array, new: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=table.schema)
 
 
-def removal(row: dict) -> RemoveFile:
-    return RemoveFile(path=row["path"], deletion_timestamp=int(time.time() * 1000), size=row["size"],
-                      record_count=row["record_count"])
+def removal(add: AddFile) -> RemoveFile:
+    return RemoveFile(path=add.path, deletion_timestamp=int(time.time() * 1000), size=add.size,
+                      record_count=add.record_count)
 
 
 class SetEvaluator:
@@ -122,30 +181,43 @@ class SetEvaluator:
 
 
 def update_rows(store: Store, state: TableState, predicate: Expr | None, set_sql: Mapping[str, str],
-                write: WriteFn) -> RowRewrite:
-    """Copy-on-write UPDATE: each file holding matching rows is rewritten with them updated."""
-    index = plan_files(state, predicate).files
+                mode: str, write: WriteFn) -> RowRewrite:
+    """UPDATE in `mode`. Copy-on-write: each file holding matching rows is rewritten, every row
+    in its position, the matching ones updated. Merge-on-read: the matching rows' positions
+    join the file's deletion vector and the updated rows go to new files."""
+    index, adds = candidate_files(state, predicate)
     keep = RowFilter.of(predicate) if predicate is not None else None
     removes: list[RemoveFile] = []
+    vectors = VectorChanges()
     updated = 0
     with SqlSession() as session:
         evaluate = SetEvaluator(session, state, set_sql)
 
         def rows() -> Iterator[pa.RecordBatch]:
             nonlocal updated
-            for i, row in enumerate(index.select(["path", "size", "record_count"]).to_pylist()):
-                table = read_file(store, state, index.slice(i, 1))
-                mask = _mask(keep, table)
+            for i, add in enumerate(adds):
+                file = read_file(store, state, index, i, add)
+                mask = _mask(keep, file.rows)
                 matched = pc.sum(mask).as_py() or 0
                 if not matched:
                     continue
                 updated += matched
-                removes.append(removal(row))
-                yield from in_place(table, mask, evaluate(table.filter(mask))).to_batches()
+                new = evaluate(file.rows.filter(mask))
+                if mode == MERGE_ON_READ:
+                    vectors.mark(file, file.positions.filter(mask))
+                    yield from new.to_batches()
+                else:
+                    removes.append(removal(add))
+                    yield from in_place(file.rows, mask, new).to_batches()
 
         reader = pa.RecordBatchReader.from_batches(evaluate.schema, rows())
-        adds = write(conform_batches(reader, state.schema), state)
-    return RowRewrite(removes, adds, frozenset(index["path"].to_pylist()), updated)
+        written = write(conform_batches(reader, state.schema), state)
+    read = frozenset(index["path"].to_pylist())
+    if mode != MERGE_ON_READ:
+        return RowRewrite(removes, written, read, updated, removed_files=len(removes))
+    removes, re_adds, gone, positions = vectors.finish(store)
+    return RowRewrite(removes, [*re_adds, *written], read, updated, removed_files=gone,
+                      deletion_vectors=len(re_adds), new_positions=positions)
 
 
 def _mask(keep: RowFilter | None, table: pa.Table) -> pa.Array:

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 from .._version import __version__
 from ..errors import CommitRetriesExceededError, StorageError
-from ..format.actions import AddFile, CommitInfo, Protocol
+from ..format.actions import AddFile, CommitInfo, Protocol, RemoveFile
 from ..format.log import LogEntry, encode_entry, log_path, read_entry, read_entries_from
 from ..format.state import TableState, apply_actions, check_writable
 from ..io import Store
-from .conflicts import Transaction, check
+from .conflicts import Transaction, check, rebase
 
 ENGINE = f"lakehouse/{__version__}"
 MAX_RETRIES = ("commit.max-retries", 50)
@@ -48,7 +48,7 @@ def commit(store: Store, base: TableState, txn: Transaction, *, policy: CommitPo
     txn_id = uuid.uuid4().hex
     # The data files must be durable before an entry names them (spec/format.md, "Durability"):
     # once, not per attempt; a no-op on object stores, where a completed PUT is durable.
-    store.sync_files([a.path for a in txn.actions if isinstance(a, AddFile)])
+    store.sync_files(_new_files(txn))
     attempt = 0
     while True:
         version = base.version + 1
@@ -69,6 +69,10 @@ def commit(store: Store, base: TableState, txn: Transaction, *, policy: CommitPo
                 if isinstance(action, Protocol):
                     check_writable(action)  # a newer protocol says more than "conflict"
             check(txn, winner, base)
+            rebased = rebase(store, txn, winner)  # unions deletion vectors both changed; may write one
+            if rebased is not txn:
+                txn = rebased
+                store.sync_files(_new_files(txn))
             base = apply_actions(base, winner.version, winner.timestamp, winner.actions)
         attempt += 1
         if attempt > policy.max_retries:
@@ -76,6 +80,14 @@ def commit(store: Store, base: TableState, txn: Transaction, *, policy: CommitPo
                 f"gave up after {attempt} attempts: other writers kept committing first (last seen version "
                 f"{base.version}); nothing was committed", winning_version=base.version, reason="retries exhausted")
         time.sleep(policy.backoff(attempt))
+
+
+def _new_files(txn: Transaction) -> list[str]:
+    """Files the entry names that this writer wrote: data files, and deletion vector files."""
+    replaced = {a.path for a in txn.actions if isinstance(a, RemoveFile)}  # a same-path re-add wrote no data
+    adds = [a for a in txn.actions if isinstance(a, AddFile)]
+    dvs = {dv.path for a in adds if (dv := getattr(a, "deletion_vector", None)) is not None}
+    return [a.path for a in adds if a.path not in replaced] + sorted(dvs)
 
 
 def _put(store: Store, version: int, data: bytes, txn_id: str) -> bool:

@@ -7,8 +7,9 @@ onto the winner and retried) or raises CommitConflictError naming the winner and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Mapping
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
 
 import pyarrow.compute as pc
 
@@ -18,6 +19,7 @@ from ..format.actions import Action, AddFile, Protocol, RemoveFile, TableMetadat
 from ..format.file_index import build_file_index
 from ..format.log import LogEntry
 from ..format.state import TableState
+from ..io import Store
 from ..read.planning import may_match
 
 
@@ -30,6 +32,12 @@ class Transaction:
     the live files it read or rewrote. `written_ids` are the field ids whose values the caller
     supplied (None: every column of the files' schemas); columns padded with nulls are not
     among them, so a concurrent drop of one loses nothing.
+
+    `dv_positions` maps each file this transaction re-adds with a new deletion vector to the
+    row positions it newly deletes there (a BitMap64): a concurrent deletion-vector change of
+    the same file is rebased by union when the two sets are disjoint (`rebase`).
+    `blind_appends_conflict` is False under the `write-serializable` isolation level: a
+    concurrent blind append is then never a conflict, whatever it added (spec section 9).
     """
 
     operation: str
@@ -40,6 +48,8 @@ class Transaction:
     read_predicate: Expr | None = None
     read_files: frozenset[str] = frozenset()
     written_ids: frozenset[int] | None = None
+    dv_positions: Mapping[str, Any] = field(default_factory=dict)
+    blind_appends_conflict: bool = True
 
     @property
     def is_blind_append(self) -> bool:
@@ -66,15 +76,18 @@ def check(txn: Transaction, winner: LogEntry, base: TableState) -> None:
             conflict("both changed the table metadata")
         _check_files_fit(txn, w_meta[-1], base, conflict)
     w_removed = {a.path for a in w_actions if isinstance(a, RemoveFile)}
+    w_deleted_rows = deleted_rows_only(winner)  # files W kept, with more rows deleted
     if w_removed:
         mine = {a.path for a in txn.of(RemoveFile)}
-        both = w_removed & mine
+        both = (w_removed & mine) - (w_deleted_rows & txn.dv_positions.keys())
         if both:
-            conflict(f"both removed {sorted(both)[0]}")
-        read = w_removed & txn.read_files
+            conflict(f"both removed or rewrote {sorted(both)[0]}")
+        read = (w_removed - w_deleted_rows) & txn.read_files
         if read:
             conflict(f"it removed {sorted(read)[0]}, which this transaction read")
-    w_added = [a for a in w_actions if isinstance(a, AddFile)]
+    w_added = [a for a in w_actions if isinstance(a, AddFile) and a.path not in w_deleted_rows]
+    if not txn.blind_appends_conflict and _is_blind_append(winner):
+        w_added = []
     if w_added and txn.read_predicate is not None:
         metadata = w_meta[-1] if w_meta else base.metadata
         hit = _first_match(txn.read_predicate, w_added, metadata)
@@ -109,3 +122,52 @@ def _first_match(predicate: Expr, adds: list[AddFile], metadata: TableMetadata) 
     index = build_file_index(adds, metadata)
     hits = pc.filter(index["path"], may_match(predicate, index, metadata))
     return hits[0].as_py() if len(hits) else None
+
+
+# Operations whose same-path re-adds only ever grow a file's deletion vector (rows are deleted,
+# never brought back); a restore may shrink one, so its re-adds count as adds (spec section 9).
+DV_GROWING_OPERATIONS = frozenset({"delete", "update", "merge"})
+
+
+def deleted_rows_only(entry: LogEntry) -> frozenset[str]:
+    """Paths the entry removed and re-added (a new deletion vector) in an operation that only deletes rows."""
+    if entry.commit_info.operation not in DV_GROWING_OPERATIONS:
+        return frozenset()
+    removed = {a.path for a in entry.actions if isinstance(a, RemoveFile)}
+    return frozenset(a.path for a in entry.actions if isinstance(a, AddFile) and a.path in removed)
+
+
+def _is_blind_append(entry: LogEntry) -> bool:
+    return entry.commit_info.is_blind_append and all(isinstance(a, AddFile) for a in entry.actions)
+
+
+def rebase(store: Store, txn: Transaction, winner: LogEntry) -> Transaction:
+    """`txn` on top of `winner` (already checked): a file both gave a new deletion vector gets
+    the union of the winner's vector and the rows `txn` deletes, written as a new vector.
+    Rows deleted by both are a true conflict (CommitConflictError)."""
+    shared = deleted_rows_only(winner) & txn.dv_positions.keys()
+    if not shared:
+        return txn
+    from ..format.deletion_vectors import read_deletion_vector, write_deletion_vectors
+
+    w_adds = {a.path: a for a in winner.actions if isinstance(a, AddFile) and a.path in shared}
+    unions = {}
+    for path in sorted(shared):
+        add = w_adds[path]
+        theirs = read_deletion_vector(store, add.deletion_vector, add.record_count) \
+            if add.deletion_vector is not None else None
+        mine = txn.dv_positions[path]
+        if theirs is not None and theirs.intersection_cardinality(mine):
+            row = (theirs & mine).min()
+            raise CommitConflictError(
+                f"version {winner.version} ({winner.commit_info.operation}) was committed concurrently and "
+                f"conflicts with this {txn.operation}: both deleted row {row} of {path}",
+                winning_version=winner.version, reason=f"both deleted row {row} of {path}")
+        unions[path] = mine if theirs is None else theirs | mine
+    emptied = {p for p, bitmap in unions.items() if len(bitmap) == w_adds[p].record_count}  # no live row left
+    written = write_deletion_vectors(store, {p: b for p, b in unions.items() if p not in emptied})
+    now = int(time.time() * 1000)
+    actions = tuple(replace(w_adds[a.path], deletion_vector=written[a.path], modification_time=now)
+                    if isinstance(a, AddFile) and a.path in shared else a for a in txn.actions
+                    if not (isinstance(a, AddFile) and a.path in emptied))
+    return replace(txn, actions=actions)

@@ -24,19 +24,19 @@ from ..format.type_names import schema_fields
 from ..format.state import TableState, apply_actions
 from ..io import Store
 from ..ops.rewrite import remove_matching
-from ..ops.update import resolve_columns, update_rows, write_mode
 from ..read.scan import Scan, bind_where
 from .commit import ENGINE, MAX_RETRIES, CommitPolicy, commit
 from .conflicts import Transaction
 from .merge_builder import MergeBuilder
-from .metrics import UpdateMetrics
 from .conform import conform_batches, merged_schema, schema_differences, supplied_field_ids, to_reader
 from .schema_update import UpdateSchema
+from .metrics import DeleteMetrics, UpdateMetrics
+from .properties import WriteMode, check_properties, wants_deletion_vectors, with_deletion_vectors
+from .row_level import delete_table_rows, update_table_rows
 from .travel import AsOf, check_travel
 from .writer import WriteOptions, write_data_files
 
 SchemaMode = Literal["strict", "merge"]
-WriteMode = Literal["copy-on-write", "merge-on-read"]
 _COMPACT_AFTER_ADDS = 4096  # fold a handle's replayed adds into its Arrow index past this many
 
 
@@ -109,8 +109,9 @@ def create_table(uri: str, *, schema: pa.Schema | Schema | Mapping[str, str | pa
         table_id=str(uuid.uuid4()), created_at=now, schemas=(schema,), current_schema_id=schema.schema_id,
         last_column_id=last_column_id, partition_specs=(spec,), default_spec_id=spec.spec_id,
         last_partition_id=max([pf.field_id for pf in spec.fields], default=999),
-        properties={k: str(v) for k, v in (properties or {}).items()})
-    actions = (Protocol(), metadata)
+        properties=check_properties(properties))
+    actions = (with_deletion_vectors(Protocol()) if wants_deletion_vectors(metadata.properties) else Protocol(),
+               metadata)
     info = CommitInfo(timestamp=now, operation="create", engine=ENGINE,
                       parameters={"partition_by": terms})
     # Entry 0 may be gone from an existing table (removed after a checkpoint): never refill it.
@@ -449,6 +450,46 @@ class Table:
             read_predicate=TRUE if predicate is None else predicate, read_files=removal.read_files,
             extra_metrics={"num_removed_files": len(removal.removes), "num_deleted_rows": removal.deleted_rows})
 
+    def delete(self, where: str | None = None, *, mode: WriteMode | None = None) -> DeleteMetrics:
+        """Delete the rows matching `where` (a SQL predicate as `scan` takes; rows where it is
+        NULL are kept). `where=None` deletes every row, as SQL's `DELETE FROM t` does.
+
+        `mode` overrides the table's `write.delete.mode` property for this call:
+        "copy-on-write" rewrites the files holding matching rows without them; "merge-on-read"
+        marks the rows in deletion vectors and rewrites nothing (spec/format.md, "Operations").
+        Only files that may hold matching rows are read. When no row matches nothing is
+        committed, and the metrics carry the unchanged version.
+
+        >>> t = create_table("memory://docs/handle-delete", schema={"id": "int64", "amount": "double"})
+        >>> _ = t.append({"id": [1, 2, 3], "amount": [5.0, -1.0, None]})
+        >>> m = t.delete(where="amount < 0")
+        >>> m.version, m.num_deleted_rows, t.to_arrow()["id"].to_pylist()
+        (2, 1, [1, 3])
+        >>> t.delete(where="id > 100").version
+        2
+        """
+        return delete_table_rows(self, where, mode)
+
+    def set_properties(self, properties: Mapping[str, Any]) -> CommitSummary:
+        """Set table properties (spec/format.md, "Table properties"), committing a metadata change.
+        Values are checked: `write.delete.mode`, `write.update.mode`, `write.merge.mode` take
+        "copy-on-write" or "merge-on-read"; `isolation-level` takes "write-serializable" or
+        "serializable". Setting a mode to merge-on-read also enables the `deletion_vectors`
+        protocol feature in the same commit (readers older than it then refuse the table).
+
+        >>> t = create_table("memory://docs/handle-set-properties", schema={"id": "int64"})
+        >>> t.set_properties({"write.delete.mode": "merge-on-read"}).version
+        1
+        >>> t.properties["write.delete.mode"], "deletion_vectors" in t.state.protocol.writer_features
+        ('merge-on-read', True)
+        """
+        state = self._state
+        new = check_properties(properties)
+        metadata = replace(state.metadata, properties={**state.metadata.properties, **new})
+        protocol = with_deletion_vectors(state.protocol) if wants_deletion_vectors(metadata.properties) else None
+        return self._commit(state, "set_properties", [*([protocol] if protocol else []), metadata],
+                            parameters={"properties": new})
+
     def update(self, *, set: Mapping[str, str], where: str | None = None,
                mode: WriteMode | None = None) -> UpdateMetrics:
         """Give the rows matching `where` (every row if None) new values: `set` maps a column to
@@ -467,17 +508,7 @@ class Table:
         >>> t.to_arrow().column("amount").to_pylist()
         [15.0, 20.0, 45.0]
         """
-        state = self._state
-        write_mode(state, "write.update.mode", mode)
-        set_sql = resolve_columns(state.schema, set, "set")
-        predicate = bind_where(where, state)
-        change = update_rows(self._store, state, predicate, set_sql, self._write)
-        summary = self._commit(
-            state, "update", [*change.removes, *change.adds], parameters={"set": set_sql, "where": where},
-            read_predicate=TRUE if predicate is None else predicate, read_files=change.read_files,
-            extra_metrics={"num_removed_files": len(change.removes), "num_updated_rows": change.rows})
-        return UpdateMetrics(version=summary.version, num_updated_rows=change.rows,
-                             num_added_files=len(change.adds), num_removed_files=len(change.removes))
+        return update_table_rows(self, set, where, mode)
 
     def merge(self, source: Any, *, on: str | Sequence[str], mode: WriteMode | None = None) -> MergeBuilder:
         """Start a MERGE of `source` (anything `append` takes, or a DuckDB relation) into the
@@ -549,7 +580,7 @@ class Table:
     def _commit(self, state: TableState, operation: str, actions: list, *, parameters: Mapping[str, Any],
                 read_predicate: Expr | None = None, read_files: frozenset[str] = frozenset(),
                 extra_metrics: Mapping[str, Any] | None = None,
-                written_ids: frozenset[int] | None = None) -> CommitSummary:
+                written_ids: frozenset[int] | None = None, **txn_fields: Any) -> CommitSummary:
         adds = [a for a in actions if isinstance(a, AddFile)]
         metrics = {"num_added_files": len(adds), "num_added_rows": sum(a.record_count for a in adds),
                    "num_added_bytes": sum(a.size for a in adds), **(extra_metrics or {})}
@@ -561,7 +592,7 @@ class Table:
         # from an old state never silently reverts a newer one.
         txn = Transaction(operation=operation, actions=tuple(actions), read_version=state.version,
                           parameters=parameters, metrics=metrics, read_predicate=read_predicate,
-                          read_files=read_files, written_ids=written_ids)
+                          read_files=read_files, written_ids=written_ids, **txn_fields)
         policy = CommitPolicy(max_retries=state.metadata.setting(MAX_RETRIES))
         result = commit(self._store, state, txn, policy=policy)
         state = settle(self._store, result.state, compact_after=_COMPACT_AFTER_ADDS)  # never raises

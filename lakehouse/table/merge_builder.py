@@ -7,10 +7,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
 
 from ..errors import InvalidArgumentError
-from ..ops.merge import Clause, merge_rows
-from ..ops.update import write_mode
-from .inputs import to_reader
+from ..ops.merge import Clause
 from .metrics import MergeMetrics
+from .row_level import merge_table_rows
 
 if TYPE_CHECKING:
     from .handle import Table
@@ -79,21 +78,7 @@ class MergeBuilder:
         """Run the clauses and commit the result as one version (none if nothing changed)."""
         if not self.clauses:
             raise InvalidArgumentError("a merge needs at least one when_... clause")
-        table = self.table
-        state = table.state
-        write_mode(state, "write.merge.mode", self.mode)
-        reader = to_reader(self.source)
-        change = merge_rows(table._store, state, reader, self.on, self.clauses, table._write)
-        summary = table._commit(
-            state, "merge", [*change.removes, *change.adds],
-            parameters={"on": self.on if isinstance(self.on, str) else list(self.on),
-                        "clauses": [c.describe() for c in self.clauses]},
-            read_predicate=change.read_predicate, read_files=change.read_files,
-            extra_metrics={"num_removed_files": len(change.removes), "num_updated_rows": change.updated,
-                           "num_deleted_rows": change.deleted, "num_inserted_rows": change.inserted})
-        return MergeMetrics(version=summary.version, num_updated_rows=change.updated,
-                            num_deleted_rows=change.deleted, num_inserted_rows=change.inserted,
-                            num_added_files=len(change.adds), num_removed_files=len(change.removes))
+        return merge_table_rows(self)
 
 
 def _group(clause: Clause) -> str:

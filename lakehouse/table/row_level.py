@@ -1,0 +1,112 @@
+"""`Table.delete`: plan, write and commit through the table's commit path (the handle stays a facade)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Mapping
+
+from ..expressions.tree import TRUE
+from ..format.state import TableState
+from ..ops.delete import RowChanges, delete_rows
+from ..ops.merge import merge_rows
+from ..ops.update import RowRewrite, resolve_columns, update_rows
+from ..read.scan import bind_where
+from .inputs import to_reader
+from .metrics import DeleteMetrics, MergeMetrics, UpdateMetrics
+from .properties import MERGE_ON_READ, SERIALIZABLE, isolation_level, with_deletion_vectors, write_mode
+
+if TYPE_CHECKING:
+    from .handle import Table
+    from .merge_builder import MergeBuilder
+
+
+def delete_table_rows(table: "Table", where: str | None, mode: str | None) -> DeleteMetrics:
+    state: TableState = table.state
+    mode = write_mode(state.metadata, "delete", mode)
+    predicate = bind_where(where, state)
+    changes = delete_rows(table._store, state, predicate, mode, table._write)
+    if not changes.deleted_rows:  # nothing matched: no commit (as SQL DELETE and Delta)
+        return _metrics(state.version, mode, changes)
+    summary = table._commit(state, "delete", [*protocol_actions(state, mode), *changes.actions],
+                            parameters={"where": where, "mode": mode}, **transaction_fields(state, predicate, changes),
+                            extra_metrics=metric_fields(changes))
+    return _metrics(summary.version, mode, changes)
+
+
+def update_table_rows(table: "Table", set_: Mapping[str, str], where: str | None, mode: str | None) -> UpdateMetrics:
+    state: TableState = table.state
+    mode = write_mode(state.metadata, "update", mode)
+    set_sql = resolve_columns(state.schema, set_, "set")
+    predicate = bind_where(where, state)
+    change = update_rows(table._store, state, predicate, set_sql, mode, table._write)
+    version = state.version
+    if change.rows:  # nothing matched: no commit
+        version = table._commit(
+            state, "update", [*protocol_actions(state, mode), *change.removes, *change.adds],
+            parameters={"set": set_sql, "where": where, "mode": mode},
+            **transaction_fields(state, predicate, change),
+            extra_metrics={**_added(change), "num_updated_rows": change.rows,
+                           "num_removed_files": change.removed_files,
+                           "num_deletion_vectors": change.deletion_vectors}).version
+    return UpdateMetrics(version=version, mode=mode, num_updated_rows=change.rows,
+                         num_removed_files=change.removed_files, num_added_files=len(change.new_files),
+                         num_deletion_vectors=change.deletion_vectors, num_files_read=len(change.read_files))
+
+
+def merge_table_rows(builder: "MergeBuilder") -> MergeMetrics:
+    table = builder.table
+    state: TableState = table.state
+    mode = write_mode(state.metadata, "merge", builder.mode)
+    result = merge_rows(table._store, state, to_reader(builder.source), builder.on, builder.clauses, mode,
+                        table._write)
+    change, version = result.change, state.version
+    if result.updated or result.deleted or result.inserted:
+        version = table._commit(
+            state, "merge", [*protocol_actions(state, mode), *change.removes, *change.adds],
+            parameters={"on": builder.on if isinstance(builder.on, str) else list(builder.on), "mode": mode,
+                        "clauses": [c.describe() for c in builder.clauses]},
+            read_predicate=result.read_predicate, read_files=change.read_files, dv_positions=change.new_positions,
+            blind_appends_conflict=isolation_level(state.metadata) == SERIALIZABLE,
+            extra_metrics={**_added(change), "num_updated_rows": result.updated, "num_deleted_rows": result.deleted,
+                           "num_inserted_rows": result.inserted, "num_removed_files": change.removed_files,
+                           "num_deletion_vectors": change.deletion_vectors}).version
+    return MergeMetrics(version=version, mode=mode, num_updated_rows=result.updated, num_deleted_rows=result.deleted,
+                        num_inserted_rows=result.inserted, num_removed_files=change.removed_files,
+                        num_added_files=len(change.new_files), num_deletion_vectors=change.deletion_vectors,
+                        num_files_read=len(change.read_files))
+
+
+def _added(change: RowRewrite) -> dict:
+    new = change.new_files
+    return {"num_added_files": len(new), "num_added_rows": sum(a.record_count for a in new),
+            "num_added_bytes": sum(a.size for a in new)}
+
+
+def protocol_actions(state: TableState, mode: str) -> list:
+    """The protocol upgrade a merge-on-read call needs on a table without `deletion_vectors`
+    (a per-call override): committed with the first vectors, in the same entry."""
+    if mode != MERGE_ON_READ:
+        return []
+    upgraded = with_deletion_vectors(state.protocol)
+    return [] if upgraded is None else [upgraded]
+
+
+def transaction_fields(state: TableState, predicate, changes: RowChanges) -> dict:
+    """What the conflict check needs of a row-level change (table/conflicts.py, spec section 9)."""
+    return {"read_predicate": TRUE if predicate is None else predicate, "read_files": changes.read_files,
+            "dv_positions": changes.new_positions,
+            "blind_appends_conflict": isolation_level(state.metadata) == SERIALIZABLE}
+
+
+def metric_fields(changes: RowChanges) -> dict:
+    """The commit's metrics: a same-path re-add (a new deletion vector) adds no file and no row."""
+    new = [a for a in changes.adds if a.path not in changes.new_positions]
+    return {"num_added_files": len(new), "num_added_rows": sum(a.record_count for a in new),
+            "num_added_bytes": sum(a.size for a in new),"num_deleted_rows": changes.deleted_rows, "num_removed_files": changes.removed_files,
+            "num_deletion_vectors": changes.deletion_vectors}
+
+
+def _metrics(version: int, mode: str, changes: RowChanges) -> DeleteMetrics:
+    return DeleteMetrics(version=version, mode=mode, num_deleted_rows=changes.deleted_rows,
+                         num_removed_files=changes.removed_files, num_added_files=len(changes.adds) -
+                         changes.deletion_vectors, num_deletion_vectors=changes.deletion_vectors,
+                         num_files_read=len(changes.read_files))
