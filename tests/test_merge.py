@@ -14,6 +14,7 @@ import lakehouse
 from lakehouse.errors import ColumnNotFoundError, InvalidArgumentError, InvalidExpressionError, MergeCardinalityError, SchemaMismatchError
 
 _ids = itertools.count()
+MODES = ["copy-on-write", "merge-on-read"]
 TARGET = pa.schema([("id", pa.int64()), ("v", pa.int64()), ("s", pa.string())])
 SOURCE = pa.schema([("id", pa.int64()), ("v", pa.int64()), ("s", pa.string()), ("op", pa.string())])
 
@@ -59,8 +60,9 @@ def _matched_twice(target: list, source: list) -> bool:
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(batches=st.lists(target_rows, min_size=1, max_size=3), source=source_rows,
-       clauses=st.lists(st.sampled_from(CLAUSES), min_size=1, max_size=4), partitioned=st.booleans())
-def test_merge_agrees_with_duckdb(batches, source, clauses, partitioned):
+       clauses=st.lists(st.sampled_from(CLAUSES), min_size=1, max_size=4), partitioned=st.booleans(),
+       mode=st.sampled_from(MODES))
+def test_merge_agrees_with_duckdb(batches, source, clauses, partitioned, mode):
     t = lakehouse.create_table(_uri("oracle"), schema=TARGET, partition_by=["s"] if partitioned else None)
     con = duckdb.connect()
     con.execute("CREATE TABLE tgt (id BIGINT, v BIGINT, s VARCHAR)")
@@ -68,9 +70,12 @@ def test_merge_agrees_with_duckdb(batches, source, clauses, partitioned):
         data = pa.Table.from_pylist(batch, schema=TARGET)
         t.append(data)
         con.execute("INSERT INTO tgt SELECT * FROM data")
+    t.delete(where="v = 0", mode=mode)  # rows already deleted (by a vector) must not match
+    con.execute("DELETE FROM tgt WHERE v = 0")
+    batches = [[r for r in b if r["v"] != 0] for b in batches]
     src = pa.Table.from_pylist(source, schema=SOURCE)
     before = t.version
-    builder = t.merge(src, on="id")
+    builder = t.merge(src, on="id", mode=mode)
     try:
         for method, kwargs, _ in clauses:
             builder = getattr(builder, method)(**kwargs)
@@ -85,6 +90,7 @@ def test_merge_agrees_with_duckdb(batches, source, clauses, partitioned):
         assert t.refresh().version == before
         return
     metrics = builder.execute()
+    assert metrics.mode == mode
     sql = " ".join(c[2] for c in clauses)
     actions = collections.Counter(a for (a,) in con.execute(
         f"MERGE INTO tgt AS target USING src AS source ON target.id = source.id {sql} RETURNING merge_action").fetchall())
@@ -109,13 +115,24 @@ def test_rows_keep_their_positions_and_deleted_ones_go():
     assert t.to_arrow().to_pylist() == [{"id": 2, "v": 20, "s": "a"}, {"id": 3, "v": 0, "s": "b"}]
 
 
+def test_merge_on_read():
+    t = _table("mor")
+    source = pa.table({"id": [3, 1, 7], "v": [0, 0, 70], "s": ["x", "y", "z"], "op": ["U", "D", "I"]})
+    m = (t.merge(source, on="id", mode="merge-on-read").when_matched_delete(where="source.op = 'D'")
+         .when_matched_update(set={"v": "source.v"}).when_not_matched_insert().execute())
+    assert (m.num_updated_rows, m.num_deleted_rows, m.num_inserted_rows) == (1, 1, 1)
+    assert (m.num_deletion_vectors, m.num_removed_files, m.num_added_files) == (1, 0, 1)
+    assert "deletion_vectors" in t.state.protocol.reader_features
+    assert _rows(t.to_arrow()) == _rows(pa.table({"id": [2, 3, 7], "v": [20, 0, 70], "s": ["a", "b", "z"]}))
+
+
 def test_only_files_in_the_source_key_range_are_read():
     t = lakehouse.create_table(_uri("pruning"), schema=TARGET)
     for i in range(4):
         t.append({"id": [i * 10 + j for j in range(10)], "v": [0] * 10, "s": ["a"] * 10})
     source = pa.table({"id": [21, 25, 99], "v": [1, 1, 1], "s": ["z", "z", "z"]})
     m = t.merge(source, on="id").when_matched_update().when_not_matched_insert().execute()
-    assert (m.num_updated_rows, m.num_inserted_rows, m.num_removed_files) == (2, 1, 1)
+    assert (m.num_updated_rows, m.num_inserted_rows, m.num_removed_files, m.num_files_read) == (2, 1, 1, 1)
     entry = t.history()[0]
     assert entry.operation == "merge"
 

@@ -14,6 +14,7 @@ import lakehouse
 from lakehouse.errors import ColumnNotFoundError, InvalidExpressionError, SchemaMismatchError
 
 _ids = itertools.count()
+MODES = ["copy-on-write", "merge-on-read"]
 SCHEMA = pa.schema([("id", pa.int64()), ("a", pa.int32()), ("f", pa.float64()), ("s", pa.string())])
 
 
@@ -44,9 +45,10 @@ SETS = [{"a": "a + 1"}, {"f": "f * 2"}, {"s": "s || 'z'"}, {"a": "NULL"}, {"f": 
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(batches=st.lists(rows, min_size=1, max_size=3), where=st.sampled_from(WHERES), set_=st.sampled_from(SETS),
-       partitioned=st.booleans())
-def test_update_agrees_with_duckdb(batches, where, set_, partitioned):
+@given(batches=st.lists(rows, min_size=1, max_size=3),
+       updates=st.lists(st.tuples(st.sampled_from(WHERES), st.sampled_from(SETS)), min_size=1, max_size=2),
+       partitioned=st.booleans(), mode=st.sampled_from(MODES))
+def test_update_agrees_with_duckdb(batches, updates, partitioned, mode):
     t = lakehouse.create_table(_uri("oracle"), schema=SCHEMA, partition_by=["s"] if partitioned else None)
     con = duckdb.connect()
     con.execute("CREATE TABLE t (id BIGINT, a INTEGER, f DOUBLE, s VARCHAR)")
@@ -54,13 +56,33 @@ def test_update_agrees_with_duckdb(batches, where, set_, partitioned):
         data = pa.Table.from_pylist(batch, schema=SCHEMA)
         t.append(data)
         con.execute("INSERT INTO t SELECT * FROM data")
-    before = t.version
-    assignments = ", ".join(f"{k} = {v}" for k, v in set_.items())
-    expected = con.execute(f"UPDATE t SET {assignments}" + (f" WHERE {where}" if where else "")).fetchall()[0][0]
-    metrics = t.update(set=set_, where=where)
-    assert metrics.num_updated_rows == expected
-    assert metrics.version == (before + 1 if expected else before)
-    assert _rows(t.to_arrow()) == _rows(con.sql("SELECT * FROM t").to_arrow_table())
+    for where, set_ in updates:  # a second update meets the first one's deletion vectors
+        before = t.version
+        assignments = ", ".join(f"{k} = {v}" for k, v in set_.items())
+        expected = con.execute(f"UPDATE t SET {assignments}" + (f" WHERE {where}" if where else "")).fetchall()[0][0]
+        metrics = t.update(set=set_, where=where, mode=mode)
+        assert (metrics.num_updated_rows, metrics.mode) == (expected, mode)
+        assert metrics.version == (before + 1 if expected else before)
+        assert metrics.num_deletion_vectors == 0 or mode == "merge-on-read"
+        assert _rows(t.to_arrow()) == _rows(con.sql("SELECT * FROM t").to_arrow_table())
+        assert t.scan().count() == con.sql("SELECT count(*) FROM t").fetchall()[0][0]
+
+
+def test_merge_on_read_writes_vectors_and_only_the_updated_rows():
+    t = lakehouse.create_table(_uri("mor"), schema=SCHEMA, properties={"write.update.mode": "merge-on-read"})
+    t.append({"id": [1, 2, 3, 4], "a": [1, 2, 3, 4], "f": [0.0] * 4, "s": ["p", "q", "r", "s"]})
+    m = t.update(set={"a": "a * 100"}, where="id IN (2, 4)")
+    assert (m.mode, m.num_updated_rows, m.num_deletion_vectors, m.num_removed_files, m.num_added_files) == \
+        ("merge-on-read", 2, 1, 0, 1)
+    files = {f.path: f for f in t.scan().files()}
+    assert sorted(f.live_count for f in files.values()) == [2, 2]
+    assert sorted(t.to_arrow()["a"].to_pylist()) == [1, 3, 200, 400]
+    m = t.update(set={"a": "0"}, where="id IN (1, 3)")  # every live row of the first file: it goes
+    assert (m.num_removed_files, m.num_deletion_vectors) == (1, 0)
+    assert sorted(t.to_arrow()["a"].to_pylist()) == [0, 0, 200, 400]
+    with pytest.raises(SchemaMismatchError):
+        t.update(set={"a": "3000000000"}, mode="merge-on-read")
+    assert t.refresh().version == 3
 
 
 def test_rows_keep_their_positions_in_a_rewritten_file():

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from ..errors import ColumnNotFoundError, InvalidArgumentError, LakehouseError, MergeCardinalityError
 from ..expressions.binder import bind
 from ..expressions.sql_eval import SqlSession, quote
-from ..expressions.tree import FALSE, TRUE, And, Compare, Expr, Ref
+from ..expressions.tree import FALSE, TRUE, And, Compare, Expr, In, Ref
 from ..format.actions import AddFile, RemoveFile
 from ..format.state import TableState
 from ..io import Store
@@ -35,6 +35,7 @@ MATCHED = ("matched_update", "matched_delete")
 BY_SOURCE = ("by_source_update", "by_source_delete")
 UPDATES = ("matched_update", "by_source_update")
 DELETES = ("matched_delete", "by_source_delete")
+_IN_LIST_KEYS = 1000  # prune by the source's keys themselves up to this many, else by their range
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,9 +271,10 @@ def _find(schema: pa.Schema, name: str) -> str | None:
 
 
 def _prune(session: SqlSession, plan: _Plan) -> Expr | None:
-    """`key BETWEEN min AND max` of the source's keys, for keys whose two sides DuckDB reads as
-    the same type (so its `=` is the type's own; floats are left out, NaN being equal to NaN in
-    DuckDB). A source with no non-NULL key matches nothing. None when nothing can be pruned."""
+    """`key IN (the source's keys)` when they are few, else `key BETWEEN min AND max`, for keys
+    whose two sides DuckDB reads as the same type (so its `=` is the type's own; floats are
+    left out, NaN being equal to NaN in DuckDB). A source with no non-NULL key matches nothing.
+    None when nothing can be pruned."""
     if plan.keys is None:
         return None
     source_types = dict(zip(plan.source.names, session.duck_types(plan.source)))
@@ -280,9 +282,16 @@ def _prune(session: SqlSession, plan: _Plan) -> Expr | None:
     for t, s in plan.keys:
         if plan.types[t] != source_types[s] or plan.types[t] in ("FLOAT", "DOUBLE"):
             continue
-        low, high = session.con.sql(f"SELECT min({quote(s)}), max({quote(s)}) FROM __lh_source").fetchall()[0]
+        low, high, distinct = session.con.sql(
+            f"SELECT min({quote(s)}), max({quote(s)}), approx_count_distinct({quote(s)}) FROM __lh_source").fetchall()[0]
         if low is None:  # no source key is non-NULL: nothing matches (NULL never equals)
             return FALSE
+        if distinct <= _IN_LIST_KEYS:
+            values = session.con.sql(f"SELECT DISTINCT {quote(s)} FROM __lh_source WHERE {quote(s)} IS NOT NULL "
+                                     f"LIMIT {_IN_LIST_KEYS * 2}").fetchall()
+            if len(values) <= _IN_LIST_KEYS:
+                terms.append(In(Ref((t,)), tuple(v for (v,) in values)))
+                continue
         terms += [Compare(">=", Ref((t,)), low), Compare("<=", Ref((t,)), high)]
     if not terms:
         return None
