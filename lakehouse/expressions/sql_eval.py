@@ -177,5 +177,30 @@ def _check_columns(sql: str, what: str, scopes: Mapping[str, pa.Schema], default
             raise ColumnNotFoundError(f"{what}: no column {name!r} (columns: {', '.join(names)})")
 
 
+def referenced(sqls: Iterable[str], alias: str, names: Iterable[str]) -> set[str] | None:
+    """The columns of relation `alias` (columns `names`) that the expressions `sqls` may read:
+    qualified by `alias`, or unqualified and one of `names` (matched case-insensitively). None
+    when an expression cannot be analysed (then every column may be read)."""
+    by_lower = {n.lower(): n for n in names}
+    out: set[str] = set()
+    for sql in sqls:
+        tree = _parse(sql)
+        if tree is None:
+            return None
+        if tree.find(exp.Star) is not None:
+            return None
+        for column in tree.find_all(exp.Column):
+            parts = [p.name for p in column.parts]
+            if len(parts) > 1 and parts[0].lower() == alias.lower():
+                name = parts[1]
+            elif len(parts) > 1 and parts[0].lower() in ("source", "target"):
+                continue
+            else:
+                name = parts[0]
+            if name.lower() in by_lower:
+                out.add(by_lower[name.lower()])
+    return out
+
+
 def _key(scopes: Mapping[str, pa.Schema], alias: str) -> str:
     return next(k for k in scopes if k.lower() == alias.lower())

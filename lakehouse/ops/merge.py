@@ -13,17 +13,20 @@ unmatched, and a condition `on` that is not column equalities cannot prune eithe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import ColumnNotFoundError, InvalidArgumentError, LakehouseError, MergeCardinalityError
 from ..expressions.binder import bind
-from ..expressions.sql_eval import SqlSession, quote
+from ..expressions.sql_eval import SqlSession, quote, referenced
 from ..expressions.tree import FALSE, TRUE, And, Compare, Expr, In, Ref
 from ..format.actions import AddFile, RemoveFile
 from ..format.state import TableState
+from ..format.types import Field
 from ..io import Store
 from ..read.data_files import output_schema
 from ..table.casting import cast_array
@@ -78,6 +81,25 @@ class _Plan:
         self.values = [self._clause_values(i, c) for i, c in enumerate(self.clauses)]
         self.has_matched = any(c.kind in MATCHED for c in self.clauses)
         self.by_source = any(c.kind in BY_SOURCE for c in self.clauses)
+        self.join_fields = self._join_fields(on)
+
+    def _join_fields(self, on: str | Sequence[str]) -> tuple[Field, ...] | None:
+        """The target columns the join reads (keys, and those the conditions and update values
+        name); None for all of them."""
+        sqls = [on] if self.keys is None else []
+        for c in self.clauses:
+            if c.kind != "not_matched_insert":
+                sqls += [c.where] if c.where else []
+                sqls += [sql for _, sql in c.values or ()]
+        names = referenced(sqls, "target", self.target.names)
+        if names is None:
+            return None
+        names |= {t for t, _ in self.keys or ()}
+        return tuple(f for f in self.state.schema.fields if f.name in names)
+
+    def sets(self, name: str) -> list[int]:
+        """The (1-based) update clauses that set column `name`."""
+        return [i + 1 for i, (c, v) in enumerate(zip(self.clauses, self.values)) if c.kind in UPDATES and name in v]
 
     def _check(self, sql: str, what: str, sides: tuple[str, ...]) -> None:
         schemas = {"target": self.target, "source": self.source}
@@ -122,7 +144,7 @@ class _Plan:
                   f"{self.case(BY_SOURCE, 'source.__lh_srow IS NULL')}")
         computed, select = [], []
         for i, name in enumerate(self.target.names):
-            sql = self.column(name, UPDATES, f"target.{quote(name)}")
+            sql = self.column(name, UPDATES, "NULL")  # rows of clauses not setting it keep their value
             if sql is not None:
                 computed.append(name)
                 select.append(f"{sql} AS __lh_c{i}")
@@ -179,7 +201,10 @@ class _Run:
     def rows(self, index: pa.Table, adds: list[AddFile]) -> Iterator[pa.RecordBatch]:
         sql, computed = self.plan.join_sql()
         for i, add in enumerate(adds):
-            yield from self._file(read_file(self.store, self.state, index, i, add), sql, computed)
+            # The join reads the columns it needs; a file some clause changes is then read whole
+            # (a rewrite, or updated rows keeping some of their values), never when untouched.
+            keys = read_file(self.store, self.state, index, i, add, self.plan.join_fields)
+            yield from self._file(keys, sql, computed, lambda: read_file(self.store, self.state, index, i, add))
         insert = self.plan.insert_sql()
         if insert is not None:
             for batch in self.session.stream(insert, "merge insert"):
@@ -189,7 +214,7 @@ class _Run:
     def _join(self, file: FileRows, sql: str) -> pa.Table:
         """The join of the file's live rows (numbered 0.. as `__lh_pos`) with the source."""
         rows = file.rows
-        self.session.register("__lh_target", rows.append_column("__lh_pos", pa.array(range(rows.num_rows), pa.int64())))
+        self.session.register("__lh_target", rows.append_column("__lh_pos", pa.array(np.arange(rows.num_rows))))
         try:
             joined = self.session.query(sql, "merge")
         finally:
@@ -204,7 +229,8 @@ class _Run:
         self.session.unregister("__lh_new_matches")
         return joined
 
-    def _file(self, file: FileRows, sql: str, computed: list[str]) -> Iterator[pa.RecordBatch]:
+    def _file(self, file: FileRows, sql: str, computed: list[str],
+              whole: Callable[[], FileRows]) -> Iterator[pa.RecordBatch]:
         joined = self._join(file, sql)
         clause = joined["__lh_clause"]
         deletes = joined.filter(pc.is_in(clause, pa.array(self._ids(DELETES), pa.int32())))["__lh_pos"]
@@ -212,20 +238,42 @@ class _Run:
         if not len(deletes) and not updates.num_rows:
             return
         self.updated, self.deleted = self.updated + updates.num_rows, self.deleted + len(deletes)
-        new = file.rows.take(updates["__lh_pos"])
-        for i, name in enumerate(self.plan.target.names):
-            if name in computed:
-                field = self.plan.target.field(name)
-                new = new.set_column(i, field, cast_array(updates[f"__lh_c{i}"].combine_chunks(), field))
+        read: list[FileRows] = []
+
+        def full() -> FileRows:  # the whole file, read at most once
+            if not read:
+                read.append(whole())
+            return read[0]
+
+        new = self._updated_rows(updates, computed, full)
         if self.mode == MERGE_ON_READ:
             changed = pa.concat_arrays([pa.array(deletes, pa.int64()), pa.array(updates["__lh_pos"], pa.int64())])
             self.vectors.mark(file, file.positions.take(changed))
             yield from new.to_batches()
             return
+        file = full()
         self.removes.append(removal(file.add))
         n = file.rows.num_rows
         kept = in_place(file.rows, _positions_mask(updates["__lh_pos"], n), new)
         yield from kept.filter(pc.invert(_positions_mask(deletes, n))).to_batches()
+
+    def _updated_rows(self, updates: pa.Table, computed: list[str], whole: Callable[[], FileRows]) -> pa.Table:
+        """The new values of the updated rows, in position order: computed where their clause
+        sets a column, else the row's own value (read from the whole file only if needed)."""
+        if not updates.num_rows:
+            return self.plan.target.empty_table()
+        clause = updates["__lh_clause"]
+        masks = {n: pc.is_in(clause, pa.array(self.plan.sets(n), pa.int32())) for n in computed}
+        everywhere = all(n in computed and pc.all(masks[n]).as_py() for n in self.plan.target.names)
+        old = None if everywhere else whole().rows.take(updates["__lh_pos"])
+        columns = []
+        for i, field in enumerate(self.plan.target):
+            value = cast_array(updates[f"__lh_c{i}"].combine_chunks(), field) if field.name in computed else None
+            if old is not None:
+                mine = old.column(i).combine_chunks()
+                value = mine if value is None else pc.if_else(masks[field.name], value, mine)
+            columns.append(value)
+        return pa.Table.from_arrays(columns, schema=self.plan.target)
 
     def _ids(self, kinds: tuple[str, ...]) -> list[int]:
         return [i for i, k in self.kinds.items() if k in kinds]

@@ -24,6 +24,7 @@ from ..expressions.tree import Expr
 from ..format.actions import AddFile, RemoveFile
 from ..format.deletion_vectors import live_mask, positions_array, read_deletion_vector, write_deletion_vectors
 from ..format.schema import Schema
+from ..format.types import Field
 from ..format.state import TableState
 from ..io import Store
 from ..read.data_files import output_schema, read_batches
@@ -92,12 +93,14 @@ def candidate_files(state: TableState, predicate: Expr | None) -> tuple[pa.Table
     return index, adds_from_index(index, state)
 
 
-def read_file(store: Store, state: TableState, index: pa.Table, i: int, add: AddFile) -> FileRows:
-    """Every live row of file `i` of `index` with its file position (deleted rows are read, then
-    dropped by the deletion vector, so positions are the file's own)."""
+def read_file(store: Store, state: TableState, index: pa.Table, i: int, add: AddFile,
+              fields: tuple[Field, ...] | None = None) -> FileRows:
+    """Every live row of file `i` of `index` (its `fields`, by default all) with its file
+    position (deleted rows are read, then dropped by the deletion vector, so positions are the
+    file's own)."""
     one = index.slice(i, 1)
     plain = one.drop_columns([c for c in one.column_names if c.startswith("deletion_vector")])
-    fields = state.schema.fields
+    fields = state.schema.fields if fields is None else fields
     raw = pa.Table.from_batches(list(read_batches(store, state.metadata, plain, fields, None)),
                                 schema=output_schema(fields))
     positions = pa.array(np.arange(raw.num_rows, dtype=np.int64))
