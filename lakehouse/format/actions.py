@@ -26,7 +26,7 @@ WRITER_VERSION = 1
 # Features (spec/format.md, "Protocol") this library implements.
 DELETION_VECTORS = "deletion_vectors"
 KNOWN_READER_FEATURES: frozenset[str] = frozenset({DELETION_VECTORS})
-KNOWN_WRITER_FEATURES: frozenset[str] = frozenset({DELETION_VECTORS})
+KNOWN_WRITER_FEATURES: frozenset[str] = frozenset({DELETION_VECTORS, "change_feed", "tags"})
 
 
 def _frozen(mapping: Mapping | None) -> Mapping:
@@ -352,6 +352,60 @@ class RemoveFile:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AddCdcFile:
+    """A change data file of the entry (spec/format.md, "Change data"): rows of the schema
+    `schema_id` plus `_change_type`. When an entry has any, they are exactly its changes."""
+
+    path: str
+    size: int
+    record_count: int
+    schema_id: int
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "size": self.size, "record_count": self.record_count,
+                "schema_id": self.schema_id}
+
+    @classmethod
+    def from_json(cls, obj: dict) -> "AddCdcFile":
+        return cls(path=check_relative_path(_get(obj, "path", _REQUIRED), "field 'path'"),
+                   size=_int(obj, "size", lo=0), record_count=_int(obj, "record_count", lo=0),
+                   schema_id=_int(obj, "schema_id", lo=0, hi=INT32_MAX))
+
+
+TAG_NAME_MAX = 255
+
+
+def tag_name_problem(name: object) -> str | None:
+    """Why `name` cannot name a tag (spec/format.md, "Tags"), or None."""
+    if not isinstance(name, str) or not name:
+        return f"a tag name is a non-empty string, not {_show(name)}"
+    if len(name) > TAG_NAME_MAX:
+        return f"a tag name has at most {TAG_NAME_MAX} characters, not {len(name)}"
+    if any(c <= "\x1f" or "\x7f" <= c <= "\x9f" for c in name):
+        return f"a tag name holds no control character: {_show(name)}"
+    return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tag:
+    """Name a version (spec/format.md, "Tags"); `version` None drops the tag."""
+
+    name: str
+    version: int | None
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "version": self.version}
+
+    @classmethod
+    def from_json(cls, obj: dict) -> "Tag":
+        name = _get(obj, "name", _REQUIRED)
+        problem = tag_name_problem(name)
+        if problem is not None:
+            raise CorruptTableError(f"field 'name': {problem}")
+        return cls(name=name, version=_int(obj, "version", _REQUIRED, lo=0, nullable=True))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CommitInfo:
     """Who committed what, when. Exactly one per log entry."""
 
@@ -381,9 +435,10 @@ class CommitInfo:
             raise CorruptTableError(f"commit_info: {e}") from None
 
 
-Action = Union[Protocol, TableMetadata, AddFile, RemoveFile]
+Action = Union[Protocol, TableMetadata, AddFile, RemoveFile, AddCdcFile, Tag]
 
-_ACTION_KEYS: dict[type, str] = {Protocol: "protocol", TableMetadata: "metadata", AddFile: "add", RemoveFile: "remove"}
+_ACTION_KEYS: dict[type, str] = {Protocol: "protocol", TableMetadata: "metadata", AddFile: "add", RemoveFile: "remove",
+                                 AddCdcFile: "cdc", Tag: "tag"}
 _ACTION_TYPES = {v: k for k, v in _ACTION_KEYS.items()}
 
 

@@ -20,6 +20,7 @@ from .actions import DV_MIN_LENGTH, Protocol, TableMetadata
 from .file_index import DV_COLUMN, check_index_paths, file_index_schema
 from .paths import check_path_column
 from .log import CHECKPOINT_DIR, LAST_CHECKPOINT, VERSION_DIGITS
+from .refs import tags_from_json
 from .state import FileSet, TableState
 
 CHECKPOINT_INTERVAL = ("checkpoint.interval", 100)
@@ -45,7 +46,7 @@ def write_checkpoint(store: Store, state: TableState) -> None:
             index = index.drop_columns([name])
     blob = orjson.dumps({"version": state.version, "timestamp": state.timestamp,
                          "protocol": state.protocol.to_json(), "metadata": state.metadata.to_json(),
-                         "num_files": index.num_rows})
+                         "num_files": index.num_rows, **({"tags": dict(state.tags)} if state.tags else {})})
     index = index.replace_schema_metadata({STATE_KEY: blob, STATE_DIGEST_KEY: hashlib.sha256(blob).hexdigest()})
     sink = io.BytesIO()
     pq.write_table(index, sink, compression="zstd", write_page_checksum=True)  # so flipped bits are found
@@ -114,7 +115,8 @@ def decode_checkpoint(version: int, data: bytes) -> TableState | None:
             version=version, timestamp=_int(meta["timestamp"], "timestamp"),
             protocol=Protocol.from_json(meta["protocol"]), metadata=metadata,
             files=FileSet(base=validated_index(table.replace_schema_metadata(None), metadata,
-                                               _int(meta["num_files"], "num_files"))))
+                                               _int(meta["num_files"], "num_files"))),
+            tags=tags_from_json(meta.get("tags")))
     except Exception as e:  # noqa: BLE001 - a checkpoint is only an optimisation: ignore it, read the log
         log.warning("ignoring damaged checkpoint %d: %s", version, _describe(e))
         return None

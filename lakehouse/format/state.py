@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from ..errors import CorruptTableError, UnsupportedFeatureError
 from .actions import (
     DELETION_VECTORS, KNOWN_READER_FEATURES, KNOWN_WRITER_FEATURES, READER_VERSION, WRITER_VERSION,
-    Action, AddFile, Protocol, RemoveFile, TableMetadata,
+    Action, AddFile, Protocol, RemoveFile, TableMetadata, Tag,
 )
 from .file_index import build_file_index, conform_file_index, empty_file_index
 
@@ -97,6 +97,7 @@ class TableState:
     protocol: Protocol
     metadata: TableMetadata
     files: FileSet
+    tags: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))  # spec "Tags"
 
     @property
     def schema(self):
@@ -117,6 +118,7 @@ def apply_actions(state: TableState | None, version: int, timestamp: int, action
     metadata = state.metadata if state else None
     adds: list[AddFile] = []
     removes: list[RemoveFile] = []
+    tags = state.tags if state else MappingProxyType({})
     for a in actions:
         if isinstance(a, Protocol):
             protocol = a
@@ -126,6 +128,8 @@ def apply_actions(state: TableState | None, version: int, timestamp: int, action
             adds.append(a)
         elif isinstance(a, RemoveFile):
             removes.append(a)
+        elif isinstance(a, Tag):
+            tags = _with_tag(tags, a)
     if protocol is None or metadata is None:
         raise CorruptTableError(f"version {version} has no protocol or metadata before it")
     check_readable(protocol)
@@ -136,7 +140,25 @@ def apply_actions(state: TableState | None, version: int, timestamp: int, action
         files = (state.files if state else FileSet()).apply(adds, removes)
     except CorruptTableError as e:
         raise CorruptTableError(f"log entry {version}: {e}") from None
-    return TableState(version=version, timestamp=timestamp, protocol=protocol, metadata=metadata, files=files)
+    return TableState(version=version, timestamp=timestamp, protocol=protocol, metadata=metadata, files=files,
+                      tags=tags)
+
+
+def _with_tag(tags: Mapping[str, int], tag: Tag) -> Mapping[str, int]:
+    """The tags after `tag` (spec/format.md, "Tags"): set, moved, or dropped when its version is null."""
+    out = dict(tags)
+    if tag.version is None:
+        out.pop(tag.name, None)
+    else:
+        out[tag.name] = tag.version
+    return MappingProxyType(out)
+
+
+def with_writer_feature(protocol: Protocol, feature: str) -> list[Protocol]:
+    """The protocol action a commit needs to start using writer `feature` (none if it is on)."""
+    if feature in protocol.writer_features:
+        return []
+    return [replace(protocol, writer_features=(*protocol.writer_features, feature))]
 
 
 def check_readable(protocol: Protocol) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .._version import __version__
 from ..errors import CommitRetriesExceededError, StorageError
-from ..format.actions import AddFile, CommitInfo, Protocol, RemoveFile
+from ..format.actions import AddCdcFile, AddFile, CommitInfo, Protocol, RemoveFile
 from ..format.log import LogEntry, encode_entry, log_path, read_entry, read_entries_from
 from ..format.state import TableState, apply_actions, check_writable
 from ..io import Store
@@ -83,11 +83,12 @@ def commit(store: Store, base: TableState, txn: Transaction, *, policy: CommitPo
 
 
 def _new_files(txn: Transaction) -> list[str]:
-    """Files the entry names that this writer wrote: data files, and deletion vector files."""
+    """Files the entry names that this writer wrote: data files, change data files, deletion vector files."""
     replaced = {a.path for a in txn.actions if isinstance(a, RemoveFile)}  # a same-path re-add wrote no data
     adds = [a for a in txn.actions if isinstance(a, AddFile)]
     dvs = {dv.path for a in adds if (dv := getattr(a, "deletion_vector", None)) is not None}
-    return [a.path for a in adds if a.path not in replaced] + sorted(dvs)
+    cdc = [a.path for a in txn.actions if isinstance(a, AddCdcFile)]
+    return [a.path for a in adds if a.path not in replaced] + cdc + sorted(dvs)
 
 
 def _put(store: Store, version: int, data: bytes, txn_id: str) -> bool:

@@ -18,6 +18,7 @@ from ..expressions.tree import Expr
 from ..format.actions import Action, AddFile, Protocol, RemoveFile, TableMetadata
 from ..format.file_index import build_file_index
 from ..format.log import LogEntry
+from ..format.refs import tag_conflict
 from ..format.state import TableState
 from ..io import Store
 from ..read.planning import may_match
@@ -70,6 +71,9 @@ def check(txn: Transaction, winner: LogEntry, base: TableState) -> None:
     w_actions = winner.actions
     if any(isinstance(a, Protocol) for a in w_actions):
         conflict("it changed the table protocol")
+    tags = tag_conflict(txn.actions, w_actions)
+    if tags:
+        conflict(tags)
     w_meta = [a for a in w_actions if isinstance(a, TableMetadata)]
     if w_meta:
         if txn.of(TableMetadata) or txn.of(Protocol):

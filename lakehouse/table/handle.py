@@ -11,19 +11,23 @@ from typing import Any, Iterator, Literal, Mapping, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import InvalidArgumentError, PredicateViolationError, TableExistsError
+from ..errors import InvalidArgumentError, PredicateViolationError, TableExistsError, VersionNotFoundError
 from ..expressions.arrow_filter import RowFilter
 from ..expressions.tree import TRUE, Expr
 from ..format.actions import AddFile, CommitInfo, Protocol, TableMetadata
 from ..format.checkpoint import checkpoint_versions, settle
-from ..format.log import encode_entry, list_versions, log_path, read_entries_from, read_log_range
+from ..format.log import encode_entry, list_versions, log_path, read_entries_from, read_entry, read_log_range
 from ..format.partitioning import UNPARTITIONED, PartitionSpec, evolve_spec, parse_partition_by, partition_terms
+from ..format.refs import drop_tag_actions, resolve_ref, tag_actions
 from ..format.replay import load_state, version_at
 from ..format.schema import Schema
 from ..format.type_names import schema_fields
 from ..format.state import TableState, apply_actions
 from ..io import Store
+from ..ops.change_data import rewrite_change_data
+from ..ops.restore import plan_restore
 from ..ops.rewrite import remove_matching
+from ..read.changes import read_changes
 from ..read.scan import Scan, bind_where
 from .commit import ENGINE, MAX_RETRIES, CommitPolicy, commit
 from .conflicts import Transaction
@@ -122,14 +126,14 @@ def create_table(uri: str, *, schema: pa.Schema | Schema | Mapping[str, str | pa
 
 
 def open_table(uri: str, *, storage_options: Mapping[str, Any] | None = None, version: int | None = None,
-               as_of: AsOf | None = None) -> "Table":
+               as_of: AsOf | None = None, ref: str | None = None) -> "Table":
     """Open the table at `uri`: its newest version, or a past one by `version` or `as_of`.
 
     `version` is a version number (an int, as `history()` lists them); `as_of` picks the newest
     version committed at or before a time: a datetime (naive means local time), a
     `datetime.date` (midnight at its start, local time) or an ISO-8601 string (`"2024-03-01"`,
-    `"2024-03-01T12:00:00Z"`). TableNotFoundError if there is no table at `uri`;
-    VersionNotFoundError if the version or time is not in the table's history.
+    `"2024-03-01T12:00:00Z"`); `ref` the version a tag names now (`Table.tag`). TableNotFoundError if
+    there is no table at `uri`; VersionNotFoundError if the version, time or tag is not in its history.
 
     >>> import pyarrow as pa, lakehouse
     >>> t = lakehouse.create_table("memory://docs/handle-open_table", schema=pa.schema([("id", pa.int64())]))
@@ -140,7 +144,11 @@ def open_table(uri: str, *, storage_options: Mapping[str, Any] | None = None, ve
     0
     """
     version, as_of_ms = check_travel(version, as_of)  # before any I/O
+    if ref is not None and (version is not None or as_of_ms is not None):
+        raise InvalidArgumentError("pass at most one of version, as_of and ref")
     store = Store.from_uri(uri, storage_options)
+    if ref is not None:
+        return Table(store, load_state(store, resolve_ref(load_state(store), ref)))
     if as_of_ms is None:  # read only up to `version`: newer entries may be damaged
         return Table(store, load_state(store, version))
     latest = load_state(store)
@@ -291,9 +299,92 @@ class Table:
             engine=e.commit_info.engine, read_version=e.commit_info.read_version,
             is_blind_append=e.commit_info.is_blind_append) for e in reversed(entries)]
 
+    def changes(self, start_version: int, end_version: int | None = None, *,
+                columns: Sequence[str] | None = None) -> pa.Table:
+        """The rows each commit from `start_version` to `end_version` (inclusive; None: this
+        handle's version) inserted or deleted, in commit order, as a pyarrow Table: the columns
+        (all, or `columns`) under `end_version`'s schema, then `_change_type` (`insert`,
+        `delete`, `update_preimage`, `update_postimage`), `_commit_version` and
+        `_commit_timestamp` (UTC). Rewrites that change no row report nothing
+        (spec/format.md, "Change data"). VersionNotFoundError outside the table's history.
+
+        >>> t = create_table("memory://docs/handle-changes", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.append(pa.table({"id": [1, 2]}))
+        >>> _ = t.overwrite(pa.table({"id": [3]}))
+        >>> feed = t.changes(1)
+        >>> list(zip(feed["id"].to_pylist(), feed["_change_type"].to_pylist(), feed["_commit_version"].to_pylist()))
+        [(1, 'insert', 1), (2, 'insert', 1), (1, 'delete', 2), (2, 'delete', 2), (3, 'insert', 2)]
+        """
+        return read_changes(self._store, self._state, start_version, end_version, columns)
+
+    def restore(self, version: int | None = None, *, as_of: AsOf | None = None) -> CommitSummary:
+        """Commit the table's data as it was at `version` (or `as_of`, a time as for `at()`): the
+        files live then, with that version's schema and partitioning; history is kept, and the
+        restore is a new version (operation "restore"). Nothing is committed when the table
+        already matches. (Once vacuum exists, a version whose files were vacuumed cannot be
+        restored.)
+
+        >>> t = create_table("memory://docs/handle-restore", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.append(pa.table({"id": [1]}))
+        >>> _ = t.append(pa.table({"id": [2]}))
+        >>> t.restore(1).version, t.to_arrow()["id"].to_pylist()
+        (3, [1])
+        """
+        if version is None and as_of is None:
+            raise InvalidArgumentError("restore() needs the version (or as_of time) to restore")
+        plan = plan_restore(self._state, self._state_at(version, as_of))
+        return self._commit(self._state, "restore", plan.actions, parameters={"version": plan.metrics["restored_version"]},
+                            read_predicate=TRUE, read_files=plan.read_files, extra_metrics=plan.metrics)
+
+    def tag(self, name: str, version: int | None = None, *, replace: bool = False) -> CommitSummary:
+        """Name `version` (default: this handle's) `name`, in a commit of its own; `scan(ref=name)`
+        then reads it. An existing name is InvalidArgumentError unless `replace=True` moves it.
+        Names are non-empty, at most 255 characters, without control characters.
+
+        >>> t = create_table("memory://docs/handle-tag", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.append(pa.table({"id": [1]}))
+        >>> _ = t.tag("first", version=1)
+        >>> _ = t.append(pa.table({"id": [2]}))
+        >>> t.tags(), t.scan(ref="first").count()
+        ({'first': 1}, 1)
+        """
+        if not isinstance(replace, bool):
+            raise InvalidArgumentError(f"replace must be True or False, not {replace!r}")
+        version = self.version if version is None else self._existing_version(version)
+        return self._commit(self._state, "tag", tag_actions(self._state, name, version, replace=replace),
+                            parameters={"name": name, "version": version})
+
+    def tags(self) -> dict[str, int]:
+        """The tags at this handle's version, name -> version (a past version shows its own).
+
+        >>> t = create_table("memory://docs/handle-tags", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.tag("empty")
+        >>> t.tags(), t.at(version=0).tags()
+        ({'empty': 0}, {})
+        """
+        return dict(self._state.tags)
+
+    def drop_tag(self, name: str) -> CommitSummary:
+        """Remove tag `name` (the version it named stays); VersionNotFoundError if there is none.
+
+        >>> t = create_table("memory://docs/handle-drop-tag", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.tag("v0")
+        >>> _ = t.drop_tag("v0")
+        >>> t.tags()
+        {}
+        """
+        return self._commit(self._state, "drop_tag", drop_tag_actions(self._state, name), parameters={"name": name})
+
+    def _existing_version(self, version: object) -> int:
+        version, _ = check_travel(version, None)
+        if version != self.version and read_entry(self._store, version) is None:
+            raise VersionNotFoundError(f"version {version} is not in the history of {self.uri} "
+                                       f"(this handle is at version {self.version})")
+        return version
+
     # ------------------------------------------------------------ reads
     def scan(self, *, where: str | None = None, columns: Sequence[str] | None = None, version: int | None = None,
-             as_of: AsOf | None = None, limit: int | None = None, ordered: bool = True) -> Scan:
+             as_of: AsOf | None = None, limit: int | None = None, ordered: bool = True, ref: str | None = None) -> Scan:
         """A lazy read of the table: nothing is read until `to_arrow()`, `to_pandas()`, ... .
 
         - `where`: a SQL boolean expression in DuckDB's syntax and semantics (spec/format.md,
@@ -302,6 +393,7 @@ class Table:
         - `columns`: top-level column names to return (default all), taken verbatim.
         - `version`: read that past version (an int); `as_of`: read the newest version committed
           at or before that time (a datetime, date or ISO string); pass at most one of them.
+        - `ref`: read the version a tag names (`tags()`); not with `version` or `as_of`.
         - `limit`: return at most that many rows, reading no more files than needed.
         - `ordered`: rows come in commit order (the order they were appended, file by file, row
           by row; spec/format.md "Row order"); `ordered=False` lets the reader return them in
@@ -316,6 +408,10 @@ class Table:
         >>> t.scan(version=1).count(), t.scan(limit=1).to_arrow()["id"].to_pylist()
         (2, [1])
         """
+        if ref is not None:
+            if version is not None or as_of is not None:
+                raise InvalidArgumentError("pass at most one of version, as_of and ref")
+            version = resolve_ref(self._state, ref)
         return Scan(self._store, self._state_at(version, as_of), where=where, columns=columns, limit=limit,
                     ordered=ordered)
 
@@ -445,8 +541,9 @@ class Table:
             batches = _check_all_match(batches, predicate, where)
         adds = self._write(batches, state)
         removal = remove_matching(self._store, state, predicate, self._write)
+        cdc = rewrite_change_data(self._store, state, predicate, removal.removes, removal.rewritten, adds)
         return self._commit(
-            state, "overwrite", [*actions, *removal.removes, *removal.rewritten, *adds], parameters={"where": where},
+            state, "overwrite", [*actions, *cdc, *removal.removes, *removal.rewritten, *adds], parameters={"where": where},
             read_predicate=TRUE if predicate is None else predicate, read_files=removal.read_files,
             extra_metrics={"num_removed_files": len(removal.removes), "num_deleted_rows": removal.deleted_rows})
 
