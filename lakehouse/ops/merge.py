@@ -32,7 +32,7 @@ from ..read.data_files import output_schema
 from ..table.casting import cast_array
 from ..table.conform import conform_batches
 from .update import (MERGE_ON_READ, FileRows, RowRewrite, VectorChanges, WriteFn, candidate_files, in_place, read_file,
-                     removal, resolve_columns)
+                     removal, resolve_columns, tagged)
 
 MATCHED = ("matched_update", "matched_delete")
 BY_SOURCE = ("by_source_update", "by_source_delete")
@@ -182,9 +182,10 @@ def merge_rows(store: Store, state: TableState, reader: pa.RecordBatchReader, on
     if mode == MERGE_ON_READ:
         removes, re_adds, gone, positions = run.vectors.finish(store)
         change = RowRewrite(removes, [*re_adds, *written], read, run.updated, removed_files=gone,
-                            deletion_vectors=len(re_adds), new_positions=positions)
+                            deletion_vectors=len(re_adds), new_positions=positions, changes=run.changes)
     else:
-        change = RowRewrite(run.removes, written, read, run.updated, removed_files=len(run.removes))
+        change = RowRewrite(run.removes, written, read, run.updated, removed_files=len(run.removes),
+                            changes=run.changes)
     return MergeResult(change, TRUE if predicate is None else predicate, run.updated, run.deleted, run.inserted)
 
 
@@ -196,20 +197,23 @@ class _Run:
         self.removes: list[RemoveFile] = []
         self.vectors = VectorChanges()
         self.updated = self.deleted = self.inserted = 0
+        self.changes: list[pa.RecordBatch] = []  # change data rows: memory bounded by the changed rows
         self.kinds = {i + 1: c.kind for i, c in enumerate(plan.clauses)}
 
     def rows(self, index: pa.Table, adds: list[AddFile]) -> Iterator[pa.RecordBatch]:
         sql, computed = self.plan.join_sql()
         for i, add in enumerate(adds):
             # The join reads the columns it needs; a file some clause changes is then read whole
-            # (a rewrite, or updated rows keeping some of their values), never when untouched.
+            # (its rewrite, and its changed rows for the change data), never when untouched.
             keys = read_file(self.store, self.state, index, i, add, self.plan.join_fields)
             yield from self._file(keys, sql, computed, lambda: read_file(self.store, self.state, index, i, add))
         insert = self.plan.insert_sql()
         if insert is not None:
             for batch in self.session.stream(insert, "merge insert"):
                 self.inserted += batch.num_rows
-                yield self._shaped(batch)
+                batch = self._shaped(batch)
+                self.changes.extend(tagged(pa.Table.from_batches([batch]), "insert"))
+                yield batch
 
     def _join(self, file: FileRows, sql: str) -> pa.Table:
         """The join of the file's live rows (numbered 0.. as `__lh_pos`) with the source."""
@@ -246,6 +250,9 @@ class _Run:
             return read[0]
 
         new = self._updated_rows(updates, computed, full)
+        rows = full().rows  # the change data needs the deleted rows and the pre-images whole
+        self.changes += [*tagged(rows.take(deletes), "delete"), *tagged(rows.take(updates["__lh_pos"]), "update_preimage"),
+                         *tagged(new, "update_postimage")]
         if self.mode == MERGE_ON_READ:
             changed = pa.concat_arrays([pa.array(deletes, pa.int64()), pa.array(updates["__lh_pos"], pa.int64())])
             self.vectors.mark(file, file.positions.take(changed))

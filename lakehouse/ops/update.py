@@ -22,6 +22,7 @@ from ..expressions.arrow_filter import RowFilter
 from ..expressions.sql_eval import SqlSession, quote
 from ..expressions.tree import Expr
 from ..format.actions import AddFile, RemoveFile
+from ..format.change_data import CHANGE_TYPE
 from ..format.deletion_vectors import live_mask, positions_array, read_deletion_vector, write_deletion_vectors
 from ..format.schema import Schema
 from ..format.types import Field
@@ -50,6 +51,7 @@ class RowRewrite:
     removed_files: int = 0
     deletion_vectors: int = 0
     new_positions: Mapping[str, BitMap64] = field(default_factory=dict)
+    changes: list[pa.RecordBatch] = field(default_factory=list)  # change data rows (spec §16)
 
     @property
     def new_files(self) -> list[AddFile]:
@@ -139,6 +141,12 @@ class VectorChanges:
         return removes, adds, gone, {p: new for p, (_, _, new) in keep.items()}
 
 
+def tagged(rows: pa.Table, kind: str) -> list[pa.RecordBatch]:
+    """`rows` as change data batches: their columns, then `_change_type` = `kind`."""
+    out = rows.append_column(CHANGE_TYPE, pa.array([kind] * rows.num_rows, pa.string()))
+    return out.to_batches()
+
+
 def in_place(table: pa.Table, mask: pa.Array, new: pa.Table) -> pa.Table:
     """`table` with the rows where `mask` is true replaced by `new`'s rows (in order): every
     row keeps its position. Only the columns whose values may differ are gathered."""
@@ -187,12 +195,13 @@ def update_rows(store: Store, state: TableState, predicate: Expr | None, set_sql
                 mode: str, write: WriteFn) -> RowRewrite:
     """UPDATE in `mode`. Copy-on-write: each file holding matching rows is rewritten, every row
     in its position, the matching ones updated. Merge-on-read: the matching rows' positions
-    join the file's deletion vector and the updated rows go to new files."""
+    join the file's deletion vector and the updated rows go to new files. The pre- and
+    post-images are kept for the change data (memory: twice the updated rows)."""
     index, adds = candidate_files(state, predicate)
     keep = RowFilter.of(predicate) if predicate is not None else None
     removes: list[RemoveFile] = []
     vectors = VectorChanges()
-    updated = 0
+    updated, changes = 0, []
     with SqlSession() as session:
         evaluate = SetEvaluator(session, state, set_sql)
 
@@ -205,7 +214,9 @@ def update_rows(store: Store, state: TableState, predicate: Expr | None, set_sql
                 if not matched:
                     continue
                 updated += matched
-                new = evaluate(file.rows.filter(mask))
+                old = file.rows.filter(mask)
+                new = evaluate(old)
+                changes.extend(tagged(old, "update_preimage") + tagged(new, "update_postimage"))
                 if mode == MERGE_ON_READ:
                     vectors.mark(file, file.positions.filter(mask))
                     yield from new.to_batches()
@@ -217,10 +228,10 @@ def update_rows(store: Store, state: TableState, predicate: Expr | None, set_sql
         written = write(conform_batches(reader, state.schema), state)
     read = frozenset(index["path"].to_pylist())
     if mode != MERGE_ON_READ:
-        return RowRewrite(removes, written, read, updated, removed_files=len(removes))
+        return RowRewrite(removes, written, read, updated, removed_files=len(removes), changes=changes)
     removes, re_adds, gone, positions = vectors.finish(store)
     return RowRewrite(removes, [*re_adds, *written], read, updated, removed_files=gone,
-                      deletion_vectors=len(re_adds), new_positions=positions)
+                      deletion_vectors=len(re_adds), new_positions=positions, changes=changes)
 
 
 def _mask(keep: RowFilter | None, table: pa.Table) -> pa.Array:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Mapping
 
 from ..expressions.tree import TRUE
-from ..format.state import TableState
+from ..format.actions import Protocol
+from ..format.change_data import CHANGE_FEED_FEATURE
+from ..format.state import TableState, with_writer_feature
+from ..ops.change_data import change_data_actions
 from ..ops.delete import RowChanges, delete_rows
 from ..ops.merge import merge_rows
 from ..ops.update import RowRewrite, resolve_columns, update_rows
@@ -41,7 +44,7 @@ def update_table_rows(table: "Table", set_: Mapping[str, str], where: str | None
     version = state.version
     if change.rows:  # nothing matched: no commit
         version = table._commit(
-            state, "update", [*protocol_actions(state, mode), *change.removes, *change.adds],
+            state, "update", _entry(table, state, mode, change),
             parameters={"set": set_sql, "where": where, "mode": mode},
             **transaction_fields(state, predicate, change),
             extra_metrics={**_added(change), "num_updated_rows": change.rows,
@@ -61,7 +64,7 @@ def merge_table_rows(builder: "MergeBuilder") -> MergeMetrics:
     change, version = result.change, state.version
     if result.updated or result.deleted or result.inserted:
         version = table._commit(
-            state, "merge", [*protocol_actions(state, mode), *change.removes, *change.adds],
+            state, "merge", _entry(table, state, mode, change),
             parameters={"on": builder.on if isinstance(builder.on, str) else list(builder.on), "mode": mode,
                         "clauses": [c.describe() for c in builder.clauses]},
             read_predicate=result.read_predicate, read_files=change.read_files, dv_positions=change.new_positions,
@@ -73,6 +76,19 @@ def merge_table_rows(builder: "MergeBuilder") -> MergeMetrics:
                         num_inserted_rows=result.inserted, num_removed_files=change.removed_files,
                         num_added_files=len(change.new_files), num_deletion_vectors=change.deletion_vectors,
                         num_files_read=len(change.read_files))
+
+
+def _entry(table: "Table", state: TableState, mode: str, change: RowRewrite) -> list:
+    """The actions of a row-level change: one protocol action if it needs features the table
+    lacks (deletion_vectors for merge-on-read, change_feed for its change data), its removes
+    and adds, then its change data files (spec §16)."""
+    cdc = [a for a in change_data_actions(table._store, state, change.changes) if not isinstance(a, Protocol)]
+    protocol = state.protocol
+    if mode == MERGE_ON_READ:
+        protocol = with_deletion_vectors(protocol) or protocol
+    if cdc:
+        protocol = next(iter(with_writer_feature(protocol, CHANGE_FEED_FEATURE)), protocol)
+    return [*([protocol] if protocol != state.protocol else []), *change.removes, *change.adds, *cdc]
 
 
 def _added(change: RowRewrite) -> dict:
