@@ -203,10 +203,15 @@ class _Run:
     def rows(self, index: pa.Table, adds: list[AddFile]) -> Iterator[pa.RecordBatch]:
         sql, computed = self.plan.join_sql()
         for i, add in enumerate(adds):
-            # The join reads the columns it needs; a file some clause changes is then read whole
-            # (its rewrite, and its changed rows for the change data), never when untouched.
-            keys = read_file(self.store, self.state, index, i, add, self.plan.join_fields)
-            yield from self._file(keys, sql, computed, lambda: read_file(self.store, self.state, index, i, add))
+            # Merge-on-read: the join reads the columns it needs, and a file some clause changes
+            # is then read whole (for its changed rows' change data), never when untouched.
+            # Copy-on-write rewrites (so reads whole) most files it joins: one read each.
+            if self.mode == MERGE_ON_READ:
+                keys = read_file(self.store, self.state, index, i, add, self.plan.join_fields)
+                yield from self._file(keys, sql, computed, lambda: read_file(self.store, self.state, index, i, add))
+            else:
+                file = read_file(self.store, self.state, index, i, add)
+                yield from self._file(file, sql, computed, lambda: file)
         insert = self.plan.insert_sql()
         if insert is not None:
             for batch in self.session.stream(insert, "merge insert"):
@@ -254,8 +259,8 @@ class _Run:
         self.changes += [*tagged(rows.take(deletes), "delete"), *tagged(rows.take(updates["__lh_pos"]), "update_preimage"),
                          *tagged(new, "update_postimage")]
         if self.mode == MERGE_ON_READ:
-            changed = pa.concat_arrays([pa.array(deletes, pa.int64()), pa.array(updates["__lh_pos"], pa.int64())])
-            self.vectors.mark(file, file.positions.take(changed))
+            changed = np.concatenate([_numpy(deletes), _numpy(updates["__lh_pos"])])
+            self.vectors.mark(file, file.positions.take(pa.array(changed)))
             yield from new.to_batches()
             return
         file = full()
@@ -292,8 +297,16 @@ class _Run:
 
 def _positions_mask(positions: pa.ChunkedArray | pa.Array, n: int) -> pa.Array:
     """A boolean array of `n` rows, true at `positions`."""
-    return pc.is_in(pa.array(range(n), pa.int64()), value_set=pa.array(positions, pa.int64())) \
-        if len(positions) else pa.array([False] * n, pa.bool_())
+    mask = np.zeros(n, dtype=bool)
+    if len(positions):
+        mask[_numpy(positions)] = True
+    return pa.array(mask)
+
+
+def _numpy(positions: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    if isinstance(positions, pa.ChunkedArray):
+        positions = positions.combine_chunks()
+    return positions.cast(pa.int64()).to_numpy(zero_copy_only=False)
 
 
 def _load_source(session: SqlSession, reader: pa.RecordBatchReader) -> None:

@@ -151,8 +151,10 @@ def in_place(table: pa.Table, mask: pa.Array, new: pa.Table) -> pa.Table:
     """`table` with the rows where `mask` is true replaced by `new`'s rows (in order): every
     row keeps its position. Only the columns whose values may differ are gathered."""
     n = table.num_rows
-    rank = pc.subtract(pc.cumulative_sum(mask.cast(pa.int64())), 1)
-    index = pc.if_else(mask, pc.add(rank, n), pa.array(range(n), pa.int64()))
+    hit = np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
+    index = np.arange(n, dtype=np.int64)
+    index[hit] = n + np.arange(int(hit.sum()), dtype=np.int64)  # the i-th updated row is new's i-th
+    index = pa.array(index)
     columns = []
     for name in table.column_names:
         old, value = table.column(name), new.column(name)
