@@ -221,3 +221,24 @@ def test_builder_is_immutable():
     with_delete = base.when_matched_delete()
     assert base.clauses == () and len(with_delete.clauses) == 1
     assert base.when_matched_update().execute().num_updated_rows == 1
+
+
+def test_a_source_larger_than_the_memory_limit_spills(monkeypatch):
+    """The source streams into DuckDB, which spills it past its memory limit: ~120 MB of
+    source rows under a 48 MB limit still merge."""
+    import lakehouse.ops.merge as merge_op
+
+    monkeypatch.setattr(merge_op, "SOURCE_MEMORY_LIMIT", "48MB")
+    t = lakehouse.create_table(_uri("spill"), schema=pa.schema([("id", pa.int64()), ("pad", pa.string())]))
+    t.append({"id": [0, 1], "pad": ["a", "b"]})
+    n, per = 400_000, 80_000
+
+    def batches():
+        for start in range(0, n, per):
+            ids = pa.array(range(start, start + per), pa.int64())
+            yield pa.record_batch([ids, pa.array(["x" * 300] * per)], names=["id", "pad"])
+
+    source = pa.RecordBatchReader.from_batches(pa.schema([("id", pa.int64()), ("pad", pa.string())]), batches())
+    m = t.merge(source, on="id").when_matched_update().when_not_matched_insert().execute()
+    assert (m.num_updated_rows, m.num_inserted_rows) == (2, n - 2)
+    assert t.scan().count() == n

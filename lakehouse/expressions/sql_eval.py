@@ -104,14 +104,18 @@ class SqlSession:
         self.con.execute(sql).fetchall()
 
     def stream(self, sql: str, what: str) -> Iterator[pa.RecordBatch]:
-        """The result of `sql` batch by batch (errors as in `query`)."""
+        """The result of `sql` (over tables, not registered views) batch by batch, errors as in
+        `query`. It runs on its own cursor, so the session stays free for other statements
+        while the stream is read."""
+        cursor = self.con.cursor()
         try:
-            reader = self.con.sql(sql).to_arrow_reader()
-            yield from reader
+            yield from cursor.sql(sql).to_arrow_reader()
         except duckdb.ConversionException as e:
             raise SchemaMismatchError(f"{what}: a value does not fit its column's type: {_clean(e)}") from None
         except duckdb.Error as e:
             raise InvalidExpressionError(f"{what}: {_clean(e)}") from None
+        finally:
+            cursor.close()
 
     def cast(self, sql: str, duck_type: str) -> str:
         return f"CAST(({sql}) AS {duck_type})"

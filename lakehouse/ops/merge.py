@@ -32,12 +32,15 @@ from ..read.data_files import output_schema
 from ..table.casting import cast_array
 from ..table.conform import conform_batches
 from .update import (MERGE_ON_READ, FileRows, RowRewrite, VectorChanges, WriteFn, candidate_files, in_place, read_file,
-                     removal, resolve_columns, tagged)
+                     removal, resolve_columns, ChangeBuffer)
 
 MATCHED = ("matched_update", "matched_delete")
 BY_SOURCE = ("by_source_update", "by_source_delete")
 UPDATES = ("matched_update", "by_source_update")
 DELETES = ("matched_delete", "by_source_delete")
+# DuckDB's memory limit for the source (None: DuckDB's default, 80% of RAM); past it the source
+# spills to the session's temporary folder.
+SOURCE_MEMORY_LIMIT: str | None = None
 _IN_LIST_KEYS = 1000  # prune by the source's keys themselves up to this many, else by their range
 
 
@@ -170,7 +173,7 @@ def merge_rows(store: Store, state: TableState, reader: pa.RecordBatchReader, on
     is rewritten (rows keep their positions, deleted ones dropped). Merge-on-read: those rows'
     positions join the file's deletion vector and updated rows go to new files. Inserted rows
     go to new files in both modes."""
-    with SqlSession() as session:
+    with SqlSession(memory_limit=SOURCE_MEMORY_LIMIT) as session:
         _load_source(session, reader)
         plan = _Plan(session, state, reader.schema, on, clauses)
         predicate = None if plan.by_source else _prune(session, plan)
@@ -178,14 +181,15 @@ def merge_rows(store: Store, state: TableState, reader: pa.RecordBatchReader, on
         run = _Run(session, plan, store, state, mode)
         out = pa.RecordBatchReader.from_batches(plan.target, run.rows(index, adds))
         written = write(conform_batches(out, state.schema), state)
+        cdc = run.changes.actions(store, state)
     read = frozenset(index["path"].to_pylist())
     if mode == MERGE_ON_READ:
         removes, re_adds, gone, positions = run.vectors.finish(store)
         change = RowRewrite(removes, [*re_adds, *written], read, run.updated, removed_files=gone,
-                            deletion_vectors=len(re_adds), new_positions=positions, changes=run.changes)
+                            deletion_vectors=len(re_adds), new_positions=positions, cdc=cdc)
     else:
         change = RowRewrite(run.removes, written, read, run.updated, removed_files=len(run.removes),
-                            changes=run.changes)
+                            cdc=cdc)
     return MergeResult(change, TRUE if predicate is None else predicate, run.updated, run.deleted, run.inserted)
 
 
@@ -197,7 +201,7 @@ class _Run:
         self.removes: list[RemoveFile] = []
         self.vectors = VectorChanges()
         self.updated = self.deleted = self.inserted = 0
-        self.changes: list[pa.RecordBatch] = []  # change data rows: memory bounded by the changed rows
+        self.changes = ChangeBuffer(session, plan.target)
         self.kinds = {i + 1: c.kind for i, c in enumerate(plan.clauses)}
 
     def rows(self, index: pa.Table, adds: list[AddFile]) -> Iterator[pa.RecordBatch]:
@@ -217,7 +221,7 @@ class _Run:
             for batch in self.session.stream(insert, "merge insert"):
                 self.inserted += batch.num_rows
                 batch = self._shaped(batch)
-                self.changes.extend(tagged(pa.Table.from_batches([batch]), "insert"))
+                self.changes.add(pa.Table.from_batches([batch]), "insert")
                 yield batch
 
     def _join(self, file: FileRows, sql: str) -> pa.Table:
@@ -256,8 +260,9 @@ class _Run:
 
         new = self._updated_rows(updates, computed, full)
         rows = full().rows  # the change data needs the deleted rows and the pre-images whole
-        self.changes += [*tagged(rows.take(deletes), "delete"), *tagged(rows.take(updates["__lh_pos"]), "update_preimage"),
-                         *tagged(new, "update_postimage")]
+        self.changes.add(rows.take(deletes), "delete")
+        self.changes.add(rows.take(updates["__lh_pos"]), "update_preimage")
+        self.changes.add(new, "update_postimage")
         if self.mode == MERGE_ON_READ:
             changed = np.concatenate([_numpy(deletes), _numpy(updates["__lh_pos"])])
             self.vectors.mark(file, file.positions.take(pa.array(changed)))

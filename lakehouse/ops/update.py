@@ -28,6 +28,7 @@ from ..format.schema import Schema
 from ..format.types import Field
 from ..format.state import TableState
 from ..io import Store
+from .change_data import change_data_actions
 from ..read.data_files import output_schema, read_batches
 from ..read.planning import plan_files
 from .delete import adds_from_index
@@ -51,7 +52,7 @@ class RowRewrite:
     removed_files: int = 0
     deletion_vectors: int = 0
     new_positions: Mapping[str, BitMap64] = field(default_factory=dict)
-    changes: list[pa.RecordBatch] = field(default_factory=list)  # change data rows (spec §16)
+    cdc: list = field(default_factory=list)  # change data actions (spec §16), and maybe a protocol action
 
     @property
     def new_files(self) -> list[AddFile]:
@@ -141,10 +142,36 @@ class VectorChanges:
         return removes, adds, gone, {p: new for p, (_, _, new) in keep.items()}
 
 
-def tagged(rows: pa.Table, kind: str) -> list[pa.RecordBatch]:
-    """`rows` as change data batches: their columns, then `_change_type` = `kind`."""
-    out = rows.append_column(CHANGE_TYPE, pa.array([kind] * rows.num_rows, pa.string()))
-    return out.to_batches()
+class ChangeBuffer:
+    """The change data rows of an operation (spec §16), held in its DuckDB session, which
+    spills them to disk past its memory limit: memory stays bounded however many rows change."""
+
+    def __init__(self, session: SqlSession, schema: pa.Schema) -> None:
+        self.session, self.schema, self.rows = session, schema, 0
+
+    def add(self, rows: pa.Table, kind: str) -> None:
+        if not rows.num_rows:
+            return
+        tagged = rows.append_column(CHANGE_TYPE, pa.array([kind] * rows.num_rows, pa.string()))
+        self.session.register("__lh_change_rows", tagged)
+        try:
+            self.session.run("INSERT INTO __lh_changes SELECT * FROM __lh_change_rows" if self.rows else
+                             "CREATE TABLE __lh_changes AS SELECT * FROM __lh_change_rows")
+        finally:
+            self.session.unregister("__lh_change_rows")
+        self.rows += rows.num_rows
+
+    def actions(self, store: Store, state: TableState) -> list:
+        """Write the rows as change data files: their actions (none if nothing changed)."""
+        if not self.rows:
+            return []
+        batches = self.session.stream("SELECT * FROM __lh_changes", "change data")
+        return change_data_actions(store, state, (self._shaped(b) for b in batches))
+
+    def _shaped(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        columns = [cast_array(batch.column(i), f) for i, f in enumerate(self.schema)]
+        return pa.RecordBatch.from_arrays([*columns, batch.column(len(self.schema))],
+                                          names=[*self.schema.names, CHANGE_TYPE])
 
 
 def in_place(table: pa.Table, mask: pa.Array, new: pa.Table) -> pa.Table:
@@ -198,14 +225,15 @@ def update_rows(store: Store, state: TableState, predicate: Expr | None, set_sql
     """UPDATE in `mode`. Copy-on-write: each file holding matching rows is rewritten, every row
     in its position, the matching ones updated. Merge-on-read: the matching rows' positions
     join the file's deletion vector and the updated rows go to new files. The pre- and
-    post-images are kept for the change data (memory: twice the updated rows)."""
+    post-images are the change data."""
     index, adds = candidate_files(state, predicate)
     keep = RowFilter.of(predicate) if predicate is not None else None
     removes: list[RemoveFile] = []
     vectors = VectorChanges()
-    updated, changes = 0, []
+    updated = 0
     with SqlSession() as session:
         evaluate = SetEvaluator(session, state, set_sql)
+        changes = ChangeBuffer(session, evaluate.schema)
 
         def rows() -> Iterator[pa.RecordBatch]:
             nonlocal updated
@@ -218,7 +246,8 @@ def update_rows(store: Store, state: TableState, predicate: Expr | None, set_sql
                 updated += matched
                 old = file.rows.filter(mask)
                 new = evaluate(old)
-                changes.extend(tagged(old, "update_preimage") + tagged(new, "update_postimage"))
+                changes.add(old, "update_preimage")
+                changes.add(new, "update_postimage")
                 if mode == MERGE_ON_READ:
                     vectors.mark(file, file.positions.filter(mask))
                     yield from new.to_batches()
@@ -228,12 +257,13 @@ def update_rows(store: Store, state: TableState, predicate: Expr | None, set_sql
 
         reader = pa.RecordBatchReader.from_batches(evaluate.schema, rows())
         written = write(conform_batches(reader, state.schema), state)
+        cdc = changes.actions(store, state)
     read = frozenset(index["path"].to_pylist())
     if mode != MERGE_ON_READ:
-        return RowRewrite(removes, written, read, updated, removed_files=len(removes), changes=changes)
+        return RowRewrite(removes, written, read, updated, removed_files=len(removes), cdc=cdc)
     removes, re_adds, gone, positions = vectors.finish(store)
     return RowRewrite(removes, [*re_adds, *written], read, updated, removed_files=gone,
-                      deletion_vectors=len(re_adds), new_positions=positions, changes=changes)
+                      deletion_vectors=len(re_adds), new_positions=positions, cdc=cdc)
 
 
 def _mask(keep: RowFilter | None, table: pa.Table) -> pa.Array:

@@ -8,7 +8,6 @@ from ..expressions.tree import TRUE
 from ..format.actions import Protocol
 from ..format.change_data import CHANGE_FEED_FEATURE
 from ..format.state import TableState, with_writer_feature
-from ..ops.change_data import change_data_actions
 from ..ops.delete import RowChanges, delete_rows
 from ..ops.merge import merge_rows
 from ..ops.update import RowRewrite, resolve_columns, update_rows
@@ -82,7 +81,7 @@ def _entry(table: "Table", state: TableState, mode: str, change: RowRewrite) -> 
     """The actions of a row-level change: one protocol action if it needs features the table
     lacks (deletion_vectors for merge-on-read, change_feed for its change data), its removes
     and adds, then its change data files (spec §16)."""
-    cdc = [a for a in change_data_actions(table._store, state, change.changes) if not isinstance(a, Protocol)]
+    cdc = [a for a in change.cdc if not isinstance(a, Protocol)]
     protocol = state.protocol
     if mode == MERGE_ON_READ:
         protocol = with_deletion_vectors(protocol) or protocol
