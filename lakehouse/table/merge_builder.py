@@ -4,7 +4,7 @@ call returns a new builder; a builder is never changed), `execute()` runs and co
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..errors import InvalidArgumentError
 from ..ops.merge import Clause
@@ -91,6 +91,3 @@ def _values(values: Mapping[str, str] | None, what: str) -> tuple[tuple[str, str
     if not isinstance(values, Mapping) or not values:
         raise InvalidArgumentError(f"{what} must be None or a non-empty dict of column -> SQL expression")
     return tuple(values.items())
-
-
-ClauseKind = Literal["matched_update", "matched_delete", "not_matched_insert", "by_source_update", "by_source_delete"]
