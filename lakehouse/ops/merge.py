@@ -75,6 +75,7 @@ class _Plan:
         self.target = output_schema(state.schema.fields)
         self.source = source
         self.types = dict(zip(self.target.names, session.duck_types(self.target)))
+        self.source_types = dict(zip(source.names, session.duck_types(source)))
         self.keys = _keys(on, self.target, source)
         if self.keys is not None:
             self.condition = " AND ".join(f"target.{quote(t)} = source.{quote(s)}" for t, s in self.keys)
@@ -153,9 +154,21 @@ class _Plan:
                 select.append(f"{sql} AS __lh_c{i}")
         kind = "LEFT" if self.by_source else "INNER"
         sql = (f"SELECT target.__lh_pos AS __lh_pos, source.__lh_srow AS __lh_srow, {clause} AS __lh_clause"
-               f"{''.join(', ' + s for s in select)} FROM __lh_target AS target {kind} JOIN __lh_source AS source "
-               f"ON {self.condition}")
+               f"{''.join(', ' + s for s in select)} FROM __lh_target AS target {kind} JOIN {self._source_rows()} "
+               f"AS source ON {self.condition}")
         return sql, computed
+
+    def _source_rows(self) -> str:
+        """The source, less rows whose first key lies outside the file's key range (they cannot
+        match it): the join then hashes a file's share of the source, not all of it. Only for a
+        key both sides hold as the same non-float type (the pruning rule of `_prune`)."""
+        if self.keys is None:
+            return "__lh_source"
+        t, s = self.keys[0]
+        if self.types[t] != self.source_types[s] or self.types[t] in ("FLOAT", "DOUBLE"):
+            return "__lh_source"
+        bounds = f"(SELECT min({quote(t)}) FROM __lh_target) AND (SELECT max({quote(t)}) FROM __lh_target)"
+        return f"(SELECT * FROM __lh_source WHERE {quote(s)} BETWEEN {bounds})"
 
     def insert_sql(self) -> str | None:
         if not any(c.kind == "not_matched_insert" for c in self.clauses):
@@ -350,7 +363,7 @@ def _prune(session: SqlSession, plan: _Plan) -> Expr | None:
     None when nothing can be pruned."""
     if plan.keys is None:
         return None
-    source_types = dict(zip(plan.source.names, session.duck_types(plan.source)))
+    source_types = plan.source_types
     terms: list[Expr] = []
     for t, s in plan.keys:
         if plan.types[t] != source_types[s] or plan.types[t] in ("FLOAT", "DOUBLE"):
