@@ -13,7 +13,7 @@ from ._version import __version__
 from .errors import (
     AtomicCommitUnsupportedError, ColumnNotFoundError, CommitConflictError, CommitRetriesExceededError,
     CorruptTableError, InvalidArgumentError, InvalidExpressionError, InvalidPartitionSpecError, LakehouseError,
-    MissingDependencyError,
+    MergeCardinalityError, MissingDependencyError,
     PredicateViolationError, SchemaMismatchError, StorageError, TableExistsError, TableNotFoundError,
     UnsupportedFeatureError, VersionNotFoundError,
 )
@@ -22,13 +22,15 @@ from .format.types import Field
 from .read.files import ColumnStatistics, DataFile, DataFiles
 from .read.scan import Explanation, Scan
 from .table.handle import CommitSummary, HistoryEntry, Table, create_table, open_table
+from .table.merge_builder import MergeBuilder
+from .table.metrics import MergeMetrics, UpdateMetrics
 
 __all__ = [
     "__version__",
     "create_table", "open_table", "Table", "Scan", "Schema", "Field", "DataFile", "DataFiles", "ColumnStatistics",
-    "Explanation", "CommitSummary", "HistoryEntry",
+    "Explanation", "CommitSummary", "HistoryEntry", "UpdateMetrics", "MergeBuilder", "MergeMetrics",
     "LakehouseError", "TableNotFoundError", "TableExistsError", "CommitConflictError",
     "CommitRetriesExceededError", "SchemaMismatchError", "PredicateViolationError", "InvalidArgumentError", "InvalidExpressionError",
     "ColumnNotFoundError", "InvalidPartitionSpecError", "VersionNotFoundError", "CorruptTableError",
-    "UnsupportedFeatureError", "MissingDependencyError", "StorageError", "AtomicCommitUnsupportedError",
+    "UnsupportedFeatureError", "MissingDependencyError", "MergeCardinalityError", "StorageError", "AtomicCommitUnsupportedError",
 ]

@@ -7,6 +7,7 @@
     │   └── CommitRetriesExceededError  gave up rebasing after the configured attempts
     ├── SchemaMismatchError         data or a schema change that does not fit the table's schema
     ├── PredicateViolationError     overwrite(where=...) data holding rows outside the predicate
+    ├── MergeCardinalityError       a merge where one target row is matched by two source rows
     ├── InvalidArgumentError        an argument the API does not accept (also a ValueError)
     ├── InvalidExpressionError      a `where` string that does not parse or bind
     │   └── ColumnNotFoundError     a column name the schema does not have
@@ -56,6 +57,11 @@ class SchemaMismatchError(LakehouseError):
 
 class PredicateViolationError(LakehouseError):
     pass
+
+
+class MergeCardinalityError(LakehouseError):
+    """A merge with WHEN MATCHED clauses found a target row matched by more than one source row
+    (which source row should win is undefined); nothing was committed."""
 
 
 class InvalidArgumentError(LakehouseError, ValueError):

@@ -31,11 +31,12 @@ from ..read.changes import read_changes
 from ..read.scan import Scan, bind_where
 from .commit import ENGINE, MAX_RETRIES, CommitPolicy, commit
 from .conflicts import Transaction
+from .merge_builder import MergeBuilder
 from .conform import conform_batches, merged_schema, schema_differences, supplied_field_ids, to_reader
 from .schema_update import UpdateSchema
-from .metrics import DeleteMetrics
+from .metrics import DeleteMetrics, UpdateMetrics
 from .properties import WriteMode, check_properties, wants_deletion_vectors, with_deletion_vectors
-from .row_level import delete_table_rows
+from .row_level import delete_table_rows, update_table_rows
 from .travel import AsOf, check_travel
 from .writer import WriteOptions, write_data_files
 
@@ -594,6 +595,44 @@ class Table:
             return CommitSummary(version=state.version, operation="set_properties")
         return self._commit(state, "set_properties", [*([protocol] if protocol else []), metadata],
                             parameters={"properties": new})
+
+    def update(self, *, set: Mapping[str, str], where: str | None = None,
+               mode: WriteMode | None = None) -> UpdateMetrics:
+        """Give the rows matching `where` (every row if None) new values: `set` maps a column to
+        a SQL expression over the row's columns, evaluated by DuckDB (its semantics, NULL and
+        NaN included) and cast to the column's type. `mode` overrides the table property
+        `write.update.mode` for this call. A value that does not fit its column (a NULL in a
+        required one, an out-of-range number) is an error and nothing is committed. See
+        spec/format.md, "Operations".
+
+        >>> import lakehouse
+        >>> t = lakehouse.create_table("memory://docs/handle-update", schema={"id": "int64", "amount": "double"})
+        >>> _ = t.append({"id": [1, 2, 3], "amount": [10.0, 20.0, 30.0]})
+        >>> m = t.update(set={"amount": "amount * 1.5"}, where="id IN (1, 3)")
+        >>> m.num_updated_rows, m.version
+        (2, 2)
+        >>> t.to_arrow().column("amount").to_pylist()
+        [15.0, 20.0, 45.0]
+        """
+        return update_table_rows(self, set, where, mode)
+
+    def merge(self, source: Any, *, on: str | Sequence[str], mode: WriteMode | None = None) -> MergeBuilder:
+        """Start a MERGE of `source` (anything `append` takes, or a DuckDB relation) into the
+        table: `on` is a column name of both, a list of them, or a SQL condition over `source.x`
+        and `target.x`. Add clauses (`when_matched_update`, `when_matched_delete`,
+        `when_not_matched_insert`, `when_not_matched_by_source_update/delete`) and `execute()`.
+        `mode` overrides the table property `write.merge.mode`. See `MergeBuilder`.
+
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://docs/handle-merge", schema={"id": "int64", "n": "int64"})
+        >>> _ = t.append({"id": [1, 2], "n": [1, 1]})
+        >>> m = (t.merge(pa.table({"id": [2, 3], "n": [5, 5]}), on="id")
+        ...       .when_matched_update(set={"n": "target.n + source.n"})
+        ...       .when_not_matched_insert().execute())
+        >>> (m.num_updated_rows, m.num_inserted_rows), sorted(t.to_arrow()["n"].to_pylist())
+        ((1, 1), [1, 5, 6])
+        """
+        return MergeBuilder(table=self, source=source, on=on, mode=mode)
 
     # ------------------------------------------------------------ evolution
     def update_schema(self) -> UpdateSchema:

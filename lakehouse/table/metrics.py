@@ -30,3 +30,36 @@ class DeleteMetrics:
     @property
     def committed(self) -> bool:
         return self.num_deleted_rows > 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpdateMetrics:
+    """What `Table.update` did: the committed `version` (unchanged if no row matched), the
+    `mode` used, rows updated, data files removed (rewritten, or whose every live row was
+    updated under merge-on-read) and added (new data files only), files given a new deletion
+    vector, candidate files read after pruning."""
+
+    version: int
+    mode: str
+    num_updated_rows: int
+    num_removed_files: int
+    num_added_files: int
+    num_deletion_vectors: int
+    num_files_read: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MergeMetrics:
+    """What a merge did: the committed `version` (unchanged if nothing changed), the `mode`
+    used, target rows updated and deleted, source rows inserted, data files removed and added
+    (new data files only), files given a new deletion vector, target files read after pruning."""
+
+    version: int
+    mode: str
+    num_updated_rows: int
+    num_deleted_rows: int
+    num_inserted_rows: int
+    num_removed_files: int
+    num_added_files: int
+    num_deletion_vectors: int
+    num_files_read: int

@@ -3,18 +3,24 @@ facade); `protocol_actions`, `transaction_fields` and `metric_fields` serve upda
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 from ..errors import InvalidArgumentError
 from ..expressions.tree import TRUE
-from ..format.state import TableState
+from ..format.actions import Protocol
+from ..format.change_data import CHANGE_FEED_FEATURE
+from ..format.state import TableState, with_writer_feature
 from ..ops.delete import RowChanges, delete_rows
+from ..ops.merge import merge_rows
+from ..ops.update import RowRewrite, resolve_columns, update_rows
 from ..read.scan import bind_where
-from .metrics import DeleteMetrics
+from .inputs import to_reader
+from .metrics import DeleteMetrics, MergeMetrics, UpdateMetrics
 from .properties import MERGE_ON_READ, SERIALIZABLE, isolation_level, with_deletion_vectors, write_mode
 
 if TYPE_CHECKING:
     from .handle import Table
+    from .merge_builder import MergeBuilder
 
 
 def delete_table_rows(table: "Table", where: str | None, mode: str | None) -> DeleteMetrics:
@@ -30,6 +36,68 @@ def delete_table_rows(table: "Table", where: str | None, mode: str | None) -> De
                             parameters={"where": where, "mode": mode}, **transaction_fields(state, predicate, changes),
                             extra_metrics=metric_fields(changes))
     return _metrics(summary.version, mode, changes)
+
+
+def update_table_rows(table: "Table", set_: Mapping[str, str], where: str | None, mode: str | None) -> UpdateMetrics:
+    state: TableState = table.state
+    mode = write_mode(state.metadata, "update", mode)
+    set_sql = resolve_columns(state.schema, set_, "set")
+    predicate = bind_where(where, state)
+    change = update_rows(table._store, state, predicate, set_sql, mode, table._write)
+    version = state.version
+    if change.rows:  # nothing matched: no commit
+        version = table._commit(
+            state, "update", _entry(table, state, mode, change),
+            parameters={"set": set_sql, "where": where, "mode": mode},
+            **transaction_fields(state, predicate, change),
+            extra_metrics={**_added(change), "num_updated_rows": change.rows,
+                           "num_removed_files": change.removed_files,
+                           "num_deletion_vectors": change.deletion_vectors}).version
+    return UpdateMetrics(version=version, mode=mode, num_updated_rows=change.rows,
+                         num_removed_files=change.removed_files, num_added_files=len(change.new_files),
+                         num_deletion_vectors=change.deletion_vectors, num_files_read=len(change.read_files))
+
+
+def merge_table_rows(builder: "MergeBuilder") -> MergeMetrics:
+    table = builder.table
+    state: TableState = table.state
+    mode = write_mode(state.metadata, "merge", builder.mode)
+    result = merge_rows(table._store, state, to_reader(builder.source), builder.on, builder.clauses, mode,
+                        table._write)
+    change, version = result.change, state.version
+    if result.updated or result.deleted or result.inserted:
+        version = table._commit(
+            state, "merge", _entry(table, state, mode, change),
+            parameters={"on": builder.on if isinstance(builder.on, str) else list(builder.on), "mode": mode,
+                        "clauses": [c.describe() for c in builder.clauses]},
+            read_predicate=result.read_predicate, read_files=change.read_files, dv_positions=change.new_positions,
+            blind_appends_conflict=isolation_level(state.metadata) == SERIALIZABLE,
+            extra_metrics={**_added(change), "num_updated_rows": result.updated, "num_deleted_rows": result.deleted,
+                           "num_inserted_rows": result.inserted, "num_removed_files": change.removed_files,
+                           "num_deletion_vectors": change.deletion_vectors}).version
+    return MergeMetrics(version=version, mode=mode, num_updated_rows=result.updated, num_deleted_rows=result.deleted,
+                        num_inserted_rows=result.inserted, num_removed_files=change.removed_files,
+                        num_added_files=len(change.new_files), num_deletion_vectors=change.deletion_vectors,
+                        num_files_read=len(change.read_files))
+
+
+def _entry(table: "Table", state: TableState, mode: str, change: RowRewrite) -> list:
+    """The actions of a row-level change: one protocol action if it needs features the table
+    lacks (deletion_vectors for merge-on-read, change_feed for its change data), its removes
+    and adds, then its change data files (spec §16)."""
+    cdc = [a for a in change.cdc if not isinstance(a, Protocol)]
+    protocol = state.protocol
+    if mode == MERGE_ON_READ:
+        protocol = with_deletion_vectors(protocol) or protocol
+    if cdc:
+        protocol = next(iter(with_writer_feature(protocol, CHANGE_FEED_FEATURE)), protocol)
+    return [*([protocol] if protocol != state.protocol else []), *change.removes, *change.adds, *cdc]
+
+
+def _added(change: RowRewrite) -> dict:
+    new = change.new_files
+    return {"num_added_files": len(new), "num_added_rows": sum(a.record_count for a in new),
+            "num_added_bytes": sum(a.size for a in new)}
 
 
 def protocol_actions(state: TableState, mode: str) -> list:

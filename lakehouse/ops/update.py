@@ -1,0 +1,273 @@
+"""UPDATE (spec/format.md, "Operations", update): rows matching a predicate get new values,
+computed by DuckDB from SQL expressions over the row (`expressions/sql_eval.py`).
+
+Only files that may hold matching rows are read (partition and stats pruning first), one at a
+time: memory is bounded by one data file plus the writer's buffers. Copy-on-write rewrites
+each touched file: its rows in their original positions, the matching ones with new values.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterator, Mapping
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyroaring import BitMap64
+
+from ..errors import ColumnNotFoundError, InvalidArgumentError
+from ..expressions.arrow_filter import RowFilter
+from ..expressions.sql_eval import SqlSession, quote
+from ..expressions.tree import Expr
+from ..format.actions import AddFile, RemoveFile
+from ..format.change_data import CHANGE_TYPE
+from ..format.deletion_vectors import live_mask, positions_array, read_deletion_vector, write_deletion_vectors
+from ..format.schema import Schema
+from ..format.types import Field
+from ..format.state import TableState
+from ..io import Store
+from .change_data import change_data_actions
+from ..read.data_files import output_schema, read_batches
+from ..read.planning import plan_files
+from .delete import adds_from_index
+from ..table.casting import cast_array
+from ..table.conform import conform_batches
+
+WriteFn = Callable[[Iterator[pa.RecordBatch], TableState], list[AddFile]]
+MERGE_ON_READ = "merge-on-read"
+
+
+@dataclass(frozen=True, slots=True)
+class RowRewrite:
+    """The actions of a row-level change, what it read (for the conflict check) and did.
+    `new_positions`: for each file re-added with a new deletion vector, the positions this
+    change newly deletes (a concurrent commit is rebased by them, table/conflicts.py)."""
+
+    removes: list[RemoveFile]
+    adds: list[AddFile]
+    read_files: frozenset[str]
+    rows: int
+    removed_files: int = 0
+    deletion_vectors: int = 0
+    new_positions: Mapping[str, BitMap64] = field(default_factory=dict)
+    cdc: list = field(default_factory=list)  # change data actions (spec §16), and maybe a protocol action
+
+    @property
+    def new_files(self) -> list[AddFile]:
+        """The adds of new data files (not the same-path re-adds carrying a deletion vector)."""
+        return [a for a in self.adds if a.path not in self.new_positions]
+
+
+def resolve_columns(schema: Schema, names: Mapping[str, object], what: str) -> dict[str, str]:
+    """Each key of `names` as the table's top-level column it means (exact, else the unique
+    case-insensitive match, as predicates resolve names); ColumnNotFoundError otherwise."""
+    if not isinstance(names, Mapping) or not names:
+        raise InvalidArgumentError(f"{what} must be a non-empty dict of column name -> SQL expression")
+    out: dict[str, str] = {}
+    for key, value in names.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise InvalidArgumentError(f"{what}: column names and SQL expressions must be strings, "
+                                       f"got {key!r}: {value!r}")
+        found = [n for n in schema.names if n == key] or [n for n in schema.names if n.lower() == key.lower()]
+        if len(found) != 1:
+            raise ColumnNotFoundError(f"{what}: no column {key!r} (columns: {', '.join(schema.names)})")
+        if found[0] in out:
+            raise InvalidArgumentError(f"{what}: column {found[0]!r} is given twice")
+        out[found[0]] = value
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class FileRows:
+    """The live rows of one data file (current schema, file order), each row's position in the
+    file (what a deletion vector marks), and the file's current deletion vector."""
+
+    add: AddFile
+    rows: pa.Table
+    positions: pa.Array
+    deleted: BitMap64
+
+
+def candidate_files(state: TableState, predicate: Expr | None) -> tuple[pa.Table, list[AddFile]]:
+    """The live files that may hold rows matching `predicate`, and their add actions."""
+    index = plan_files(state, predicate).files
+    return index, adds_from_index(index, state)
+
+
+def read_file(store: Store, state: TableState, index: pa.Table, i: int, add: AddFile,
+              fields: tuple[Field, ...] | None = None) -> FileRows:
+    """Every live row of file `i` of `index` (its `fields`, by default all) with its file
+    position (deleted rows are read, then dropped by the deletion vector, so positions are the
+    file's own)."""
+    one = index.slice(i, 1)
+    plain = one.drop_columns([c for c in one.column_names if c.startswith("deletion_vector")])
+    fields = state.schema.fields if fields is None else fields
+    raw = pa.Table.from_batches(list(read_batches(store, state.metadata, plain, fields, None)),
+                                schema=output_schema(fields))
+    positions = pa.array(np.arange(raw.num_rows, dtype=np.int64))
+    deleted = BitMap64() if add.deletion_vector is None else \
+        read_deletion_vector(store, add.deletion_vector, add.record_count)
+    if deleted:
+        live = live_mask(positions_array(deleted), 0, raw.num_rows)
+        if live is not None:
+            raw, positions = raw.filter(live), positions.filter(live)
+    return FileRows(add, raw, positions, deleted)
+
+
+class VectorChanges:
+    """Merge-on-read bookkeeping: positions newly deleted per file; `finish` writes one Puffin
+    file of the new vectors and returns remove + same-path re-add (or just the remove when no
+    live row is left) per file, as delete does (ops/delete.py)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[AddFile, BitMap64, BitMap64]] = {}
+
+    def mark(self, file: FileRows, positions: pa.Array) -> None:
+        if len(positions):
+            self.files[file.add.path] = (file.add, file.deleted, BitMap64(np.asarray(positions, dtype=np.uint64)))
+
+    def finish(self, store: Store) -> tuple[list[RemoveFile], list[AddFile], int, dict[str, BitMap64]]:
+        removes, keep, gone = [], {}, 0
+        for path, (add, old, new) in self.files.items():
+            removes.append(removal(add))
+            if len(old) + len(new) == add.record_count:
+                gone += 1
+            else:
+                keep[path] = (add, old | new, new)
+        written = write_deletion_vectors(store, {p: bits for p, (_, bits, _) in keep.items()}) if keep else {}
+        now = int(time.time() * 1000)
+        adds = [replace(add, deletion_vector=written[p], modification_time=now) for p, (add, _, _) in keep.items()]
+        return removes, adds, gone, {p: new for p, (_, _, new) in keep.items()}
+
+
+class ChangeBuffer:
+    """The change data rows of an operation (spec §16), held in its DuckDB session, which
+    spills them to disk past its memory limit: memory stays bounded however many rows change."""
+
+    def __init__(self, session: SqlSession, schema: pa.Schema) -> None:
+        self.session, self.schema, self.rows = session, schema, 0
+
+    def add(self, rows: pa.Table, kind: str) -> None:
+        if not rows.num_rows:
+            return
+        tagged = rows.append_column(CHANGE_TYPE, pa.array([kind] * rows.num_rows, pa.string()))
+        self.session.register("__lh_change_rows", tagged)
+        try:
+            self.session.run("INSERT INTO __lh_changes SELECT * FROM __lh_change_rows" if self.rows else
+                             "CREATE TABLE __lh_changes AS SELECT * FROM __lh_change_rows")
+        finally:
+            self.session.unregister("__lh_change_rows")
+        self.rows += rows.num_rows
+
+    def actions(self, store: Store, state: TableState) -> list:
+        """Write the rows as change data files: their actions (none if nothing changed)."""
+        if not self.rows:
+            return []
+        batches = self.session.stream("SELECT * FROM __lh_changes", "change data")
+        return change_data_actions(store, state, (self._shaped(b) for b in batches))
+
+    def _shaped(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        columns = [cast_array(batch.column(i), f) for i, f in enumerate(self.schema)]
+        return pa.RecordBatch.from_arrays([*columns, batch.column(len(self.schema))],
+                                          names=[*self.schema.names, CHANGE_TYPE])
+
+
+def in_place(table: pa.Table, mask: pa.Array, new: pa.Table) -> pa.Table:
+    """`table` with the rows where `mask` is true replaced by `new`'s rows (in order): every
+    row keeps its position. Only the columns whose values may differ are gathered."""
+    n = table.num_rows
+    hit = np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
+    index = np.arange(n, dtype=np.int64)
+    index[hit] = n + np.arange(int(hit.sum()), dtype=np.int64)  # the i-th updated row is new's i-th
+    index = pa.array(index)
+    columns = []
+    for name in table.column_names:
+        old, value = table.column(name), new.column(name)
+        columns.append(old if old is value else pa.concat_arrays(
+            [old.combine_chunks(), value.combine_chunks()]).take(index))
+    return pa.Table.from_arrays(columns, schema=table.schema)
+
+
+def removal(add: AddFile) -> RemoveFile:
+    return RemoveFile(path=add.path, deletion_timestamp=int(time.time() * 1000), size=add.size,
+                      record_count=add.record_count)
+
+
+class SetEvaluator:
+    """SET expressions checked once, then evaluated over the matching rows of each file: the
+    result has the table's columns, SET ones cast (DuckDB's cast) to the column's type."""
+
+    def __init__(self, session: SqlSession, state: TableState, set_sql: Mapping[str, str]) -> None:
+        self.session, self.set_sql = session, dict(set_sql)
+        self.schema = output_schema(state.schema.fields)
+        types = session.duck_types(self.schema)
+        for name, sql in self.set_sql.items():
+            session.check(sql, f"SET {name}", {"target": self.schema}, ["target"])
+        self.select = ", ".join(
+            session.cast(self.set_sql[f.name], t) if f.name in self.set_sql else f"target.{quote(f.name)}"
+            for f, t in zip(self.schema, types))
+
+    def __call__(self, rows: pa.Table) -> pa.Table:
+        self.session.register("target", rows)
+        try:
+            result = self.session.query(f"SELECT {self.select} FROM target", "SET")
+        finally:
+            self.session.unregister("target")
+        columns = [cast_array(result.column(i).combine_chunks(), f) if f.name in self.set_sql else rows.column(f.name)
+                   for i, f in enumerate(self.schema)]
+        return pa.Table.from_arrays(columns, schema=self.schema)
+
+
+def update_rows(store: Store, state: TableState, predicate: Expr | None, set_sql: Mapping[str, str],
+                mode: str, write: WriteFn) -> RowRewrite:
+    """UPDATE in `mode`. Copy-on-write: each file holding matching rows is rewritten, every row
+    in its position, the matching ones updated. Merge-on-read: the matching rows' positions
+    join the file's deletion vector and the updated rows go to new files. The pre- and
+    post-images are the change data."""
+    index, adds = candidate_files(state, predicate)
+    keep = RowFilter.of(predicate) if predicate is not None else None
+    removes: list[RemoveFile] = []
+    vectors = VectorChanges()
+    updated = 0
+    with SqlSession() as session:
+        evaluate = SetEvaluator(session, state, set_sql)
+        changes = ChangeBuffer(session, evaluate.schema)
+
+        def rows() -> Iterator[pa.RecordBatch]:
+            nonlocal updated
+            for i, add in enumerate(adds):
+                file = read_file(store, state, index, i, add)
+                mask = _mask(keep, file.rows)
+                matched = pc.sum(mask).as_py() or 0
+                if not matched:
+                    continue
+                updated += matched
+                old = file.rows.filter(mask)
+                new = evaluate(old)
+                changes.add(old, "update_preimage")
+                changes.add(new, "update_postimage")
+                if mode == MERGE_ON_READ:
+                    vectors.mark(file, file.positions.filter(mask))
+                    yield from new.to_batches()
+                else:
+                    removes.append(removal(add))
+                    yield from in_place(file.rows, mask, new).to_batches()
+
+        reader = pa.RecordBatchReader.from_batches(evaluate.schema, rows())
+        written = write(conform_batches(reader, state.schema), state)
+        cdc = changes.actions(store, state)
+    read = frozenset(index["path"].to_pylist())
+    if mode != MERGE_ON_READ:
+        return RowRewrite(removes, written, read, updated, removed_files=len(removes), cdc=cdc)
+    removes, re_adds, gone, positions = vectors.finish(store)
+    return RowRewrite(removes, [*re_adds, *written], read, updated, removed_files=gone,
+                      deletion_vectors=len(re_adds), new_positions=positions, cdc=cdc)
+
+
+def _mask(keep: RowFilter | None, table: pa.Table) -> pa.Array:
+    if keep is None:
+        return pa.array([True] * table.num_rows, pa.bool_()) if table.num_rows else pa.array([], pa.bool_())
+    mask = keep.mask(table)
+    return mask.combine_chunks() if isinstance(mask, pa.ChunkedArray) else mask
