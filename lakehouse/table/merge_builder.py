@@ -50,32 +50,86 @@ class MergeBuilder:
 
     def when_matched_update(self, set: Mapping[str, str] | None = None, where: str | None = None) -> "MergeBuilder":
         """Update target rows matched by a source row: `set` maps columns to SQL expressions;
-        None sets every column of the table to the source's column of that name."""
+        None sets every column of the table to the source's column of that name.
+
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://docs/merge-mu", schema={"id": "int64", "n": "int64"})
+        >>> _ = t.append({"id": [1, 2], "n": [10, 20]})
+        >>> src = pa.table({"id": [2], "n": [5]})
+        >>> t.merge(src, on="id").when_matched_update(set={"n": "target.n + source.n"}).execute().num_updated_rows
+        1
+        >>> t.to_arrow()["n"].to_pylist()
+        [10, 25]
+        """
         return self._with(Clause(kind="matched_update", where=where, values=_values(set, "set")))
 
     def when_matched_delete(self, where: str | None = None) -> "MergeBuilder":
-        """Delete target rows matched by a source row."""
+        """Delete target rows matched by a source row (only where `where` holds, if given).
+
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://docs/merge-md", schema={"id": "int64"})
+        >>> _ = t.append({"id": [1, 2, 3]})
+        >>> src = pa.table({"id": [2, 3], "op": ["D", "U"]})
+        >>> t.merge(src, on="id").when_matched_delete(where="source.op = 'D'").execute().num_deleted_rows
+        1
+        >>> t.to_arrow()["id"].to_pylist()
+        [1, 3]
+        """
         return self._with(Clause(kind="matched_delete", where=where))
 
     def when_not_matched_insert(self, values: Mapping[str, str] | None = None,
                                 where: str | None = None) -> "MergeBuilder":
         """Insert source rows that match no target row: `values` maps columns to SQL expressions
-        over the source (columns left out are NULL); None takes every column from the source."""
+        over the source (columns left out are NULL); None takes every column from the source.
+
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://docs/merge-ni", schema={"id": "int64", "v": "string"})
+        >>> src = pa.table({"id": [7], "v": ["x"]})
+        >>> values = {"id": "source.id", "v": "upper(source.v)"}
+        >>> t.merge(src, on="id").when_not_matched_insert(values=values).execute().num_inserted_rows
+        1
+        >>> t.to_arrow().to_pylist()
+        [{'id': 7, 'v': 'X'}]
+        """
         return self._with(Clause(kind="not_matched_insert", where=where, values=_values(values, "values")))
 
     def when_not_matched_by_source_update(self, set: Mapping[str, str], where: str | None = None) -> "MergeBuilder":
         """Update target rows no source row matches (`set` over the target's columns). Every
-        live file is read: any row may be unmatched."""
+        live file is read: any row may be unmatched.
+
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://docs/merge-bsu", schema={"id": "int64", "active": "bool"})
+        >>> _ = t.append({"id": [1, 2], "active": [True, True]})
+        >>> src = pa.table({"id": [1]})
+        >>> _ = t.merge(src, on="id").when_not_matched_by_source_update(set={"active": "false"}).execute()
+        >>> t.to_arrow()["active"].to_pylist()
+        [True, False]
+        """
         if set is None:
             raise InvalidArgumentError("when_not_matched_by_source_update needs set={column: SQL expression}")
         return self._with(Clause(kind="by_source_update", where=where, values=_values(set, "set")))
 
     def when_not_matched_by_source_delete(self, where: str | None = None) -> "MergeBuilder":
-        """Delete target rows no source row matches. Every live file is read."""
+        """Delete target rows no source row matches (a full sync). Every live file is read.
+
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://docs/merge-bsd", schema={"id": "int64"})
+        >>> _ = t.append({"id": [1, 2, 3]})
+        >>> t.merge(pa.table({"id": [2]}), on="id").when_not_matched_by_source_delete().execute().num_deleted_rows
+        2
+        """
         return self._with(Clause(kind="by_source_delete", where=where))
 
     def execute(self) -> MergeMetrics:
-        """Run the clauses and commit the result as one version (none if nothing changed)."""
+        """Run the clauses and commit the result as one version (none if nothing changed);
+        returns the metrics (rows inserted, updated, deleted; files added, removed; DVs written).
+
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://docs/merge-exec", schema={"id": "int64"})
+        >>> m = t.merge(pa.table({"id": [1]}), on="id").when_not_matched_insert().execute()
+        >>> m.version, m.num_inserted_rows
+        (1, 1)
+        """
         if not self.clauses:
             raise InvalidArgumentError("a merge needs at least one when_... clause")
         return merge_table_rows(self)
