@@ -21,7 +21,7 @@ from .format.schema import Schema
 from .format.types import Field
 from .read.files import ColumnStatistics, DataFile, DataFiles
 from .read.scan import Explanation, Scan
-from .table.handle import CommitSummary, HistoryEntry, Table, create_table, open_table
+from .table import CommitSummary, HistoryEntry, Table, create_table, open_table
 from .table.merge_builder import MergeBuilder
 from .table.metrics import MergeMetrics, UpdateMetrics
 

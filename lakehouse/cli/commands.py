@@ -6,7 +6,7 @@ import click
 import pyarrow.compute as pc
 
 from ..format.file_index import live_counts
-from ..table.handle import Table, open_table
+from ..table import Table, open_table
 from .app import PositiveInt, Run, lh, table_uri
 
 

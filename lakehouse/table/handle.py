@@ -1,40 +1,37 @@
-"""The table API: create, open, append, overwrite, scan, history."""
+"""The table handle: reads, writes, row-level changes, history and evolution of one table."""
 
 from __future__ import annotations
 
 import datetime as dt
-import time
-import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Iterator, Literal, Mapping, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import InvalidArgumentError, PredicateViolationError, TableExistsError, VersionNotFoundError
+from ..errors import InvalidArgumentError, PredicateViolationError, VersionNotFoundError
 from ..expressions.arrow_filter import RowFilter
 from ..expressions.tree import TRUE, Expr
-from ..format.actions import AddFile, CommitInfo, Protocol, TableMetadata
-from ..format.checkpoint import checkpoint_versions, settle
-from ..format.log import encode_entry, list_versions, log_path, read_entries_from, read_entry, read_log_range
-from ..format.partitioning import UNPARTITIONED, PartitionSpec, evolve_spec, parse_partition_by, partition_terms
+from ..format.actions import AddFile, TableMetadata
+from ..format.checkpoint import settle
+from ..format.log import read_entries_from, read_entry, read_log_range
+from ..format.partitioning import PartitionSpec, evolve_spec, partition_terms
 from ..format.refs import drop_tag_actions, resolve_ref, tag_actions
 from ..format.replay import load_state, version_at
 from ..format.schema import Schema
-from ..format.type_names import schema_fields
-from ..format.state import TableState, apply_actions
+from ..format.state import TableState
 from ..io import Store
 from ..ops.change_data import rewrite_change_data
 from ..ops.restore import plan_restore
 from ..ops.rewrite import remove_matching
 from ..read.changes import read_changes
 from ..read.scan import Scan, bind_where
-from .commit import ENGINE, MAX_RETRIES, CommitPolicy, commit
+from .commit import MAX_RETRIES, CommitPolicy, commit
 from .conflicts import Transaction
 from .merge_builder import MergeBuilder
 from .conform import conform_batches, merged_schema, schema_differences, supplied_field_ids, to_reader
 from .schema_update import UpdateSchema
-from .metrics import DeleteMetrics, UpdateMetrics
+from .metrics import CommitSummary, DeleteMetrics, HistoryEntry, UpdateMetrics
 from .properties import WriteMode, check_properties, wants_deletion_vectors, with_deletion_vectors
 from .row_level import delete_table_rows, update_table_rows
 from .travel import AsOf, check_travel
@@ -44,123 +41,13 @@ SchemaMode = Literal["strict", "merge"]
 _COMPACT_AFTER_ADDS = 4096  # fold a handle's replayed adds into its Arrow index past this many
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CommitSummary:
-    """What a write committed: the new `version`, the `operation` ("append", "overwrite", ...)
-    and its `metrics` (`num_added_files`, `num_added_rows`, `num_added_bytes`, and for an
-    overwrite `num_removed_files`, `num_deleted_rows`).
-
-    >>> t = create_table("memory://docs/handle-commit-summary", schema=pa.schema([("id", pa.int64())]))
-    >>> summary = t.append(pa.table({"id": [1, 2]}))
-    >>> summary.version, summary.operation, summary.metrics["num_added_rows"]
-    (1, 'append', 2)
-    """
-
-    version: int
-    operation: str
-    metrics: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HistoryEntry:
-    """One commit, as `Table.history()` lists them: its `version`, commit `timestamp` (UTC), the
-    `operation` and its `parameters` and `metrics`, the `engine` that wrote it, the
-    `read_version` it was built on and whether it was a blind append (added files only).
-
-    >>> t = create_table("memory://docs/handle-history-entry", schema=pa.schema([("id", pa.int64())]))
-    >>> _ = t.append(pa.table({"id": [1]}))
-    >>> entry = t.history()[0]
-    >>> entry.version, entry.operation, entry.read_version, entry.is_blind_append
-    (1, 'append', 0, True)
-    >>> entry.timestamp.tzinfo
-    datetime.timezone.utc
-    """
-
-    version: int
-    timestamp: dt.datetime
-    operation: str
-    parameters: Mapping[str, Any]
-    metrics: Mapping[str, Any]
-    engine: str
-    read_version: int | None
-    is_blind_append: bool
-
-
-def create_table(uri: str, *, schema: pa.Schema | Schema | Mapping[str, str | pa.DataType],
-                 partition_by: Sequence[str] | str | None = None, properties: Mapping[str, str] | None = None,
-                 storage_options: Mapping[str, Any] | None = None) -> "Table":
-    """Create a table (version 0) at `uri`; TableExistsError if one is there.
-
-    `schema` is a pyarrow Schema, a lakehouse Schema, or a dict of column name to type, where a
-    type is a pyarrow DataType or a type name: the names the library prints (`"int64"`,
-    `"string"`, `"timestamp[us, UTC]"`, `"decimal(10, 2)"`, `"list<int64>"`) or DuckDB's SQL
-    names (`"bigint"`, `"varchar"`, `"double"`); see `lakehouse.format.type_names`. Columns
-    given by a dict are nullable; use a pyarrow Schema with `nullable=False` for required ones.
-
-    >>> import lakehouse
-    >>> t = lakehouse.create_table("memory://doc-create", schema={"id": "int64", "name": "varchar"})
-    >>> [(f.name, str(f.type)) for f in t.schema.fields]
-    [('id', 'int64'), ('name', 'string')]
-    """
-    store = Store.from_uri(uri, storage_options)
-    if not isinstance(schema, Schema):
-        schema = Schema.from_arrow(schema if isinstance(schema, pa.Schema) else schema_fields(schema))
-    last_column_id = schema.highest_field_id
-    terms = partition_terms(partition_by)  # one string is one term, not its characters
-    spec = parse_partition_by(terms, schema, spec_id=0) if terms else UNPARTITIONED
-    now = int(time.time() * 1000)
-    metadata = TableMetadata(
-        table_id=str(uuid.uuid4()), created_at=now, schemas=(schema,), current_schema_id=schema.schema_id,
-        last_column_id=last_column_id, partition_specs=(spec,), default_spec_id=spec.spec_id,
-        last_partition_id=max([pf.field_id for pf in spec.fields], default=999),
-        properties=check_properties(properties))
-    actions = (with_deletion_vectors(Protocol()) if wants_deletion_vectors(metadata.properties) else Protocol(),
-               metadata)
-    info = CommitInfo(timestamp=now, operation="create", engine=ENGINE,
-                      parameters={"partition_by": terms})
-    # Entry 0 may be gone from an existing table (removed after a checkpoint): never refill it.
-    if list_versions(store) or checkpoint_versions(store) or not store.put_if_absent(
-            log_path(0), encode_entry(0, info, actions)):
-        raise TableExistsError(f"a table already exists at {store.uri}")
-    return Table(store, apply_actions(None, 0, now, actions))
-
-
-def open_table(uri: str, *, storage_options: Mapping[str, Any] | None = None, version: int | None = None,
-               as_of: AsOf | None = None, ref: str | None = None) -> "Table":
-    """Open the table at `uri`: its newest version, or a past one by `version` or `as_of`.
-
-    `version` is a version number (an int, as `history()` lists them); `as_of` picks the newest
-    version committed at or before a time: a datetime (naive means local time), a
-    `datetime.date` (midnight at its start, local time) or an ISO-8601 string (`"2024-03-01"`,
-    `"2024-03-01T12:00:00Z"`); `ref` the version a tag names now (`Table.tag`). TableNotFoundError if
-    there is no table at `uri`; VersionNotFoundError if the version, time or tag is not in its history.
-
-    >>> import pyarrow as pa, lakehouse
-    >>> t = lakehouse.create_table("memory://docs/handle-open_table", schema=pa.schema([("id", pa.int64())]))
-    >>> _ = t.append(pa.table({"id": [1, 2]}))
-    >>> lakehouse.open_table("memory://docs/handle-open_table").version
-    1
-    >>> lakehouse.open_table("memory://docs/handle-open_table", version=0).to_arrow().num_rows
-    0
-    """
-    version, as_of_ms = check_travel(version, as_of)  # before any I/O
-    if ref is not None and (version is not None or as_of_ms is not None):
-        raise InvalidArgumentError("pass at most one of version, as_of and ref")
-    store = Store.from_uri(uri, storage_options)
-    if ref is not None:
-        return Table(store, load_state(store, resolve_ref(load_state(store), ref)))
-    if as_of_ms is None:  # read only up to `version`: newer entries may be damaged
-        return Table(store, load_state(store, version))
-    latest = load_state(store)
-    return Table(store, _state_as_of(store, as_of_ms, latest))
-
-
 class Table:
     """A handle on a table. It holds the newest state it has seen: its own commits advance it;
     commits by others appear after `refresh()`, and `at()` gives a handle on a past version.
     A handle is never changed by either: they return new handles.
 
-    >>> t = create_table("memory://docs/handle-table-class", schema=pa.schema([("id", pa.int64())]),
+    >>> import lakehouse, pyarrow as pa
+    >>> t = lakehouse.create_table("memory://docs/handle-table-class", schema=pa.schema([("id", pa.int64())]),
     ...                  partition_by=["bucket(4, id)"])
     >>> _ = t.append(pa.table({"id": [1, 2, 3]}))
     >>> t
@@ -178,7 +65,8 @@ class Table:
     def uri(self) -> str:
         """Where the table lives (credentials removed).
 
-        >>> create_table("memory://docs/handle-uri", schema=pa.schema([("id", pa.int64())])).uri
+        >>> import lakehouse, pyarrow as pa
+        >>> lakehouse.create_table("memory://docs/handle-uri", schema=pa.schema([("id", pa.int64())])).uri
         'memory://docs/handle-uri'
         """
         return self._store.uri
@@ -187,7 +75,8 @@ class Table:
     def version(self) -> int:
         """The version this handle reads: 0 is the empty table `create_table` made.
 
-        >>> t = create_table("memory://docs/handle-version", schema=pa.schema([("id", pa.int64())]))
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://docs/handle-version", schema=pa.schema([("id", pa.int64())]))
         >>> t.version, t.append(pa.table({"id": [1]})).version, t.version
         (0, 1, 1)
         """
@@ -202,7 +91,8 @@ class Table:
     def schema(self) -> Schema:
         """The table's schema at this version, with field ids.
 
-        >>> create_table("memory://docs/handle-schema", schema=pa.schema([("id", pa.int64())])).schema
+        >>> import lakehouse, pyarrow as pa
+        >>> lakehouse.create_table("memory://docs/handle-schema", schema=pa.schema([("id", pa.int64())])).schema
         Schema(schema_id=0):
           1: id: int64
         """
@@ -212,7 +102,9 @@ class Table:
     def arrow_schema(self) -> pa.Schema:
         """The Arrow schema scans return (field ids in each field's metadata).
 
-        >>> create_table("memory://docs/handle-arrow-schema", schema=pa.schema([("id", pa.int64())])).arrow_schema.names
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://docs/handle-arrow-schema", schema=pa.schema([("id", pa.int64())]))
+        >>> t.arrow_schema.names
         ['id']
         """
         return self.scan().schema
@@ -222,7 +114,8 @@ class Table:
         """Everything the log says about the table at this version: schemas, partition specs,
         properties, its id and creation time (spec/format.md, "metadata").
 
-        >>> t = create_table("memory://docs/handle-metadata", schema=pa.schema([("id", pa.int64())]))
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://docs/handle-metadata", schema=pa.schema([("id", pa.int64())]))
         >>> len(t.metadata.table_id)
         36
         """
@@ -232,7 +125,9 @@ class Table:
     def partition_spec(self) -> PartitionSpec:
         """How new data is split into files (by field id; `describe(schema)` names the columns).
 
-        >>> t = create_table("memory://docs/handle-partition-spec", schema=pa.schema([("ts", pa.timestamp("us"))]),
+        >>> import lakehouse, pyarrow as pa
+        >>> schema = pa.schema([("ts", pa.timestamp("us"))])
+        >>> t = lakehouse.create_table("memory://docs/handle-partition-spec", schema=schema,
         ...                  partition_by=["day(ts)"])
         >>> t.partition_spec.describe(t.schema)
         'day(ts)'
@@ -243,7 +138,8 @@ class Table:
     def properties(self) -> Mapping[str, str]:
         """The table's properties (spec/format.md, "Table properties").
 
-        >>> t = create_table("memory://docs/handle-properties", schema=pa.schema([("id", pa.int64())]),
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://docs/handle-properties", schema=pa.schema([("id", pa.int64())]),
         ...                  properties={"checkpoint.interval": 10})
         >>> t.properties["checkpoint.interval"]
         '10'
@@ -258,8 +154,9 @@ class Table:
     def refresh(self) -> "Table":
         """A new handle at the table's newest version (this one is left as it is).
 
-        >>> t = create_table("memory://docs/handle-refresh", schema=pa.schema([("id", pa.int64())]))
-        >>> _ = open_table("memory://docs/handle-refresh").append(pa.table({"id": [1]}))  # another writer
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://docs/handle-refresh", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = lakehouse.open_table("memory://docs/handle-refresh").append(pa.table({"id": [1]}))  # another writer
         >>> t.version, t.refresh().version
         (0, 1)
         """
@@ -270,7 +167,8 @@ class Table:
         `as_of` (a datetime, naive meaning local time; a `datetime.date`, midnight local time; or an
         ISO-8601 string such as `"2024-03-01T12:00:00Z"`). VersionNotFoundError if there is none.
 
-        >>> t = create_table("memory://docs/handle-at", schema=pa.schema([("id", pa.int64())]))
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://docs/handle-at", schema=pa.schema([("id", pa.int64())]))
         >>> _ = t.append(pa.table({"id": [1]}))
         >>> t.at(version=0).version, t.at(as_of=t.history()[0].timestamp).version
         (0, 1)
@@ -281,7 +179,8 @@ class Table:
         """The commits (HistoryEntry), newest first, up to the table's newest version (which may
         be newer than this handle's); `limit` keeps the newest `limit` of them.
 
-        >>> t = create_table("memory://docs/handle-history", schema=pa.schema([("id", pa.int64())]))
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://docs/handle-history", schema=pa.schema([("id", pa.int64())]))
         >>> _ = t.append(pa.table({"id": [1]}))
         >>> [(e.version, e.operation) for e in t.history()]
         [(1, 'append'), (0, 'create')]
@@ -309,7 +208,8 @@ class Table:
         `_commit_timestamp` (UTC). Rewrites that change no row report nothing
         (spec/format.md, "Change data"). VersionNotFoundError outside the table's history.
 
-        >>> t = create_table("memory://docs/handle-changes", schema=pa.schema([("id", pa.int64())]))
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://docs/handle-changes", schema=pa.schema([("id", pa.int64())]))
         >>> _ = t.append(pa.table({"id": [1, 2]}))
         >>> _ = t.overwrite(pa.table({"id": [3]}))
         >>> feed = t.changes(1)
@@ -325,7 +225,8 @@ class Table:
         already matches. (Once vacuum exists, a version whose files were vacuumed cannot be
         restored.)
 
-        >>> t = create_table("memory://docs/handle-restore", schema=pa.schema([("id", pa.int64())]))
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://docs/handle-restore", schema=pa.schema([("id", pa.int64())]))
         >>> _ = t.append(pa.table({"id": [1]}))
         >>> _ = t.append(pa.table({"id": [2]}))
         >>> t.restore(1).version, t.to_arrow()["id"].to_pylist()
@@ -334,7 +235,8 @@ class Table:
         if version is None and as_of is None:
             raise InvalidArgumentError("restore() needs the version (or as_of time) to restore")
         plan = plan_restore(self._state, self._state_at(version, as_of))
-        return self._commit(self._state, "restore", plan.actions, parameters={"version": plan.metrics["restored_version"]},
+        return self._commit(self._state, "restore", plan.actions,
+                            parameters={"version": plan.metrics["restored_version"]},
                             read_predicate=TRUE, read_files=plan.read_files, extra_metrics=plan.metrics)
 
     def tag(self, name: str, version: int | None = None, *, replace: bool = False) -> CommitSummary:
@@ -342,7 +244,8 @@ class Table:
         then reads it. An existing name is InvalidArgumentError unless `replace=True` moves it.
         Names are non-empty, at most 255 characters, without control characters.
 
-        >>> t = create_table("memory://docs/handle-tag", schema=pa.schema([("id", pa.int64())]))
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://docs/handle-tag", schema=pa.schema([("id", pa.int64())]))
         >>> _ = t.append(pa.table({"id": [1]}))
         >>> _ = t.tag("first", version=1)
         >>> _ = t.append(pa.table({"id": [2]}))
@@ -358,7 +261,8 @@ class Table:
     def tags(self) -> dict[str, int]:
         """The tags at this handle's version, name -> version (a past version shows its own).
 
-        >>> t = create_table("memory://docs/handle-tags", schema=pa.schema([("id", pa.int64())]))
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://docs/handle-tags", schema=pa.schema([("id", pa.int64())]))
         >>> _ = t.tag("empty")
         >>> t.tags(), t.at(version=0).tags()
         ({'empty': 0}, {})
@@ -368,7 +272,8 @@ class Table:
     def drop_tag(self, name: str) -> CommitSummary:
         """Remove tag `name` (the version it named stays); VersionNotFoundError if there is none.
 
-        >>> t = create_table("memory://docs/handle-drop-tag", schema=pa.schema([("id", pa.int64())]))
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://docs/handle-drop-tag", schema=pa.schema([("id", pa.int64())]))
         >>> _ = t.tag("v0")
         >>> _ = t.drop_tag("v0")
         >>> t.tags()
@@ -401,7 +306,8 @@ class Table:
           any order.
 
         >>> import pyarrow as pa, lakehouse
-        >>> t = lakehouse.create_table("memory://doc-out/table-scan", schema=pa.schema([("id", pa.int64()), ("s", pa.string())]))
+        >>> schema = pa.schema([("id", pa.int64()), ("s", pa.string())])
+        >>> t = lakehouse.create_table("memory://doc-out/table-scan", schema=schema)
         >>> _ = t.append(pa.table({"id": [1, 2], "s": ["a", "b"]}))
         >>> _ = t.append(pa.table({"id": [3], "s": ["c"]}))
         >>> t.scan(where="id >= 2", columns=["s"]).to_arrow()["s"].to_pylist()
@@ -485,7 +391,7 @@ class Table:
         """The state for a time travel argument pair (this handle's own for neither)."""
         version, as_of_ms = check_travel(version, as_of)
         if as_of_ms is not None:
-            return _state_as_of(self._store, as_of_ms, load_state(self._store))
+            return state_as_of(self._store, as_of_ms, load_state(self._store))
         if version is None or version == self._state.version:
             return self._state
         return load_state(self._store, version)
@@ -549,7 +455,8 @@ class Table:
         removal = remove_matching(self._store, state, predicate, self._write)
         cdc = rewrite_change_data(self._store, state, predicate, removal.removes, removal.rewritten, adds)
         return self._commit(
-            state, "overwrite", [*actions, *cdc, *removal.removes, *removal.rewritten, *adds], parameters={"where": where},
+            state, "overwrite", [*actions, *cdc, *removal.removes, *removal.rewritten, *adds],
+            parameters={"where": where},
             read_predicate=TRUE if predicate is None else predicate, read_files=removal.read_files,
             extra_metrics={"num_removed_files": len(removal.removes), "num_deleted_rows": removal.deleted_rows})
 
@@ -563,7 +470,8 @@ class Table:
         Only files that may hold matching rows are read. When no row matches nothing is
         committed, and the metrics carry the unchanged version.
 
-        >>> t = create_table("memory://docs/handle-delete", schema={"id": "int64", "amount": "double"})
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://docs/handle-delete", schema={"id": "int64", "amount": "double"})
         >>> _ = t.append({"id": [1, 2, 3], "amount": [5.0, -1.0, None]})
         >>> m = t.delete(where="amount < 0")
         >>> m.version, m.num_deleted_rows, t.to_arrow()["id"].to_pylist()
@@ -581,7 +489,8 @@ class Table:
         protocol feature in the same commit (readers older than it then refuse the table).
         Setting values the table already has commits nothing.
 
-        >>> t = create_table("memory://docs/handle-set-properties", schema={"id": "int64"})
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://docs/handle-set-properties", schema={"id": "int64"})
         >>> t.set_properties({"write.delete.mode": "merge-on-read"}).version
         1
         >>> t.properties["write.delete.mode"], "deletion_vectors" in t.state.protocol.writer_features
@@ -640,7 +549,8 @@ class Table:
         `with` block ends, or on `.commit()`. Columns keep their field ids, so data already
         written reads under the new schema (spec/format.md, "Schema evolution").
 
-        >>> t = create_table("memory://docs/handle-update-schema", schema=pa.schema([("id", pa.int32())]))
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://docs/handle-update-schema", schema=pa.schema([("id", pa.int32())]))
         >>> with t.update_schema() as update:
         ...     _ = update.add_column("name", pa.string()).rename_column("id", "user_id")
         >>> t.schema.names, t.version
@@ -653,7 +563,9 @@ class Table:
         `"bucket(16, user_id)"`, `"category"`; empty for none). Files already written keep their
         partitioning, and scans prune both.
 
-        >>> t = create_table("memory://docs/handle-update-partitioning", schema=pa.schema([("ts", pa.timestamp("us"))]))
+        >>> import lakehouse, pyarrow as pa
+        >>> schema = pa.schema([("ts", pa.timestamp("us"))])
+        >>> t = lakehouse.create_table("memory://docs/handle-update-partitioning", schema=schema)
         >>> t.update_partitioning(["day(ts)"]).version
         1
         >>> t.partition_spec.describe(t.schema)
@@ -745,6 +657,6 @@ def _check_limit(limit: object) -> int:
     return limit
 
 
-def _state_as_of(store: Store, as_of_ms: int, latest: TableState) -> TableState:
+def state_as_of(store: Store, as_of_ms: int, latest: TableState) -> TableState:
     version = version_at(store, as_of_ms, latest)
     return latest if version == latest.version else load_state(store, version)

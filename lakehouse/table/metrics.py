@@ -1,8 +1,57 @@
-"""What row-level operations report: one frozen dataclass per operation."""
+"""What writes report: a summary of any commit, history entries, and one frozen dataclass per
+row-level operation."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommitSummary:
+    """What a write committed: the new `version`, the `operation` ("append", "overwrite", ...)
+    and its `metrics` (`num_added_files`, `num_added_rows`, `num_added_bytes`, and for an
+    overwrite `num_removed_files`, `num_deleted_rows`).
+
+    >>> import lakehouse, pyarrow as pa
+    >>> t = lakehouse.create_table("memory://docs/handle-commit-summary", schema=pa.schema([("id", pa.int64())]))
+    >>> summary = t.append(pa.table({"id": [1, 2]}))
+    >>> summary.version, summary.operation, summary.metrics["num_added_rows"]
+    (1, 'append', 2)
+    """
+
+    version: int
+    operation: str
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryEntry:
+    """One commit, as `Table.history()` lists them: its `version`, commit `timestamp` (UTC), the
+    `operation` and its `parameters` and `metrics`, the `engine` that wrote it, the
+    `read_version` it was built on and whether it was a blind append (added files only).
+
+    >>> import lakehouse, pyarrow as pa
+    >>> t = lakehouse.create_table("memory://docs/handle-history-entry", schema=pa.schema([("id", pa.int64())]))
+    >>> _ = t.append(pa.table({"id": [1]}))
+    >>> entry = t.history()[0]
+    >>> entry.version, entry.operation, entry.read_version, entry.is_blind_append
+    (1, 'append', 0, True)
+    >>> entry.timestamp.tzinfo
+    datetime.timezone.utc
+    """
+
+    version: int
+    timestamp: dt.datetime
+    operation: str
+    parameters: Mapping[str, Any]
+    metrics: Mapping[str, Any]
+    engine: str
+    read_version: int | None
+    is_blind_append: bool
+
+
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -22,7 +22,8 @@ from ..format.type_names import format_type
 from ..format.types import Field, IdAssigner, StructType, Type, can_widen
 
 if TYPE_CHECKING:
-    from .handle import CommitSummary, Table
+    from .handle import Table
+    from .metrics import CommitSummary
 
 
 def _recorded(change: Callable) -> Callable:
