@@ -13,6 +13,7 @@ unmatched, and a condition `on` that is not column equalities cannot prune eithe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
@@ -31,6 +32,7 @@ from ..io import Store
 from ..read.data_files import output_schema
 from ..table.casting import cast_array
 from ..table.conform import conform_batches
+from .change_data import ChangeReferences
 from .update import (MERGE_ON_READ, FileRows, RowRewrite, VectorChanges, WriteFn, candidate_files, in_place, read_file,
                      removal, resolve_columns, ChangeBuffer)
 
@@ -192,11 +194,22 @@ def merge_rows(store: Store, state: TableState, reader: pa.RecordBatchReader, on
         predicate = None if plan.by_source else _prune(session, plan)
         index, adds = candidate_files(state, predicate)
         run = _Run(session, plan, store, state, mode)
-        out = pa.RecordBatchReader.from_batches(plan.target, run.rows(index, adds))
-        written = write(conform_batches(out, state.schema), state)
-        cdc = run.changes.actions(store, state)
+
+        def written_as(batches: Iterator[pa.RecordBatch]) -> list[AddFile]:
+            return write(conform_batches(pa.RecordBatchReader.from_batches(plan.target, batches), state.schema), state)
+
+        if mode == MERGE_ON_READ:  # updated and inserted rows in files of their own: change references
+            written = written_as(run.rows(index, adds))
+            inserted = written_as(run.inserts())
+            run.references.whole("update_postimage", written)
+            run.references.whole("insert", inserted)
+            written += inserted
+        else:
+            written = written_as(chain(run.rows(index, adds), run.inserts()))
+            cdc = run.changes.actions(store, state)
     read = frozenset(index["path"].to_pylist())
     if mode == MERGE_ON_READ:
+        cdc = run.references.actions(store)
         removes, re_adds, gone, positions = run.vectors.finish(store)
         change = RowRewrite(removes, [*re_adds, *written], read, run.updated, removed_files=gone,
                             deletion_vectors=len(re_adds), new_positions=positions, cdc=cdc)
@@ -215,6 +228,7 @@ class _Run:
         self.vectors = VectorChanges()
         self.updated = self.deleted = self.inserted = 0
         self.changes = ChangeBuffer(session, plan.target)
+        self.references = ChangeReferences()
         self.kinds = {i + 1: c.kind for i, c in enumerate(plan.clauses)}
 
     def rows(self, index: pa.Table, adds: list[AddFile]) -> Iterator[pa.RecordBatch]:
@@ -229,13 +243,19 @@ class _Run:
             else:
                 file = read_file(self.store, self.state, index, i, add)
                 yield from self._file(file, sql, computed, lambda: file)
+
+    def inserts(self) -> Iterator[pa.RecordBatch]:
+        """The rows of the insert clauses (after every file is joined: they are the source rows
+        no target row matched)."""
         insert = self.plan.insert_sql()
-        if insert is not None:
-            for batch in self.session.stream(insert, "merge insert"):
-                self.inserted += batch.num_rows
-                batch = self._shaped(batch)
+        if insert is None:
+            return
+        for batch in self.session.stream(insert, "merge insert"):
+            self.inserted += batch.num_rows
+            batch = self._shaped(batch)
+            if self.mode != MERGE_ON_READ:
                 self.changes.add(pa.Table.from_batches([batch]), "insert")
-                yield batch
+            yield batch
 
     def _join(self, file: FileRows, sql: str) -> pa.Table:
         """The join of the file's live rows (numbered 0.. as `__lh_pos`) with the source."""
@@ -272,15 +292,17 @@ class _Run:
             return read[0]
 
         new = self._updated_rows(updates, computed, full)
+        if self.mode == MERGE_ON_READ:  # change data by reference: no copy of the old rows
+            gone, changed = _file_positions(file, deletes), _file_positions(file, updates["__lh_pos"])
+            self.references.mark(file.add, "delete", gone)
+            self.references.mark(file.add, "update_preimage", changed)
+            self.vectors.mark(file, pa.array(np.concatenate([gone, changed])))
+            yield from new.to_batches()
+            return
         rows = full().rows  # the change data needs the deleted rows and the pre-images whole
         self.changes.add(rows.take(deletes), "delete")
         self.changes.add(rows.take(updates["__lh_pos"]), "update_preimage")
         self.changes.add(new, "update_postimage")
-        if self.mode == MERGE_ON_READ:
-            changed = np.concatenate([_numpy(deletes), _numpy(updates["__lh_pos"])])
-            self.vectors.mark(file, file.positions.take(pa.array(changed)))
-            yield from new.to_batches()
-            return
         file = full()
         self.removes.append(removal(file.add))
         n = file.rows.num_rows
@@ -319,6 +341,11 @@ def _positions_mask(positions: pa.ChunkedArray | pa.Array, n: int) -> pa.Array:
     if len(positions):
         mask[_numpy(positions)] = True
     return pa.array(mask)
+
+
+def _file_positions(file: FileRows, live: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """The file positions (what a deletion vector marks) of live rows numbered 0.. in `file`."""
+    return _numpy(file.positions.take(pa.array(_numpy(live))))
 
 
 def _numpy(positions: pa.ChunkedArray | pa.Array) -> np.ndarray:
