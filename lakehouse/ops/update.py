@@ -28,7 +28,7 @@ from ..format.schema import Schema
 from ..format.types import Field
 from ..format.state import TableState
 from ..io import Store
-from .change_data import change_data_actions
+from .change_data import ChangeReferences, change_data_actions
 from ..read.data_files import output_schema, read_batches
 from ..read.planning import plan_files
 from .delete import adds_from_index
@@ -230,6 +230,7 @@ def update_rows(store: Store, state: TableState, predicate: Expr | None, set_sql
     keep = RowFilter.of(predicate) if predicate is not None else None
     removes: list[RemoveFile] = []
     vectors = VectorChanges()
+    references = ChangeReferences()
     updated = 0
     with SqlSession() as session:
         evaluate = SetEvaluator(session, state, set_sql)
@@ -244,14 +245,15 @@ def update_rows(store: Store, state: TableState, predicate: Expr | None, set_sql
                 if not matched:
                     continue
                 updated += matched
-                old = file.rows.filter(mask)
-                new = evaluate(old)
-                changes.add(old, "update_preimage")
-                changes.add(new, "update_postimage")
-                if mode == MERGE_ON_READ:
-                    vectors.mark(file, file.positions.filter(mask))
+                new = evaluate(file.rows.filter(mask))
+                if mode == MERGE_ON_READ:  # change data by reference (spec §16): nothing copied
+                    positions = file.positions.filter(mask)
+                    references.mark(add, "update_preimage", np.asarray(positions))
+                    vectors.mark(file, positions)
                     yield from new.to_batches()
                 else:
+                    changes.add(file.rows.filter(mask), "update_preimage")
+                    changes.add(new, "update_postimage")
                     removes.append(removal(add))
                     yield from in_place(file.rows, mask, new).to_batches()
 
@@ -261,6 +263,8 @@ def update_rows(store: Store, state: TableState, predicate: Expr | None, set_sql
     read = frozenset(index["path"].to_pylist())
     if mode != MERGE_ON_READ:
         return RowRewrite(removes, written, read, updated, removed_files=len(removes), cdc=cdc)
+    references.whole("update_postimage", written)
+    cdc = references.actions(store)
     removes, re_adds, gone, positions = vectors.finish(store)
     return RowRewrite(removes, [*re_adds, *written], read, updated, removed_files=gone,
                       deletion_vectors=len(re_adds), new_positions=positions, cdc=cdc)
