@@ -205,8 +205,11 @@ def merge_rows(store: Store, state: TableState, reader: pa.RecordBatchReader, on
             run.references.whole("insert", inserted)
             written += inserted
         else:
-            written = written_as(chain(run.rows(index, adds), run.inserts()))
-            cdc = run.changes.actions(store, state)
+            try:
+                written = written_as(chain(run.rows(index, adds), run.inserts()))
+                cdc = run.changes.actions()
+            finally:
+                run.changes.abandon()
     read = frozenset(index["path"].to_pylist())
     if mode == MERGE_ON_READ:
         cdc = run.references.actions(store)
@@ -227,7 +230,7 @@ class _Run:
         self.removes: list[RemoveFile] = []
         self.vectors = VectorChanges()
         self.updated = self.deleted = self.inserted = 0
-        self.changes = ChangeBuffer(session, plan.target)
+        self.changes = ChangeBuffer(store, state, plan.target)
         self.references = ChangeReferences()
         self.kinds = {i + 1: c.kind for i, c in enumerate(plan.clauses)}
 
@@ -253,9 +256,9 @@ class _Run:
         for batch in self.session.stream(insert, "merge insert"):
             self.inserted += batch.num_rows
             batch = self._shaped(batch)
-            if self.mode != MERGE_ON_READ:
-                self.changes.add(pa.Table.from_batches([batch]), "insert")
             yield batch
+            if self.mode != MERGE_ON_READ:  # once the writer has checked it (a NULL in a required column)
+                self.changes.add(pa.Table.from_batches([batch]), "insert")
 
     def _join(self, file: FileRows, sql: str) -> pa.Table:
         """The join of the file's live rows (numbered 0.. as `__lh_pos`) with the source."""
@@ -302,12 +305,12 @@ class _Run:
         rows = full().rows  # the change data needs the deleted rows and the pre-images whole
         self.changes.add(rows.take(deletes), "delete")
         self.changes.add(rows.take(updates["__lh_pos"]), "update_preimage")
-        self.changes.add(new, "update_postimage")
         file = full()
         self.removes.append(removal(file.add))
         n = file.rows.num_rows
         kept = in_place(file.rows, _positions_mask(updates["__lh_pos"], n), new)
         yield from kept.filter(pc.invert(_positions_mask(deletes, n))).to_batches()
+        self.changes.add(new, "update_postimage")  # once the writer has checked them
 
     def _updated_rows(self, updates: pa.Table, computed: list[str], whole: Callable[[], FileRows]) -> pa.Table:
         """The new values of the updated rows, in position order: computed where their clause
