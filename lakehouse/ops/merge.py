@@ -263,6 +263,8 @@ class _Run:
     def _join(self, file: FileRows, sql: str) -> pa.Table:
         """The join of the file's live rows (numbered 0.. as `__lh_pos`) with the source."""
         rows = file.rows
+        if self.plan.join_fields is not None:  # DuckDB sees only the columns the join reads
+            rows = rows.select([f.name for f in self.plan.join_fields])
         self.session.register("__lh_target", rows.append_column("__lh_pos", pa.array(np.arange(rows.num_rows))))
         try:
             joined = self.session.query(sql, "merge")
