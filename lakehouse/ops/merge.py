@@ -237,8 +237,9 @@ class _Run:
     def rows(self, index: pa.Table, adds: list[AddFile]) -> Iterator[pa.RecordBatch]:
         sql, computed = self.plan.join_sql()
         for i, add in enumerate(adds):
-            # Merge-on-read: the join reads the columns it needs, and a file some clause changes
-            # is then read whole (for its changed rows' change data), never when untouched.
+            # Merge-on-read: the join reads the columns it needs; a file is read whole only when
+            # an updated row keeps a column no clause sets (its post-image needs the old value):
+            # change data are references to rows in place, never copies (spec §16).
             # Copy-on-write rewrites (so reads whole) most files it joins: one read each.
             if self.mode == MERGE_ON_READ:
                 keys = read_file(self.store, self.state, index, i, add, self.plan.join_fields)
