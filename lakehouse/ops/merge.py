@@ -3,8 +3,9 @@ files, by DuckDB, and SQL MERGE's clauses applied in order (first match wins).
 
 Memory: the source is copied once into the operation's DuckDB connection (which spills to a
 private temporary folder past its memory limit, so a source larger than memory works), and
-target files are joined with it one at a time: besides the source, memory holds one data file,
-its join result and the writer's buffers, never the table. Only files that may hold a row
+target files are joined with it one at a time (merge-on-read: in groups of up to JOIN_GROUP_ROWS
+rows of the join's columns): besides the source, memory holds one data file (or group), its join
+result and the writer's buffers, never the table. Only files that may hold a row
 matching a source key are read (min/max of the source's keys, pruned by partitions and
 statistics); a WHEN NOT MATCHED BY SOURCE clause needs every live file, since any row may be
 unmatched, and a condition `on` that is not column equalities cannot prune either.
@@ -13,6 +14,7 @@ unmatched, and a condition `on` that is not column equalities cannot prune eithe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain
 from typing import Callable, Iterator, Sequence
 
@@ -43,6 +45,8 @@ DELETES = ("matched_delete", "by_source_delete")
 # DuckDB's memory limit for the source (None: DuckDB's default, 80% of RAM); past it the source
 # spills to the session's temporary folder.
 SOURCE_MEMORY_LIMIT: str | None = None
+# Merge-on-read joins target files in groups of this many rows (of the join's columns only).
+JOIN_GROUP_ROWS = 1 << 20
 _IN_LIST_KEYS = 1000  # prune by the source's keys themselves up to this many, else by their range
 
 
@@ -155,7 +159,8 @@ class _Plan:
                 computed.append(name)
                 select.append(f"{sql} AS __lh_c{i}")
         kind = "LEFT" if self.by_source else "INNER"
-        sql = (f"SELECT target.__lh_pos AS __lh_pos, source.__lh_srow AS __lh_srow, {clause} AS __lh_clause"
+        sql = (f"SELECT target.__lh_file AS __lh_file, target.__lh_pos AS __lh_pos, source.__lh_srow AS __lh_srow, "
+               f"{clause} AS __lh_clause"
                f"{''.join(', ' + s for s in select)} FROM __lh_target AS target {kind} JOIN {self._source_rows()} "
                f"AS source ON {self.condition}")
         return sql, computed
@@ -236,17 +241,25 @@ class _Run:
 
     def rows(self, index: pa.Table, adds: list[AddFile]) -> Iterator[pa.RecordBatch]:
         sql, computed = self.plan.join_sql()
+        group: list[tuple[FileRows, Callable[[], FileRows]]] = []
         for i, add in enumerate(adds):
             # Merge-on-read: the join reads the columns it needs; a file is read whole only when
             # an updated row keeps a column no clause sets (its post-image needs the old value):
             # change data are references to rows in place, never copies (spec §16).
             # Copy-on-write rewrites (so reads whole) most files it joins: one read each.
+            # Merge-on-read joins files in groups of up to JOIN_GROUP_ROWS rows (of the join's
+            # columns only): one DuckDB query per group, not per file.
             if self.mode == MERGE_ON_READ:
-                keys = read_file(self.store, self.state, index, i, add, self.plan.join_fields)
-                yield from self._file(keys, sql, computed, lambda: read_file(self.store, self.state, index, i, add))
+                group.append((read_file(self.store, self.state, index, i, add, self.plan.join_fields),
+                              partial(read_file, self.store, self.state, index, i, add)))
+                if sum(f.rows.num_rows for f, _ in group) < JOIN_GROUP_ROWS and i + 1 < len(adds):
+                    continue
             else:
                 file = read_file(self.store, self.state, index, i, add)
-                yield from self._file(file, sql, computed, lambda: file)
+                group.append((file, partial(lambda f: f, file)))
+            for (file, whole), joined in zip(group, self._join([f for f, _ in group], sql)):
+                yield from self._file(file, joined, computed, whole)
+            group = []
 
     def inserts(self) -> Iterator[pa.RecordBatch]:
         """The rows of the insert clauses (after every file is joined: they are the source rows
@@ -261,29 +274,37 @@ class _Run:
             if self.mode != MERGE_ON_READ:  # once the writer has checked it (a NULL in a required column)
                 self.changes.add(pa.Table.from_batches([batch]), "insert")
 
-    def _join(self, file: FileRows, sql: str) -> pa.Table:
-        """The join of the file's live rows (numbered 0.. as `__lh_pos`) with the source."""
-        rows = file.rows
-        if self.plan.join_fields is not None:  # DuckDB sees only the columns the join reads
-            rows = rows.select([f.name for f in self.plan.join_fields])
-        self.session.register("__lh_target", rows.append_column("__lh_pos", pa.array(np.arange(rows.num_rows))))
+    def _join(self, files: list[FileRows], sql: str) -> list[pa.Table]:
+        """The join of the files' live rows (each file's numbered 0.. as `__lh_pos`, the files
+        numbered as `__lh_file`) with the source, split by file."""
+        tables = []
+        for k, file in enumerate(files):
+            rows = file.rows
+            if self.plan.join_fields is not None:  # DuckDB sees only the columns the join reads
+                rows = rows.select([f.name for f in self.plan.join_fields])
+            n = rows.num_rows
+            tables.append(rows.append_column("__lh_pos", pa.array(np.arange(n)))
+                          .append_column("__lh_file", pa.array(np.full(n, k, dtype=np.int32))))
+        self.session.register("__lh_target", pa.concat_tables(tables))
         try:
-            joined = self.session.query(sql, "merge")
+            joined = self.session.query(sql, "merge").sort_by("__lh_file")
         finally:
             self.session.unregister("__lh_target")
-        matched = joined.filter(pc.is_valid(joined["__lh_srow"]))
-        if self.plan.has_matched and pc.count_distinct(matched["__lh_pos"]).as_py() < matched.num_rows:
-            raise MergeCardinalityError(
-                f"a target row of {file.add.path} is matched by more than one source row; the merge has WHEN "
-                "MATCHED clauses, so which source row applies is undefined: make the source's keys unique")
-        self.session.register("__lh_new_matches", matched.select(["__lh_srow"]))
+        bounds = np.searchsorted(_numpy(joined["__lh_file"]), np.arange(len(files) + 1))
+        per_file = [joined.slice(lo, hi - lo) for lo, hi in zip(bounds[:-1], bounds[1:])]
+        for file, mine in zip(files, per_file):
+            matched = mine.filter(pc.is_valid(mine["__lh_srow"]))
+            if self.plan.has_matched and pc.count_distinct(matched["__lh_pos"]).as_py() < matched.num_rows:
+                raise MergeCardinalityError(
+                    f"a target row of {file.add.path} is matched by more than one source row; the merge has WHEN "
+                    "MATCHED clauses, so which source row applies is undefined: make the source's keys unique")
+        self.session.register("__lh_new_matches", joined.filter(pc.is_valid(joined["__lh_srow"])).select(["__lh_srow"]))
         self.session.run("INSERT INTO __lh_matched SELECT __lh_srow FROM __lh_new_matches")
         self.session.unregister("__lh_new_matches")
-        return joined
+        return per_file
 
-    def _file(self, file: FileRows, sql: str, computed: list[str],
+    def _file(self, file: FileRows, joined: pa.Table, computed: list[str],
               whole: Callable[[], FileRows]) -> Iterator[pa.RecordBatch]:
-        joined = self._join(file, sql)
         clause = joined["__lh_clause"]
         deletes = joined.filter(pc.is_in(clause, pa.array(self._ids(DELETES), pa.int32())))["__lh_pos"]
         updates = joined.filter(pc.is_in(clause, pa.array(self._ids(UPDATES), pa.int32()))).sort_by("__lh_pos")
