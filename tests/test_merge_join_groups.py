@@ -1,4 +1,4 @@
-"""Merge-on-read joins target files in groups (ops/merge.py, JOIN_GROUP_ROWS): whatever the
+"""Merge joins target files in groups (ops/merge.py, JOIN_GROUP_ROWS): whatever the
 group size, the merge's result, metrics, cardinality check and change feed are the same."""
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ def _counts(table: pa.Table) -> Counter:
                                                                  HealthCheck.function_scoped_fixture])
 @given(st.lists(st.lists(st.integers(0, 30), min_size=1, max_size=5, unique=True), min_size=1, max_size=5),
        st.lists(st.tuples(st.integers(0, 35), st.integers(-2, 5)), max_size=8, unique_by=lambda r: r[0]),
-       st.integers(1, 12))
-def test_group_size_changes_nothing(monkeypatch, files, rows, group_rows):
+       st.integers(1, 12), st.sampled_from(["merge-on-read", "copy-on-write"]))
+def test_group_size_changes_nothing(monkeypatch, files, rows, group_rows, mode):
     ids = [i for f in files for i in f]
     files = [[i for i in f if ids.count(i) == 1] or [100 + k] for k, f in enumerate(files)]  # unique target keys
     source = pa.table({"id": [i for i, _ in rows], "v": [v for _, v in rows]}, schema=SCHEMA)
@@ -47,7 +47,7 @@ def test_group_size_changes_nothing(monkeypatch, files, rows, group_rows):
     m_expected = _merge(expected, source, "copy-on-write")
     monkeypatch.setattr(merge, "JOIN_GROUP_ROWS", group_rows)
     t = _table(files)
-    m = _merge(t, source, "merge-on-read")
+    m = _merge(t, source, mode)
     assert (m.num_updated_rows, m.num_deleted_rows, m.num_inserted_rows) == \
         (m_expected.num_updated_rows, m_expected.num_deleted_rows, m_expected.num_inserted_rows)
     assert _counts(t.to_arrow()) == _counts(expected.to_arrow())
@@ -58,10 +58,11 @@ def test_group_size_changes_nothing(monkeypatch, files, rows, group_rows):
 
 
 @pytest.mark.parametrize("group_rows", [1, 3, 1 << 20])
-def test_cardinality_error_in_any_group(monkeypatch, group_rows):
+@pytest.mark.parametrize("mode", ["merge-on-read", "copy-on-write"])
+def test_cardinality_error_in_any_group(monkeypatch, group_rows, mode):
     monkeypatch.setattr(merge, "JOIN_GROUP_ROWS", group_rows)
     t = _table([[1, 2], [3, 4], [5, 6]])
     source = pa.table({"id": [5, 5], "v": [1, 2]}, schema=SCHEMA)
     with pytest.raises(MergeCardinalityError):
-        _merge(t, source, "merge-on-read")
+        _merge(t, source, mode)
     assert t.refresh().version == 3

@@ -3,9 +3,9 @@ files, by DuckDB, and SQL MERGE's clauses applied in order (first match wins).
 
 Memory: the source is copied once into the operation's DuckDB connection (which spills to a
 private temporary folder past its memory limit, so a source larger than memory works), and
-target files are joined with it one at a time (merge-on-read: in groups of up to JOIN_GROUP_ROWS
-rows of the join's columns): besides the source, memory holds one data file (or group), its join
-result and the writer's buffers, never the table. Only files that may hold a row
+target files are joined with it in groups of up to JOIN_GROUP_ROWS rows of the join's columns,
+each touched file then read whole only when needed: besides the source, memory holds one group,
+one data file, their join result and the writer's buffers, never the table. Only files that may hold a row
 matching a source key are read (min/max of the source's keys, pruned by partitions and
 statistics); a WHEN NOT MATCHED BY SOURCE clause needs every live file, since any row may be
 unmatched, and a condition `on` that is not column equalities cannot prune either.
@@ -45,7 +45,7 @@ DELETES = ("matched_delete", "by_source_delete")
 # DuckDB's memory limit for the source (None: DuckDB's default, 80% of RAM); past it the source
 # spills to the session's temporary folder.
 SOURCE_MEMORY_LIMIT: str | None = None
-# Merge-on-read joins target files in groups of this many rows (of the join's columns only).
+# Target files are joined in groups of this many rows (of the join's columns only).
 JOIN_GROUP_ROWS = 1 << 20
 _IN_LIST_KEYS = 1000  # prune by the source's keys themselves up to this many, else by their range
 
@@ -243,20 +243,16 @@ class _Run:
         sql, computed = self.plan.join_sql()
         group: list[tuple[FileRows, Callable[[], FileRows]]] = []
         for i, add in enumerate(adds):
-            # Merge-on-read: the join reads the columns it needs; a file is read whole only when
-            # an updated row keeps a column no clause sets (its post-image needs the old value):
-            # change data are references to rows in place, never copies (spec §16).
-            # Copy-on-write rewrites (so reads whole) most files it joins: one read each.
-            # Merge-on-read joins files in groups of up to JOIN_GROUP_ROWS rows (of the join's
-            # columns only): one DuckDB query per group, not per file.
-            if self.mode == MERGE_ON_READ:
-                group.append((read_file(self.store, self.state, index, i, add, self.plan.join_fields),
-                              partial(read_file, self.store, self.state, index, i, add)))
-                if sum(f.rows.num_rows for f, _ in group) < JOIN_GROUP_ROWS and i + 1 < len(adds):
-                    continue
-            else:
-                file = read_file(self.store, self.state, index, i, add)
-                group.append((file, partial(lambda f: f, file)))
+            # The join reads the columns it needs, files grouped up to JOIN_GROUP_ROWS rows (one
+            # DuckDB query per group, not per file); a file is then read whole only if a clause
+            # changed a row of it and needs more: copy-on-write to rewrite it, merge-on-read when
+            # an updated row keeps a column no clause sets (its post-image needs the old value).
+            # Merge-on-read's change data are references to rows in place, never copies (spec §16).
+            keys = read_file(self.store, self.state, index, i, add, self.plan.join_fields)
+            group.append((keys, partial(read_file, self.store, self.state, index, i, add)
+                          if self.plan.join_fields is not None else partial(lambda f: f, keys)))
+            if sum(f.rows.num_rows for f, _ in group) < JOIN_GROUP_ROWS and i + 1 < len(adds):
+                continue
             for (file, whole), joined in zip(group, self._join([f for f, _ in group], sql)):
                 yield from self._file(file, joined, computed, whole)
             group = []
