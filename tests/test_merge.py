@@ -138,7 +138,8 @@ def test_merge_on_read():
     m = (t.merge(source, on="id", mode="merge-on-read").when_matched_delete(where="source.op = 'D'")
          .when_matched_update(set={"v": "source.v"}).when_not_matched_insert().execute())
     assert (m.num_updated_rows, m.num_deleted_rows, m.num_inserted_rows) == (1, 1, 1)
-    assert (m.num_deletion_vectors, m.num_removed_files, m.num_added_files) == (1, 0, 1)
+    # updated and inserted rows go to files of their own (change references, spec section 16)
+    assert (m.num_deletion_vectors, m.num_removed_files, m.num_added_files) == (1, 0, 2)
     assert "deletion_vectors" in t.state.protocol.reader_features
     assert _rows(t.to_arrow()) == _rows(pa.table({"id": [2, 3, 7], "v": [20, 0, 70], "s": ["a", "b", "z"]}))
 

@@ -355,22 +355,56 @@ class RemoveFile:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AddCdcFile:
     """A change data file of the entry (spec/format.md, "Change data"): rows of the schema
-    `schema_id` plus `_change_type`. When an entry has any, they are exactly its changes."""
+    `schema_id` plus `_change_type`. When an entry has any, they are exactly its changes.
+
+    With `change_type` it is a *change reference* instead: `path` is a data file, and the rows
+    at `positions` (a deletion-vector-shaped bitmap; None: every row) are changes of that type.
+
+    >>> AddCdcFile.from_json({"path": "data/a.parquet", "size": 9, "record_count": 5, "schema_id": 0,
+    ...                       "change_type": "delete"}).change_type
+    'delete'
+    """
 
     path: str
     size: int
     record_count: int
     schema_id: int
+    change_type: str | None = None
+    positions: DeletionVector | None = None
 
     def to_json(self) -> dict:
-        return {"path": self.path, "size": self.size, "record_count": self.record_count,
-                "schema_id": self.schema_id}
+        out = {"path": self.path, "size": self.size, "record_count": self.record_count,
+               "schema_id": self.schema_id}
+        if self.change_type is not None:  # absent, not null: plain change data files stay as they were
+            out["change_type"] = self.change_type
+        if self.positions is not None:
+            out["positions"] = self.positions.to_json()
+        return out
 
     @classmethod
     def from_json(cls, obj: dict) -> "AddCdcFile":
-        return cls(path=check_relative_path(_get(obj, "path", _REQUIRED), "field 'path'"),
-                   size=_int(obj, "size", lo=0), record_count=_int(obj, "record_count", lo=0),
-                   schema_id=_int(obj, "schema_id", lo=0, hi=INT32_MAX))
+        change_type = _get(obj, "change_type", None)
+        if change_type is not None and change_type not in _CHANGE_TYPES:
+            raise CorruptTableError(f"cdc: change_type must be one of {', '.join(_CHANGE_TYPES)}, not "
+                                    f"{_show(change_type)}")
+        positions = _get(obj, "positions", None)
+        if positions is not None:
+            if change_type is None:
+                raise CorruptTableError("cdc: positions is only allowed with change_type")
+            if not isinstance(positions, dict):
+                raise CorruptTableError(f"cdc: positions must be an object, not {_show(positions)}")
+            positions = DeletionVector.from_json(positions)
+        cdc = cls(path=check_relative_path(_get(obj, "path", _REQUIRED), "field 'path'"),
+                  size=_int(obj, "size", lo=0), record_count=_int(obj, "record_count", lo=0),
+                  schema_id=_int(obj, "schema_id", lo=0, hi=INT32_MAX), change_type=change_type,
+                  positions=positions)
+        if positions is not None and positions.cardinality > cdc.record_count:
+            raise CorruptTableError(f"cdc: positions cardinality {positions.cardinality} exceeds record_count "
+                                    f"{cdc.record_count}")
+        return cdc
+
+
+_CHANGE_TYPES = ("insert", "delete", "update_preimage", "update_postimage")  # format/change_data.py's
 
 
 TAG_NAME_MAX = 255

@@ -29,7 +29,7 @@ CHANGE_DIR = "_change_data"
 CHANGE_FEED_FEATURE = "change_feed"
 
 __all__ = ["AddCdcFile", "CHANGE_TYPE", "CHANGE_TYPES", "CHANGE_DIR", "CHANGE_FEED_FEATURE",
-           "change_schema", "write_change_data"]
+           "ChangeDataWriter", "change_schema", "write_change_data"]
 
 
 def change_schema(schema: Schema) -> pa.Schema:
@@ -42,30 +42,58 @@ def write_change_data(store: Store, metadata: TableMetadata, batches: Iterable[p
     data files, rolled at the table's target file size and written with its Parquet options.
     Streams: memory holds one batch and one row group's encoder, however many rows come.
     The files are orphans until a commit names them."""
-    from ..table.writer import WriteOptions, dictionary_columns  # table/ sits above format/: import late
-
-    options = WriteOptions.from_metadata(metadata)
-    schema = change_schema(metadata.schema)
-    written: list[AddCdcFile] = []
-    current: _ChangeFile | None = None
+    writer = ChangeDataWriter(store, metadata)
     try:
         for batch in batches:
-            if not batch.num_rows:
-                continue
-            if current is None:
-                current = _ChangeFile(store, schema, options, dictionary_columns(metadata.schema))
-            current.write(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
-            if current.nbytes >= options.target_file_size:
-                written.append(current.close(metadata.current_schema_id))
-                current = None
-        if current is not None:
-            written.append(current.close(metadata.current_schema_id))
-    except (OSError, pa.ArrowException) as e:
-        raise StorageError(f"writing change data of {store.uri} failed: {e}") from None
+            writer.write(batch)
+        return writer.close()
     finally:
-        if current is not None and not current.closed:
-            current.abandon()
-    return written
+        writer.abandon()
+
+
+class ChangeDataWriter:
+    """Change data files written batch by batch as an operation finds its changes (pushed, so
+    it can run beside the operation's data file writer), rolled at the target file size."""
+
+    def __init__(self, store: Store, metadata: TableMetadata) -> None:
+        from ..table.writer import WriteOptions, dictionary_columns  # table/ sits above format/: import late
+
+        self.store, self.metadata = store, metadata
+        self.options = WriteOptions.from_metadata(metadata)
+        self.schema = change_schema(metadata.schema)
+        self.dictionary = dictionary_columns(metadata.schema)
+        self.written: list[AddCdcFile] = []
+        self.current: _ChangeFile | None = None
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Append `batch` (the current schema's columns in order, then `_change_type`)."""
+        if not batch.num_rows:
+            return
+        try:
+            if self.current is None:
+                self.current = _ChangeFile(self.store, self.schema, self.options, self.dictionary)
+            self.current.write(pa.RecordBatch.from_arrays(batch.columns, schema=self.schema))
+            if self.current.nbytes >= self.options.target_file_size:
+                self.written.append(self.current.close(self.metadata.current_schema_id))
+                self.current = None
+        except (OSError, pa.ArrowException) as e:
+            raise StorageError(f"writing change data of {self.store.uri} failed: {e}") from None
+
+    def close(self) -> list[AddCdcFile]:
+        """Finish the last file: every file's action, in the order the rows came."""
+        try:
+            if self.current is not None:
+                self.written.append(self.current.close(self.metadata.current_schema_id))
+                self.current = None
+        except (OSError, pa.ArrowException) as e:
+            raise StorageError(f"writing change data of {self.store.uri} failed: {e}") from None
+        return self.written
+
+    def abandon(self) -> None:
+        """Close an unfinished file after a failure (an orphan either way); no-op once closed."""
+        if self.current is not None and not self.current.closed:
+            self.current.abandon()
+        self.current = None
 
 
 class _ChangeFile:

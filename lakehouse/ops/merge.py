@@ -3,8 +3,9 @@ files, by DuckDB, and SQL MERGE's clauses applied in order (first match wins).
 
 Memory: the source is copied once into the operation's DuckDB connection (which spills to a
 private temporary folder past its memory limit, so a source larger than memory works), and
-target files are joined with it one at a time: besides the source, memory holds one data file,
-its join result and the writer's buffers, never the table. Only files that may hold a row
+target files are joined with it in groups of up to JOIN_GROUP_ROWS rows of the join's columns,
+each touched file then read whole only when needed: besides the source, memory holds one group,
+one data file, their join result and the writer's buffers, never the table. Only files that may hold a row
 matching a source key are read (min/max of the source's keys, pruned by partitions and
 statistics); a WHEN NOT MATCHED BY SOURCE clause needs every live file, since any row may be
 unmatched, and a condition `on` that is not column equalities cannot prune either.
@@ -13,6 +14,8 @@ unmatched, and a condition `on` that is not column equalities cannot prune eithe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
+from itertools import chain
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
@@ -31,6 +34,7 @@ from ..io import Store
 from ..read.data_files import output_schema
 from ..table.casting import cast_array
 from ..table.conform import conform_batches
+from .change_data import ChangeReferences
 from .update import (MERGE_ON_READ, FileRows, RowRewrite, VectorChanges, WriteFn, candidate_files, in_place, read_file,
                      removal, resolve_columns, ChangeBuffer)
 
@@ -41,6 +45,8 @@ DELETES = ("matched_delete", "by_source_delete")
 # DuckDB's memory limit for the source (None: DuckDB's default, 80% of RAM); past it the source
 # spills to the session's temporary folder.
 SOURCE_MEMORY_LIMIT: str | None = None
+# Target files are joined in groups of this many rows (of the join's columns only).
+JOIN_GROUP_ROWS = 1 << 20
 _IN_LIST_KEYS = 1000  # prune by the source's keys themselves up to this many, else by their range
 
 
@@ -153,7 +159,8 @@ class _Plan:
                 computed.append(name)
                 select.append(f"{sql} AS __lh_c{i}")
         kind = "LEFT" if self.by_source else "INNER"
-        sql = (f"SELECT target.__lh_pos AS __lh_pos, source.__lh_srow AS __lh_srow, {clause} AS __lh_clause"
+        sql = (f"SELECT target.__lh_file AS __lh_file, target.__lh_pos AS __lh_pos, source.__lh_srow AS __lh_srow, "
+               f"{clause} AS __lh_clause"
                f"{''.join(', ' + s for s in select)} FROM __lh_target AS target {kind} JOIN {self._source_rows()} "
                f"AS source ON {self.condition}")
         return sql, computed
@@ -192,11 +199,25 @@ def merge_rows(store: Store, state: TableState, reader: pa.RecordBatchReader, on
         predicate = None if plan.by_source else _prune(session, plan)
         index, adds = candidate_files(state, predicate)
         run = _Run(session, plan, store, state, mode)
-        out = pa.RecordBatchReader.from_batches(plan.target, run.rows(index, adds))
-        written = write(conform_batches(out, state.schema), state)
-        cdc = run.changes.actions(store, state)
+
+        def written_as(batches: Iterator[pa.RecordBatch]) -> list[AddFile]:
+            return write(conform_batches(pa.RecordBatchReader.from_batches(plan.target, batches), state.schema), state)
+
+        if mode == MERGE_ON_READ:  # updated and inserted rows in files of their own: change references
+            written = written_as(run.rows(index, adds))
+            inserted = written_as(run.inserts())
+            run.references.whole("update_postimage", written)
+            run.references.whole("insert", inserted)
+            written += inserted
+        else:
+            try:
+                written = written_as(chain(run.rows(index, adds), run.inserts()))
+                cdc = run.changes.actions()
+            finally:
+                run.changes.abandon()
     read = frozenset(index["path"].to_pylist())
     if mode == MERGE_ON_READ:
+        cdc = run.references.actions(store)
         removes, re_adds, gone, positions = run.vectors.finish(store)
         change = RowRewrite(removes, [*re_adds, *written], read, run.updated, removed_files=gone,
                             deletion_vectors=len(re_adds), new_positions=positions, cdc=cdc)
@@ -214,50 +235,72 @@ class _Run:
         self.removes: list[RemoveFile] = []
         self.vectors = VectorChanges()
         self.updated = self.deleted = self.inserted = 0
-        self.changes = ChangeBuffer(session, plan.target)
+        self.changes = ChangeBuffer(store, state, plan.target)
+        self.references = ChangeReferences()
         self.kinds = {i + 1: c.kind for i, c in enumerate(plan.clauses)}
 
     def rows(self, index: pa.Table, adds: list[AddFile]) -> Iterator[pa.RecordBatch]:
         sql, computed = self.plan.join_sql()
+        group: list[tuple[FileRows, Callable[[], FileRows]]] = []
         for i, add in enumerate(adds):
-            # Merge-on-read: the join reads the columns it needs, and a file some clause changes
-            # is then read whole (for its changed rows' change data), never when untouched.
-            # Copy-on-write rewrites (so reads whole) most files it joins: one read each.
-            if self.mode == MERGE_ON_READ:
-                keys = read_file(self.store, self.state, index, i, add, self.plan.join_fields)
-                yield from self._file(keys, sql, computed, lambda: read_file(self.store, self.state, index, i, add))
-            else:
-                file = read_file(self.store, self.state, index, i, add)
-                yield from self._file(file, sql, computed, lambda: file)
-        insert = self.plan.insert_sql()
-        if insert is not None:
-            for batch in self.session.stream(insert, "merge insert"):
-                self.inserted += batch.num_rows
-                batch = self._shaped(batch)
-                self.changes.add(pa.Table.from_batches([batch]), "insert")
-                yield batch
+            # The join reads the columns it needs, files grouped up to JOIN_GROUP_ROWS rows (one
+            # DuckDB query per group, not per file); a file is then read whole only if a clause
+            # changed a row of it and needs more: copy-on-write to rewrite it, merge-on-read when
+            # an updated row keeps a column no clause sets (its post-image needs the old value).
+            # Merge-on-read's change data are references to rows in place, never copies (spec §16).
+            keys = read_file(self.store, self.state, index, i, add, self.plan.join_fields)
+            group.append((keys, partial(read_file, self.store, self.state, index, i, add)
+                          if self.plan.join_fields is not None else partial(lambda f: f, keys)))
+            if sum(f.rows.num_rows for f, _ in group) < JOIN_GROUP_ROWS and i + 1 < len(adds):
+                continue
+            for (file, whole), joined in zip(group, self._join([f for f, _ in group], sql)):
+                yield from self._file(file, joined, computed, whole)
+            group = []
 
-    def _join(self, file: FileRows, sql: str) -> pa.Table:
-        """The join of the file's live rows (numbered 0.. as `__lh_pos`) with the source."""
-        rows = file.rows
-        self.session.register("__lh_target", rows.append_column("__lh_pos", pa.array(np.arange(rows.num_rows))))
+    def inserts(self) -> Iterator[pa.RecordBatch]:
+        """The rows of the insert clauses (after every file is joined: they are the source rows
+        no target row matched)."""
+        insert = self.plan.insert_sql()
+        if insert is None:
+            return
+        for batch in self.session.stream(insert, "merge insert"):
+            self.inserted += batch.num_rows
+            batch = self._shaped(batch)
+            yield batch
+            if self.mode != MERGE_ON_READ:  # once the writer has checked it (a NULL in a required column)
+                self.changes.add(pa.Table.from_batches([batch]), "insert")
+
+    def _join(self, files: list[FileRows], sql: str) -> list[pa.Table]:
+        """The join of the files' live rows (each file's numbered 0.. as `__lh_pos`, the files
+        numbered as `__lh_file`) with the source, split by file."""
+        tables = []
+        for k, file in enumerate(files):
+            rows = file.rows
+            if self.plan.join_fields is not None:  # DuckDB sees only the columns the join reads
+                rows = rows.select([f.name for f in self.plan.join_fields])
+            n = rows.num_rows
+            tables.append(rows.append_column("__lh_pos", pa.array(np.arange(n)))
+                          .append_column("__lh_file", pa.array(np.full(n, k, dtype=np.int32))))
+        self.session.register("__lh_target", pa.concat_tables(tables))
         try:
-            joined = self.session.query(sql, "merge")
+            joined = self.session.query(sql, "merge").sort_by("__lh_file")
         finally:
             self.session.unregister("__lh_target")
-        matched = joined.filter(pc.is_valid(joined["__lh_srow"]))
-        if self.plan.has_matched and pc.count_distinct(matched["__lh_pos"]).as_py() < matched.num_rows:
-            raise MergeCardinalityError(
-                f"a target row of {file.add.path} is matched by more than one source row; the merge has WHEN "
-                "MATCHED clauses, so which source row applies is undefined: make the source's keys unique")
-        self.session.register("__lh_new_matches", matched.select(["__lh_srow"]))
+        bounds = np.searchsorted(_numpy(joined["__lh_file"]), np.arange(len(files) + 1))
+        per_file = [joined.slice(lo, hi - lo) for lo, hi in zip(bounds[:-1], bounds[1:])]
+        for file, mine in zip(files, per_file):
+            matched = mine.filter(pc.is_valid(mine["__lh_srow"]))
+            if self.plan.has_matched and pc.count_distinct(matched["__lh_pos"]).as_py() < matched.num_rows:
+                raise MergeCardinalityError(
+                    f"a target row of {file.add.path} is matched by more than one source row; the merge has WHEN "
+                    "MATCHED clauses, so which source row applies is undefined: make the source's keys unique")
+        self.session.register("__lh_new_matches", joined.filter(pc.is_valid(joined["__lh_srow"])).select(["__lh_srow"]))
         self.session.run("INSERT INTO __lh_matched SELECT __lh_srow FROM __lh_new_matches")
         self.session.unregister("__lh_new_matches")
-        return joined
+        return per_file
 
-    def _file(self, file: FileRows, sql: str, computed: list[str],
+    def _file(self, file: FileRows, joined: pa.Table, computed: list[str],
               whole: Callable[[], FileRows]) -> Iterator[pa.RecordBatch]:
-        joined = self._join(file, sql)
         clause = joined["__lh_clause"]
         deletes = joined.filter(pc.is_in(clause, pa.array(self._ids(DELETES), pa.int32())))["__lh_pos"]
         updates = joined.filter(pc.is_in(clause, pa.array(self._ids(UPDATES), pa.int32()))).sort_by("__lh_pos")
@@ -272,20 +315,22 @@ class _Run:
             return read[0]
 
         new = self._updated_rows(updates, computed, full)
+        if self.mode == MERGE_ON_READ:  # change data by reference: no copy of the old rows
+            gone, changed = _file_positions(file, deletes), _file_positions(file, updates["__lh_pos"])
+            self.references.mark(file.add, "delete", gone)
+            self.references.mark(file.add, "update_preimage", changed)
+            self.vectors.mark(file, pa.array(np.concatenate([gone, changed])))
+            yield from new.to_batches()
+            return
         rows = full().rows  # the change data needs the deleted rows and the pre-images whole
         self.changes.add(rows.take(deletes), "delete")
         self.changes.add(rows.take(updates["__lh_pos"]), "update_preimage")
-        self.changes.add(new, "update_postimage")
-        if self.mode == MERGE_ON_READ:
-            changed = np.concatenate([_numpy(deletes), _numpy(updates["__lh_pos"])])
-            self.vectors.mark(file, file.positions.take(pa.array(changed)))
-            yield from new.to_batches()
-            return
         file = full()
         self.removes.append(removal(file.add))
         n = file.rows.num_rows
         kept = in_place(file.rows, _positions_mask(updates["__lh_pos"], n), new)
         yield from kept.filter(pc.invert(_positions_mask(deletes, n))).to_batches()
+        self.changes.add(new, "update_postimage")  # once the writer has checked them
 
     def _updated_rows(self, updates: pa.Table, computed: list[str], whole: Callable[[], FileRows]) -> pa.Table:
         """The new values of the updated rows, in position order: computed where their clause
@@ -319,6 +364,11 @@ def _positions_mask(positions: pa.ChunkedArray | pa.Array, n: int) -> pa.Array:
     if len(positions):
         mask[_numpy(positions)] = True
     return pa.array(mask)
+
+
+def _file_positions(file: FileRows, live: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """The file positions (what a deletion vector marks) of live rows numbered 0.. in `file`."""
+    return _numpy(file.positions.take(pa.array(_numpy(live))))
 
 
 def _numpy(positions: pa.ChunkedArray | pa.Array) -> np.ndarray:

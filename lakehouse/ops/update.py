@@ -22,13 +22,13 @@ from ..expressions.arrow_filter import RowFilter
 from ..expressions.sql_eval import SqlSession, quote
 from ..expressions.tree import Expr
 from ..format.actions import AddFile, RemoveFile
-from ..format.change_data import CHANGE_TYPE
+from ..format.change_data import CHANGE_FEED_FEATURE, CHANGE_TYPE, ChangeDataWriter
 from ..format.deletion_vectors import live_mask, positions_array, read_deletion_vector, write_deletion_vectors
 from ..format.schema import Schema
 from ..format.types import Field
-from ..format.state import TableState
+from ..format.state import TableState, with_writer_feature
 from ..io import Store
-from .change_data import change_data_actions
+from .change_data import ChangeReferences
 from ..read.data_files import output_schema, read_batches
 from ..read.planning import plan_files
 from .delete import adds_from_index
@@ -143,35 +143,31 @@ class VectorChanges:
 
 
 class ChangeBuffer:
-    """The change data rows of an operation (spec §16), held in its DuckDB session, which
-    spills them to disk past its memory limit: memory stays bounded however many rows change."""
+    """The change data rows of an operation (spec §16), written to change data files as they
+    are found (rolled at the target file size): memory stays bounded however many rows change.
+    `abandon` after a failure closes an unfinished file (an orphan, never committed)."""
 
-    def __init__(self, session: SqlSession, schema: pa.Schema) -> None:
-        self.session, self.schema, self.rows = session, schema, 0
+    def __init__(self, store: Store, state: TableState, schema: pa.Schema) -> None:
+        self.state, self.schema, self.rows = state, schema, 0
+        self.writer = ChangeDataWriter(store, state.metadata)
 
     def add(self, rows: pa.Table, kind: str) -> None:
         if not rows.num_rows:
             return
-        tagged = rows.append_column(CHANGE_TYPE, pa.array([kind] * rows.num_rows, pa.string()))
-        self.session.register("__lh_change_rows", tagged)
-        try:
-            self.session.run("INSERT INTO __lh_changes SELECT * FROM __lh_change_rows" if self.rows else
-                             "CREATE TABLE __lh_changes AS SELECT * FROM __lh_change_rows")
-        finally:
-            self.session.unregister("__lh_change_rows")
+        for batch in rows.to_batches():
+            columns = [cast_array(batch.column(i), f) for i, f in enumerate(self.schema)]
+            self.writer.write(pa.RecordBatch.from_arrays(
+                [*columns, pa.repeat(pa.scalar(kind), batch.num_rows)], names=[*self.schema.names, CHANGE_TYPE]))
         self.rows += rows.num_rows
 
-    def actions(self, store: Store, state: TableState) -> list:
-        """Write the rows as change data files: their actions (none if nothing changed)."""
-        if not self.rows:
-            return []
-        batches = self.session.stream("SELECT * FROM __lh_changes", "change data")
-        return change_data_actions(store, state, (self._shaped(b) for b in batches))
+    def actions(self) -> list:
+        """The change data files' actions (none if nothing changed), preceded by the protocol
+        action turning `change_feed` on if the table lacks it."""
+        cdc = self.writer.close()
+        return [*with_writer_feature(self.state.protocol, CHANGE_FEED_FEATURE), *cdc] if cdc else []
 
-    def _shaped(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        columns = [cast_array(batch.column(i), f) for i, f in enumerate(self.schema)]
-        return pa.RecordBatch.from_arrays([*columns, batch.column(len(self.schema))],
-                                          names=[*self.schema.names, CHANGE_TYPE])
+    def abandon(self) -> None:
+        self.writer.abandon()
 
 
 def in_place(table: pa.Table, mask: pa.Array, new: pa.Table) -> pa.Table:
@@ -230,10 +226,11 @@ def update_rows(store: Store, state: TableState, predicate: Expr | None, set_sql
     keep = RowFilter.of(predicate) if predicate is not None else None
     removes: list[RemoveFile] = []
     vectors = VectorChanges()
+    references = ChangeReferences()
     updated = 0
     with SqlSession() as session:
         evaluate = SetEvaluator(session, state, set_sql)
-        changes = ChangeBuffer(session, evaluate.schema)
+        changes = ChangeBuffer(store, state, evaluate.schema)
 
         def rows() -> Iterator[pa.RecordBatch]:
             nonlocal updated
@@ -244,23 +241,29 @@ def update_rows(store: Store, state: TableState, predicate: Expr | None, set_sql
                 if not matched:
                     continue
                 updated += matched
-                old = file.rows.filter(mask)
-                new = evaluate(old)
-                changes.add(old, "update_preimage")
-                changes.add(new, "update_postimage")
-                if mode == MERGE_ON_READ:
-                    vectors.mark(file, file.positions.filter(mask))
+                new = evaluate(file.rows.filter(mask))
+                if mode == MERGE_ON_READ:  # change data by reference (spec §16): nothing copied
+                    positions = file.positions.filter(mask)
+                    references.mark(add, "update_preimage", np.asarray(positions))
+                    vectors.mark(file, positions)
                     yield from new.to_batches()
                 else:
+                    changes.add(file.rows.filter(mask), "update_preimage")
                     removes.append(removal(add))
                     yield from in_place(file.rows, mask, new).to_batches()
+                    changes.add(new, "update_postimage")  # once the writer has checked them
 
         reader = pa.RecordBatchReader.from_batches(evaluate.schema, rows())
-        written = write(conform_batches(reader, state.schema), state)
-        cdc = changes.actions(store, state)
+        try:
+            written = write(conform_batches(reader, state.schema), state)
+            cdc = changes.actions()
+        finally:
+            changes.abandon()
     read = frozenset(index["path"].to_pylist())
     if mode != MERGE_ON_READ:
         return RowRewrite(removes, written, read, updated, removed_files=len(removes), cdc=cdc)
+    references.whole("update_postimage", written)
+    cdc = references.actions(store)
     removes, re_adds, gone, positions = vectors.finish(store)
     return RowRewrite(removes, [*re_adds, *written], read, updated, removed_files=gone,
                       deletion_vectors=len(re_adds), new_positions=positions, cdc=cdc)

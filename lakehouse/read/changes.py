@@ -78,7 +78,10 @@ def _entry_changes(store: Store, before: TableState | None, after: TableState, e
     cdc = [a for a in entry.actions if isinstance(a, AddCdcFile)]
     if cdc:
         for c in cdc:
-            yield from _read_change_file(store, metadata, c, fields)
+            if c.change_type is None:
+                yield from _read_change_file(store, metadata, c, fields)
+            else:
+                yield from _read_reference(store, before, after, metadata, c, fields)
         return
     removed = [a.path for a in entry.actions if isinstance(a, RemoveFile) and a.data_change]
     added = [a for a in entry.actions if isinstance(a, AddFile) and a.data_change]
@@ -111,6 +114,36 @@ def _replaced_changes(store: Store, metadata: TableMetadata, fields: tuple[Field
         return
     whole = build_file_index([replace(add, deletion_vector=None)], metadata)
     picks = {kind: positions_array(bits) for kind, bits in (("delete", deleted), ("insert", revived)) if bits}
+    yield from _picked(store, metadata, fields, whole, picks)
+
+
+def _read_reference(store: Store, before: TableState | None, after: TableState, metadata: TableMetadata,
+                    cdc: AddCdcFile, fields: tuple[Field, ...]) -> Iterator[pa.RecordBatch]:
+    """A change reference's rows (spec/format.md, "Change data"): the data file's rows at its
+    positions (all of them when it has none), whatever the file's deletion vector. The file is
+    one the entry added, or one live before it (whose rows it deleted or updated)."""
+    index = next(_live_rows(after, [cdc.path]), None)
+    if index is None:
+        index = next(_live_rows(before, [cdc.path]), None)
+    if index is None:
+        raise CorruptTableError(f"change reference {cdc.path!r} names no data file live before or after its entry")
+    record_count = index["record_count"][0].as_py()
+    if record_count != cdc.record_count:
+        raise CorruptTableError(f"change reference {cdc.path!r}: record_count {cdc.record_count} is not the data "
+                                f"file's {record_count}")
+    whole = index.drop_columns([c for c in index.column_names if c.startswith("deletion_vector")])
+    if cdc.positions is None:
+        yield from _typed(read_batches(store, metadata, whole, fields, None), cdc.change_type)
+        return
+    bits = read_deletion_vector(store, cdc.positions, record_count)
+    if bits:
+        yield from _picked(store, metadata, fields, whole, {cdc.change_type: positions_array(bits)})
+
+
+def _picked(store: Store, metadata: TableMetadata, fields: tuple[Field, ...], whole: pa.Table,
+            picks: dict[str, np.ndarray]) -> Iterator[pa.RecordBatch]:
+    """The rows of the one file of `whole` (read without its deletion vector) at each change
+    type's sorted positions, batch by batch in file order."""
     start = 0
     for batch in read_batches(store, metadata, whole, fields, None):  # one file, in file order
         stop = start + batch.num_rows

@@ -87,8 +87,10 @@ def _new_files(txn: Transaction) -> list[str]:
     replaced = {a.path for a in txn.actions if isinstance(a, RemoveFile)}  # a same-path re-add wrote no data
     adds = [a for a in txn.actions if isinstance(a, AddFile)]
     dvs = {a.deletion_vector.path for a in adds if a.deletion_vector is not None}
-    cdc = [a.path for a in txn.actions if isinstance(a, AddCdcFile)]
-    return [a.path for a in adds if a.path not in replaced] + sorted(dvs) + cdc
+    cdc = [a.path for a in txn.actions if isinstance(a, AddCdcFile) and a.change_type is None]
+    # a change reference (spec §16) names a data file and, maybe, a Puffin file of positions
+    refs = {a.positions.path for a in txn.actions if isinstance(a, AddCdcFile) and a.positions is not None}
+    return [a.path for a in adds if a.path not in replaced] + sorted(dvs | refs) + cdc
 
 
 def _put(store: Store, version: int, data: bytes, txn_id: str) -> bool:
