@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import uuid
 
 import pyarrow as pa
 from hypothesis import given, settings
@@ -23,7 +24,7 @@ _TERMS = st.lists(st.one_of(st.integers(-3, 3).map(lambda v: (f"i = {v}", lambda
 @settings(max_examples=60, deadline=None)
 @given(rows=_ROWS, terms=_TERMS)
 def test_or_of_equalities_keeps_exactly_the_rows_sql_keeps(rows, terms):
-    t = lakehouse.create_table(f"memory://or-as-in-{abs(hash((tuple(rows), len(terms))))}-{id(rows)}",
+    t = lakehouse.create_table(f"memory://or-as-in-{uuid.uuid4().hex}",  # a name of its own per example
                                schema=pa.schema([("i", pa.int64()), ("s", pa.string()), ("f", pa.float64())]))
     t.append(pa.table({"i": [r[0] for r in rows], "s": [r[1] for r in rows], "f": [r[2] for r in rows]},
                       schema=t.arrow_schema))
