@@ -12,22 +12,12 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import lakehouse
 from lakehouse.errors import ColumnNotFoundError, InvalidArgumentError, InvalidExpressionError, MergeCardinalityError, SchemaMismatchError
+from feed_helpers import replayed
 
 _ids = itertools.count()
 MODES = ["copy-on-write", "merge-on-read"]
 TARGET = pa.schema([("id", pa.int64()), ("v", pa.int64()), ("s", pa.string())])
 SOURCE = pa.schema([("id", pa.int64()), ("v", pa.int64()), ("s", pa.string()), ("op", pa.string())])
-
-
-def replayed(t: lakehouse.Table) -> list:
-    """The table rebuilt from its change feed (from version 1): inserts and post-images add a
-    row, deletes and pre-images take one away."""
-    rows: collections.Counter = collections.Counter()
-    names = t.schema.names
-    for r in (t.changes(1).to_pylist() if t.version else []):
-        rows[tuple(r[n] for n in names)] += 1 if r["_change_type"] in ("insert", "update_postimage") else -1
-    assert all(v >= 0 for v in rows.values())
-    return sorted(rows.elements(), key=repr)
 
 
 def _uri(name: str) -> str:

@@ -13,21 +13,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import lakehouse
 from lakehouse.errors import ColumnNotFoundError, InvalidExpressionError, SchemaMismatchError
+from feed_helpers import replayed
 
 _ids = itertools.count()
 MODES = ["copy-on-write", "merge-on-read"]
 SCHEMA = pa.schema([("id", pa.int64()), ("a", pa.int32()), ("f", pa.float64()), ("s", pa.string())])
-
-
-def replayed(t: lakehouse.Table) -> list:
-    """The table rebuilt from its change feed (from version 1): inserts and post-images add a
-    row, deletes and pre-images take one away."""
-    rows: collections.Counter = collections.Counter()
-    names = t.schema.names
-    for r in (t.changes(1).to_pylist() if t.version else []):
-        rows[_key({n: r[n] for n in names})] += 1 if r["_change_type"] in ("insert", "update_postimage") else -1
-    assert all(v >= 0 for v in rows.values())
-    return sorted(rows.elements(), key=repr)
 
 
 def _uri(name: str) -> str:
@@ -81,7 +71,7 @@ def test_update_agrees_with_duckdb(batches, updates, partitioned, mode):
         if expected:  # the change feed holds exactly the pre- and post-images
             kinds = collections.Counter(t.changes(metrics.version)["_change_type"].to_pylist())
             assert kinds == {"update_preimage": expected, "update_postimage": expected}
-    assert replayed(t) == _rows(t.to_arrow())
+    assert replayed(t, _key) == _rows(t.to_arrow())
 
 
 def test_merge_on_read_writes_vectors_and_only_the_updated_rows():
@@ -194,4 +184,4 @@ def test_concurrent_updates(mode):
     else:
         with pytest.raises(lakehouse.CommitConflictError):
             other.update(set={"a": "20"}, where="id = 2", mode=mode)
-    assert replayed(t.refresh()) == _rows(t.refresh().to_arrow())
+    assert replayed(t.refresh(), _key) == _rows(t.refresh().to_arrow())
