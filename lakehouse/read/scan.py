@@ -31,6 +31,18 @@ def bind_where(where: str | None, state: TableState) -> Expr | None:
     return rewrite_not(bind(parse(where), state.schema))
 
 
+def check_row_limit(value: object, what: str = "limit") -> int:
+    """`value` as a number of rows to stop at: a whole number >= 0 (bools and floats refused).
+    One check for every API taking one (`scan(limit=)`, `head(n)`, `history(limit=)`).
+
+    >>> check_row_limit(3)
+    3
+    """
+    if type(value) is not int or value < 0:
+        raise InvalidArgumentError(f"{what} must be a whole number >= 0, not {value!r}")
+    return value
+
+
 class Scan:
     """A planned, lazily executed read of one table version (`Table.scan(...)`).
 
@@ -64,8 +76,8 @@ class Scan:
 
     def __init__(self, store: Store, state: TableState, *, where: str | None = None,
                  columns: Sequence[str] | None = None, limit: int | None = None, ordered: bool = True) -> None:
-        if limit is not None and (type(limit) is not int or limit < 0):
-            raise InvalidArgumentError(f"limit must be a non-negative int or None, not {limit!r}")
+        if limit is not None:
+            check_row_limit(limit)
         if not isinstance(ordered, bool):
             raise InvalidArgumentError(f"ordered must be True or False, not {ordered!r}")
         self._store = store

@@ -25,7 +25,7 @@ from ..ops.change_data import rewrite_change_data
 from ..ops.restore import plan_restore
 from ..ops.rewrite import remove_matching
 from ..read.changes import read_changes
-from ..read.scan import Scan, bind_where
+from ..read.scan import Scan, bind_where, check_row_limit
 from .commit import MAX_RETRIES, CommitPolicy, commit
 from .conflicts import Transaction
 from .merge_builder import MergeBuilder
@@ -190,7 +190,7 @@ class Table:
         # Read the log itself: entries after this handle's version say how far the table has got.
         newer = read_entries_from(self._store, self.version + 1)
         latest = newer[-1].version if newer else self.version
-        first = 0 if limit is None else max(0, latest - _check_limit(limit) + 1)
+        first = 0 if limit is None else max(0, latest - check_row_limit(limit) + 1)
         older = read_log_range(self._store, first, self.version)  # CorruptTableError on a gap
         entries = older + [e for e in newer if e.version >= first]
         return [HistoryEntry(
@@ -378,8 +378,7 @@ class Table:
         >>> t.head(3)["id"].to_pylist()
         [0, 1, 2]
         """
-        if type(n) is not int or n < 0:
-            raise InvalidArgumentError(f"head(n): n must be a non-negative int, not {n!r}")
+        check_row_limit(n, "head(n): n")
         return self.scan(limit=n).to_arrow()
 
     def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
@@ -649,12 +648,6 @@ def _check_all_match(batches: Iterator[pa.RecordBatch], predicate: Expr, where: 
                 f"{bad} row(s) of the new data do not match where={where!r}; overwrite(where=...) only "
                 "replaces rows matching the predicate, so every new row must match it")
         yield batch
-
-
-def _check_limit(limit: object) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-        raise InvalidArgumentError(f"limit must be a whole number >= 0 (or None for all), not {limit!r}")
-    return limit
 
 
 def state_as_of(store: Store, as_of_ms: int, latest: TableState) -> TableState:
