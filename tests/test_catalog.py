@@ -162,6 +162,29 @@ def test_purge_refuses_a_table_outside_the_warehouse(cat):
     assert lakehouse.open_table(outside).version == 0
 
 
+def test_purge_refuses_a_folder_holding_another_table(cat):
+    cat.create_namespace("sales")
+    outer = cat.create_table("sales.outer", schema=SCHEMA)
+    cat.register_table("sales.alias", outer.uri)  # one location, two names
+    with pytest.raises(InvalidArgumentError, match="sales.alias"):
+        cat.drop_table("sales.outer", purge=True)
+    cat.drop_table("sales.alias")
+    cat.register_table("sales.inner", lakehouse.create_table(outer.uri + "/nested", schema=SCHEMA).uri)
+    with pytest.raises(InvalidArgumentError, match="sales.inner"):
+        cat.drop_table("sales.outer", purge=True)
+    assert cat.load_table("sales.outer").version == 0 and cat.load_table("sales.inner").version == 0
+
+
+def test_no_default_location_inside_another_table(cat):
+    lakehouse.create_table(f"{cat.warehouse}/sales", schema=SCHEMA, storage_options=cat.storage_options)
+    cat.create_namespace("sales")
+    with pytest.raises(InvalidArgumentError, match="is a table"):
+        cat.create_table("sales.orders", schema=SCHEMA)
+    assert not cat.table_exists("sales.orders")
+    elsewhere = f"memory://catalog-tests/{uuid.uuid4().hex}/orders"
+    assert cat.create_table("sales.orders", schema=SCHEMA, location=elsewhere).uri == elsewhere
+
+
 def test_a_table_stays_readable_by_uri(cat, catalog_uri):
     cat.create_namespace("sales")
     t = cat.create_table("sales.orders", schema=SCHEMA)

@@ -29,7 +29,7 @@ from typing import Any, Mapping, Sequence
 import pyarrow as pa
 
 from ..errors import InvalidArgumentError, NamespaceNotFoundError, TableExistsError, TableNotFoundError
-from ..format.log import log_path
+from ..format.log import META_DIR, log_path
 from ..format.schema import Schema
 from ..io import Store
 from ..table import Table, create_table, open_table
@@ -69,6 +69,16 @@ class Catalog(abc.ABC):
         'memory://docs/catalog-uri'
         """
         return self._uri
+
+    @property
+    def storage_options(self) -> dict[str, Any]:
+        """The storage options the catalog opens and creates its tables with (a copy).
+
+        >>> from lakehouse import catalog
+        >>> catalog.connect("memory://docs/catalog-options").storage_options
+        {}
+        """
+        return dict(self._storage_options)
 
     @property
     def warehouse(self) -> str:
@@ -152,8 +162,8 @@ class Catalog(abc.ABC):
             location, created = self._create_at_default(namespace, table, args)
         try:
             self._add_table(namespace, table, location)
-        except BaseException:
-            created._store.delete(log_path(0))  # the table is ours alone until registered: undo it
+        except BaseException:  # the table is ours alone until registered: undo it
+            Store.from_uri(location, self._storage_options or None).delete(log_path(0))
             raise
         return created
 
@@ -240,8 +250,9 @@ class Catalog(abc.ABC):
         """Remove `name` from the catalog; the table's files stay unless `purge=True`.
 
         Purging deletes every file under the table's location, after the name is removed, and
-        only for a location inside the warehouse: a table registered from elsewhere (or created
-        with an outside `location=`) is never purged (InvalidArgumentError, nothing changes).
+        only for a location inside the warehouse that holds no other registered table: a table
+        registered from elsewhere (or created with an outside `location=`) is never purged
+        (InvalidArgumentError, nothing changes).
 
         >>> from lakehouse import catalog
         >>> cat = catalog.connect("memory://docs/catalog-drop")
@@ -253,11 +264,7 @@ class Catalog(abc.ABC):
             raise InvalidArgumentError(f"purge must be True or False, not {purge!r}")
         namespace, table = names.table_name(name)
         if purge:
-            location = self.table_location(name)
-            if not inside(location, self.warehouse):
-                raise InvalidArgumentError(
-                    f"table {names.full_name(namespace, table)} lives at {location}, outside the warehouse "
-                    f"{self.warehouse}: purge refuses to delete it (drop it with purge=False)")
+            self._check_purge(names.full_name(namespace, table), self.table_location(name))
         location = self._remove_table(namespace, table)
         if purge:
             store = Store.from_uri(location, self._storage_options or None)
@@ -267,8 +274,23 @@ class Catalog(abc.ABC):
                 pass
 
     # ------------------------------------------------------------ helpers
+    def _check_purge(self, name: str, location: str) -> None:
+        """Purge deletes a folder: only one inside the warehouse that holds no other registered table."""
+        if not inside(location, self.warehouse):
+            raise InvalidArgumentError(f"table {name} lives at {location}, outside the warehouse {self.warehouse}: "
+                                       "purge refuses to delete it (drop it with purge=False)")
+        for other, at in self._all_locations():
+            if other != name and (at == location or inside(at, location)):
+                raise InvalidArgumentError(f"purging {name} would delete table {other} too (at {at}): "
+                                           "drop it with purge=False")
+
     def _create_at_default(self, namespace: str, table: str, args: dict) -> tuple[str, Table]:
         base = join(self.warehouse, namespace, table)
+        for folder in (self.warehouse, join(self.warehouse, namespace)):
+            if Store.from_uri(folder, self._storage_options or None).list_names(META_DIR):
+                raise InvalidArgumentError(
+                    f"{folder} is a table: a table at {base} would sit inside its folder (where its vacuum "
+                    "deletes what it does not know); pass location= or use another warehouse")
         for attempt in range(_SUFFIX_ATTEMPTS):
             location = base if attempt == 0 else f"{base}-{uuid.uuid4().hex[:8]}"
             try:
@@ -311,6 +333,10 @@ class Catalog(abc.ABC):
     @abc.abstractmethod
     def _remove_table(self, namespace: str, table: str) -> str:
         """Remove atomically and return its location; TableNotFoundError if absent."""
+
+    @abc.abstractmethod
+    def _all_locations(self) -> list[tuple[str, str]]:
+        """(`namespace.table`, location) of every registered table."""
 
     def _no_namespace(self, namespace: str) -> NamespaceNotFoundError:
         return NamespaceNotFoundError(f"no namespace {namespace!r} in catalog {self.uri}")

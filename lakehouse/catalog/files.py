@@ -213,6 +213,10 @@ class FileCatalog(Catalog):
         before = self._commit({"op": "drop_table", "namespace": namespace, "table": table})
         return self._resolved(before.tables[namespace][table])  # as it was just before our entry
 
+    def _all_locations(self) -> list[tuple[str, str]]:
+        return [(names.full_name(ns, t), self._resolved(loc))
+                for ns, tables in self._state().tables.items() for t, loc in tables.items()]
+
 
 def _apply(cat: FileCatalog, state: _State, change: Mapping[str, Any]) -> None:
     """Check `change` against `state` (the user's error if it does not fit), then apply it."""

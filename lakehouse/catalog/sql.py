@@ -212,6 +212,11 @@ class SqlCatalog(Catalog):
             con.execute("DELETE FROM lakehouse_tables WHERE namespace = ? AND name = ?", (namespace, table))
             return location
 
+    def _all_locations(self) -> list[tuple[str, str]]:
+        with self._read() as con:
+            return [] if con is None else [(f"{ns}.{t}", loc) for ns, t, loc in con.execute(
+                "SELECT namespace, name, location FROM lakehouse_tables")]
+
 
 def _has_namespace(con: sqlite3.Connection, namespace: str) -> bool:
     return con.execute("SELECT 1 FROM lakehouse_namespaces WHERE name = ?", (namespace,)).fetchone() is not None
