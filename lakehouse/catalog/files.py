@@ -88,7 +88,8 @@ class FileCatalog(Catalog):
         if state.seq > latest:
             raise self._corrupt(f"entry {state.seq} was read before but is gone")
         if state.seq < 0 or latest - state.seq > SNAPSHOT_INTERVAL:
-            state = self._snapshot(latest) or state
+            snapshot = self._snapshot(latest)
+            state = snapshot if snapshot is not None and snapshot.seq > state.seq else state
         if state.seq == latest:
             return state
         state = state.copy()
