@@ -474,3 +474,17 @@ def test_every_catalog_method_has_an_example():
             continue
         doc = inspect.getdoc(member.fget if isinstance(member, property) else member)
         assert doc and ">>>" in doc, name
+
+
+def test_file_catalog_recognises_its_own_entry_after_an_unknown_outcome():
+    """A put retried after a lost reply reports "exists" though the first try landed: the writer
+    reads the entry back, finds its own, and succeeds (no NamespaceExistsError against itself)."""
+    cat = catalog.connect(f"memory://catalog-tests/{uuid.uuid4().hex}")
+    real = cat._store.put_if_absent
+
+    def landed_but_reported_lost(rel, data):
+        real(rel, data)
+        return False
+    cat._store.put_if_absent = landed_but_reported_lost
+    cat.create_namespace("sales")
+    assert cat.list_namespaces() == ["sales"] and catalog.connect(cat.uri).list_namespaces() == ["sales"]

@@ -22,7 +22,6 @@ command line's `ns.table` into a URI.
 from __future__ import annotations
 
 import abc
-import posixpath
 import uuid
 from typing import Any, Mapping, Sequence
 
