@@ -4,6 +4,7 @@ and snapshots, concurrency from several processes, name validation, and configur
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import multiprocessing
 import os
@@ -24,6 +25,7 @@ import lakehouse
 from lakehouse import catalog
 from lakehouse.catalog import files, names
 from lakehouse.catalog.sql import SqlCatalog
+from lakehouse.io import Store
 from lakehouse.errors import (
     CorruptTableError, InvalidArgumentError, InvalidNameError, NamespaceExistsError, NamespaceNotEmptyError,
     NamespaceNotFoundError, TableExistsError, TableNotFoundError, UnsupportedFeatureError,
@@ -216,6 +218,12 @@ def test_racing_threads_create_one_name(cat):
         th.join()
     assert len(won) == 1 and cat.table_location("sales.orders") == won[0]
     assert cat.load_table("sales.orders").version == 0
+    folders = Store.from_uri(f"{cat.warehouse}/sales").list_names("")
+    live = []
+    for folder in folders:  # the losers' tables were removed: one table is left
+        with contextlib.suppress(TableNotFoundError):
+            live.append(lakehouse.open_table(f"{cat.warehouse}/sales/{folder}").uri)
+    assert live == won
 
 
 # ---------------------------------------------------------------- several processes

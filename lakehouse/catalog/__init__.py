@@ -22,13 +22,14 @@ command line's `ns.table` into a URI.
 from __future__ import annotations
 
 import abc
+import os
 import uuid
 from typing import Any, Mapping, Sequence
 
 import pyarrow as pa
 
 from ..errors import InvalidArgumentError, NamespaceNotFoundError, TableExistsError, TableNotFoundError
-from ..format.log import META_DIR, log_path
+from ..format.log import LOG_DIR, META_DIR, log_path
 from ..format.schema import Schema
 from ..io import Store
 from ..table import Table, create_table, open_table
@@ -161,8 +162,9 @@ class Catalog(abc.ABC):
             location, created = self._create_at_default(namespace, table, args)
         try:
             self._add_table(namespace, table, location)
-        except BaseException:  # the table is ours alone until registered: undo it
-            Store.from_uri(location, self._storage_options or None).delete(log_path(0))
+        except (TableExistsError, NamespaceNotFoundError):
+            # Certainly not registered (any other failure may have landed): the table is ours alone, undo it.
+            self._undo_create(location)
             raise
         return created
 
@@ -262,10 +264,13 @@ class Catalog(abc.ABC):
         if not isinstance(purge, bool):
             raise InvalidArgumentError(f"purge must be True or False, not {purge!r}")
         namespace, table = names.table_name(name)
-        if purge:
-            self._check_purge(names.full_name(namespace, table), self.table_location(name))
+        checked = self.table_location(name) if purge else None
+        if checked is not None:
+            self._check_purge(names.full_name(namespace, table), checked)
         location = self._remove_table(namespace, table)
         if purge:
+            if location != checked:  # renamed over in between: check what was really dropped
+                self._check_purge(names.full_name(namespace, table), location)
             store = Store.from_uri(location, self._storage_options or None)
             try:
                 store._call("purging", "", lambda: store.fs.rm(store.root, recursive=True))
@@ -282,6 +287,17 @@ class Catalog(abc.ABC):
             if other != name and (at == location or inside(at, location)):
                 raise InvalidArgumentError(f"purging {name} would delete table {other} too (at {at}): "
                                            "drop it with purge=False")
+
+    def _undo_create(self, location: str) -> None:
+        """Remove the log entry 0 we wrote, and on local disk the folders it made, if empty."""
+        store = Store.from_uri(location, self._storage_options or None)
+        store.delete(log_path(0))
+        if store.is_local:
+            for folder in (LOG_DIR, META_DIR, ""):
+                try:
+                    os.rmdir(store.full_path(folder))
+                except OSError:
+                    return  # not empty: someone else's files are there
 
     def _create_at_default(self, namespace: str, table: str, args: dict) -> tuple[str, Table]:
         base = join(self.warehouse, namespace, table)
