@@ -496,3 +496,16 @@ def test_file_catalog_recognises_its_own_entry_after_an_unknown_outcome():
     cat._store.put_if_absent = landed_but_reported_lost
     cat.create_namespace("sales")
     assert cat.list_namespaces() == ["sales"] and catalog.connect(cat.uri).list_namespaces() == ["sales"]
+
+
+def test_two_handles_on_one_catalog_see_each_others_changes(cat, catalog_uri):
+    other = catalog.connect(catalog_uri)
+    assert cat.list_namespaces() == other.list_namespaces() == []
+    other.create_namespace("a")
+    assert cat.list_namespaces() == ["a"]  # one new entry: read on from the cached state
+    for i in range(12):  # more than a handle reads one by one: it lists the log instead
+        cat.create_namespace(f"n{i}")
+    assert other.list_namespaces() == cat.list_namespaces() and len(cat.list_namespaces()) == 13
+    other.drop_namespace("a")
+    with pytest.raises(NamespaceNotFoundError):
+        cat.drop_namespace("a")

@@ -7,7 +7,8 @@ checks its change against it, and puts the next entry; if another writer took th
 first it reads again and re-checks, so every change is decided against the exact state before
 it: of two concurrent creators of one name exactly one wins, and a rename (one entry) is
 atomic. Every 100th entry the writer also stores the whole state as a snapshot, so a new
-reader replays at most 99 entries after listing the log.
+reader replays at most 99 entries after listing the log; a catalog object that has read the log
+once only checks for the next entry (one request when nothing changed).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ LOG_DIR = f"{CATALOG_DIR}/log"
 SNAPSHOT_DIR = f"{CATALOG_DIR}/snapshots"
 SNAPSHOT_INTERVAL = 100
 MAX_ATTEMPTS = 200
+_PROBES = 8  # entries read one by one before listing the log instead
 _NAME = re.compile(r"^(\d{20})\.json$")
 
 
@@ -79,22 +81,39 @@ class FileCatalog(Catalog):
 
     # ------------------------------------------------------------ reading
     def _state(self) -> _State:
-        """The newest state: list the log, then replay what the cached (or a snapshot) state lacks."""
+        """The newest state. With a cached state, read on from its next entry until one is
+        missing (one request when nothing changed); else list the log and replay what the
+        newest snapshot lacks."""
+        state = self._cache
+        if state.seq >= 0:
+            for _ in range(_PROBES):
+                data = self._store.try_read_bytes(entry_path(state.seq + 1))
+                if data is None:
+                    self._cache = state
+                    return state
+                state = self._replay(state, [data])
+        return self._listed_state(state)
+
+    def _listed_state(self, state: _State) -> _State:
         seqs = self._list(LOG_DIR)
         latest = seqs[-1] if seqs else -1
         if seqs and (seqs[0] != 0 or len(seqs) != latest + 1):
             raise self._corrupt("its log has a gap (an entry is missing)")
-        state = self._cache
         if state.seq > latest:
             raise self._corrupt(f"entry {state.seq} was read before but is gone")
-        if state.seq < 0 or latest - state.seq > SNAPSHOT_INTERVAL:
+        if latest - state.seq > SNAPSHOT_INTERVAL:
             snapshot = self._snapshot(latest)
             state = snapshot if snapshot is not None and snapshot.seq > state.seq else state
-        if state.seq == latest:
-            return state
+        wanted = [entry_path(s) for s in range(state.seq + 1, latest + 1)]
+        state = self._replay(state, self._store.read_many(wanted)) if wanted else state
+        self._cache = state
+        return state
+
+    def _replay(self, state: _State, entries: list[bytes | None]) -> _State:
+        """`state` with the entries that follow it applied (a copy; `state` is never changed)."""
         state = state.copy()
-        wanted = list(range(state.seq + 1, latest + 1))
-        for seq, data in zip(wanted, self._store.read_many(entry_path(s) for s in wanted), strict=True):
+        for data in entries:
+            seq = state.seq + 1
             if data is None:
                 raise self._corrupt(f"entry {seq} was listed but cannot be read")
             try:
@@ -104,7 +123,6 @@ class FileCatalog(Catalog):
                     raise
                 raise self._corrupt(f"entry {seq} contradicts the entries before it ({e})") from None
             state.seq = seq
-        self._cache = state
         return state
 
     def _list(self, folder: str) -> list[int]:
