@@ -235,6 +235,10 @@ def _create_many(uri: str, worker: int, count: int) -> None:
         cat.rename_table(f"sales.t{worker}_{i}", f"sales.r{worker}_{i}")
 
 
+def _create_namespace(uri: str, worker: int) -> None:
+    catalog.connect(uri).create_namespace(f"n{worker}")
+
+
 def _create_one(uri: str, worker: int) -> str | None:
     try:
         return catalog.connect(uri).create_table("sales.same", schema={"id": "int64"}).uri
@@ -259,7 +263,11 @@ def test_several_processes(tmp_path):
         cat.create_namespace("sales")
         cat.create_table("sales.src", schema=SCHEMA)
     workers, count = 3, 4
+    fresh = [f"sqlite:///{tmp_path}/fresh.db", f"{tmp_path}/fresh"]  # nothing there yet: the first change creates it
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        for uri in fresh:
+            pool.starmap(_create_namespace, [(uri, w) for w in range(workers)])
+            assert catalog.connect(uri).list_namespaces() == [f"n{w}" for w in range(workers)]
         for uri in uris:
             pool.starmap(_create_many, [(uri, w, count) for w in range(workers)])
             created = pool.starmap(_create_one, [(uri, w) for w in range(workers)])
