@@ -5,13 +5,15 @@ from __future__ import annotations
 import click
 import pyarrow.compute as pc
 
+from .. import catalog
 from ..format.file_index import live_counts
 from ..table import Table, open_table
 from .app import PositiveInt, Run, lh, table_uri
 
 
 def _open(run: Run, uri: str) -> Table:
-    return open_table(uri, storage_options=run.options or None)
+    # `ns.table` names a table in the default catalog; a URI or a path is opened as it is.
+    return open_table(catalog.resolve(uri, run.options or None), storage_options=run.options or None)
 
 
 @lh.command(short_help="Summary of the table at URI.")
