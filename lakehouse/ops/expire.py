@@ -46,7 +46,7 @@ def expire_snapshots(store: Store, older_than: object = None, *, retain_last: ob
     wanted = max(wanted, run_start)
     start = max(run_start, min(wanted, protected))
     tagged = {v for v in latest.tags.values() if v < start}
-    for version in sorted({start, *tagged} - {0}):
+    for version in sorted(tagged | ({start} if start > 0 else set())):  # entry 0 needs no checkpoint
         _ensure_checkpoint(store, version, latest)
     if wanted > start:
         _ensure_checkpoint(store, wanted, latest)
@@ -110,8 +110,6 @@ def _first_at_or_after(store: Store, cutoff_ms: int, lo: int, hi: int) -> int:
 def _ensure_checkpoint(store: Store, version: int, latest: TableState) -> None:
     """A usable checkpoint at `version`, written from the log if there is none. An existing one
     that is damaged is refused rather than replaced: it may hide a hostile or broken table."""
-    if version == 0 and read_entry(store, 0) is not None:
-        return
     if store.exists(checkpoint_path(version)):
         if read_checkpoint(store, version) is None:
             raise CorruptTableError(f"checkpoint {version} of {store.uri} is damaged; expiry keeps it as the "
