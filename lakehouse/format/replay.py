@@ -6,7 +6,7 @@ import datetime as dt
 
 from ..errors import CorruptTableError, LakehouseError, VersionNotFoundError
 from ..io import Store
-from .checkpoint import CheckpointSearch, find_checkpoint
+from .checkpoint import CheckpointSearch, checkpoint_versions, find_checkpoint
 from .log import META_DIR, LogEntry, list_versions, read_entries_from, read_entry
 from .state import TableState, apply_actions, check_readable
 
@@ -77,6 +77,10 @@ def _unreadable(store: Store, found: CheckpointSearch, version: int | None) -> L
             f"(checkpoint {found.committed} exists but is damaged); restore a checkpoint or the log")
     if not store.exists(META_DIR):
         return store.no_table_error()
+    if version is not None and any(v <= version for v in checkpoint_versions(store)):
+        return CorruptTableError(
+            f"version {version} of {store.uri} cannot be read: log entry 0 was removed and the checkpoints at or "
+            "before it are damaged; restore a checkpoint or the log")
     if version is not None:
         return VersionNotFoundError(
             f"version {version} of {store.uri} cannot be read: it was expired (log entry 0 was removed and "
