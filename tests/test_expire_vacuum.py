@@ -313,3 +313,54 @@ def test_expire_and_vacuum_keep_every_retained_version_and_tag(ops, retain_last,
         assert _rows(fresh, ref=name) == before[v]
     if t.version > start:
         fresh.changes(start + 1)  # the change feed after the log's start reads (its files are kept)
+
+
+# ------------------------------------------------------------------ concurrent writers
+
+def test_a_writer_that_read_before_the_log_start_is_refused_not_lost(local_uri):
+    t = _table(local_uri)
+    _history(t, 2)
+    stale = lakehouse.open_table(local_uri)  # read version 2
+    current = lakehouse.open_table(local_uri)
+    _history(current, 3)
+    current.checkpoint()
+    current.expire_snapshots(older_than=ZERO)  # the log starts at 5
+    with pytest.raises(lakehouse.CommitConflictError, match="expired"):
+        stale.append(pa.table({"id": [-1], "v": ["lost?"]}, schema=SCHEMA))
+    assert list_versions(Store.from_uri(local_uri)) == [5]  # nothing was put below the log's start
+    assert current.append(pa.table({"id": [-2], "v": ["ok"]}, schema=SCHEMA)).version == 6
+
+
+def test_a_writer_that_read_the_newest_version_commits_across_an_expiry(local_uri):
+    t = _table(local_uri)
+    _history(t, 3)
+    writer = lakehouse.open_table(local_uri)
+    t.append(pa.table({"id": [50], "v": ["x"]}, schema=SCHEMA))
+    t.checkpoint()
+    assert t.expire_snapshots(older_than=ZERO).oldest_version == 4  # the writer's version 3 is gone
+    with pytest.raises(lakehouse.CommitConflictError):
+        writer.append(pa.table({"id": [51], "v": ["y"]}, schema=SCHEMA))
+    writer = writer.refresh()
+    t.append(pa.table({"id": [52], "v": ["z"]}, schema=SCHEMA))
+    t.checkpoint()
+    t.expire_snapshots(older_than=ZERO, retain_last=2)  # keeps 4 and 5: the writer read 4
+    assert writer.append(pa.table({"id": [53], "v": ["w"]}, schema=SCHEMA)).version == 6
+    assert {50, 52, 53} <= {r["id"] for r in _rows(lakehouse.open_table(local_uri))}
+
+
+def test_vacuum_keeps_the_files_of_a_commit_not_yet_made(local_uri, monkeypatch):
+    """A writer's data files are written before its commit: a vacuum in between, with the
+    minimum retention, must not delete them."""
+    from lakehouse.table import handle
+    t = _table(local_uri, **{"vacuum.retention.minimum": "1h"})
+    _history(t, 2)
+    _age(local_uri, 7200)
+    real_commit, seen = handle.commit, []
+
+    def vacuum_then_commit(store, state, txn, **kw):
+        seen.append(t.vacuum(dry_run=False))
+        return real_commit(store, state, txn, **kw)
+    monkeypatch.setattr(handle, "commit", vacuum_then_commit)
+    t.append(pa.table({"id": [77], "v": ["new"]}, schema=SCHEMA))
+    assert seen[0].files == ()
+    assert 77 in {r["id"] for r in _rows(lakehouse.open_table(local_uri))}
