@@ -224,8 +224,8 @@ class Table:
         """Commit the table's data as it was at `version` (or `as_of`, a time as for `at()`): the
         files live then, with that version's schema and partitioning; history is kept, and the
         restore is a new version (operation "restore"). Nothing is committed when the table
-        already matches. (Once vacuum exists, a version whose files were vacuumed cannot be
-        restored.)
+        already matches. An expired version (`expire_snapshots`) cannot be restored; vacuum keeps
+        the files of every version that can.
 
         >>> import lakehouse, pyarrow as pa
         >>> t = lakehouse.create_table("memory://docs/handle-restore", schema=pa.schema([("id", pa.int64())]))
