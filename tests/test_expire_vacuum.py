@@ -364,3 +364,26 @@ def test_vacuum_keeps_the_files_of_a_commit_not_yet_made(local_uri, monkeypatch)
     t.append(pa.table({"id": [77], "v": ["new"]}, schema=SCHEMA))
     assert seen[0].files == ()
     assert 77 in {r["id"] for r in _rows(lakehouse.open_table(local_uri))}
+
+
+def test_vacuum_removes_the_checkpoints_a_stopped_expiry_left(local_uri, monkeypatch):
+    t = _table(local_uri, **{"checkpoint.interval": "3"})
+    _history(t, 7)  # checkpoints at 3 and 6
+    t.tag("two", version=2)
+    t.checkpoint()  # at 8
+    real_delete = Store.delete
+
+    def no_checkpoint_deletes(self, rel):
+        if "checkpoints" in rel:
+            raise StorageError("the store went away")
+        real_delete(self, rel)
+    monkeypatch.setattr(Store, "delete", no_checkpoint_deletes)
+    with pytest.raises(StorageError):
+        t.expire_snapshots(older_than=ZERO, retain_last=2)  # the entries before 7 went, not checkpoints 3, 6
+    monkeypatch.setattr(Store, "delete", real_delete)
+    store = Store.from_uri(local_uri)
+    assert checkpoint_versions(store) == [2, 3, 6, 7, 8]
+    result = t.vacuum(ZERO, force=True, dry_run=False)
+    assert checkpoint_path(3) in result.files  # 6 stays: with entry 7 on, version 6 still reads from it
+    assert checkpoint_versions(store) == [2, 6, 7, 8]
+    assert _rows(lakehouse.open_table(local_uri), ref="two") == _rows(t, ref="two")

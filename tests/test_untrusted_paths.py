@@ -291,14 +291,14 @@ def _make_hostile(store, version, pick, put, path):
 def _every_reader_refuses(t, uri, version):
     """`t`: a handle at the newest version from before the damage (so it holds no state built from it)."""
     import datetime as dt
-    from lakehouse.ops.vacuum import referenced_files
+    from lakehouse.ops.vacuum import retained_files
     zero = dt.timedelta(0)
     old = t.at(version=0)  # reads entry 0 only: time travel from it loads the damaged version
     calls = [lambda: lakehouse.open_table(uri).scan().to_arrow(), lambda: lakehouse.open_table(uri).count(),
              lambda: old.scan(version=version).files(), lambda: old.scan(version=version).count(),
              lambda: old.at(version=version).to_arrow(), lambda: t.changes(1),
              lambda: t.vacuum(zero, force=True, dry_run=False), lambda: t.expire_snapshots(older_than=zero),
-             lambda: referenced_files(Store.from_uri(uri))]
+             lambda: retained_files(Store.from_uri(uri))]
     for call in calls:
         with pytest.raises(CorruptTableError):
             call()

@@ -1,12 +1,12 @@
 """Vacuum (spec/format.md, "Expiry and vacuum"): delete the files under the table's root that no
 retained version or tag references and that are older than the retention.
 
-What is kept is decided from the log as it is, conservatively: the files every log entry still
-present adds or names in a `cdc` action, and the live files (with their deletion vectors) of
-the checkpoints a retained version is read from. A version is readable from a checkpoint plus
-the entries after it, so this covers every retained version and tag. The format's own files
-are never vacuum's to delete (expiry removes entries and checkpoints), except the temporary
-files a failed local write leaves under `_lakehouse/`.
+What is kept is decided from the log as it is: the files every retained log entry adds or names
+in a `cdc` action, and the live files (with their deletion vectors) of the checkpoints a
+retained version is read from. A version is readable from a checkpoint plus the entries after
+it, so this covers every retained version and tag. Expiry removes log entries and checkpoints
+itself; vacuum deletes only those an expiry that stopped midway left behind (before the log's
+start, not a tag's), and the temporary files a failed local write leaves under `_lakehouse/`.
 
 The root is listed streamed (a page or a folder at a time), and only names it finds are deleted,
 each a path inside the root; a name the path rule (spec 1.1) refuses is never deleted. The
@@ -18,10 +18,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from ..errors import CorruptTableError, InvalidArgumentError
-from ..format.checkpoint import checkpoint_versions, read_checkpoint
+from ..format.checkpoint import checkpoint_path, checkpoint_versions, read_checkpoint
 from ..format.log import META_DIR, decode_entry, list_versions, log_path, read_entries_from
 from ..format.paths import path_problem
 from ..format.references import entry_references, is_format_file, is_temp_file, state_references
@@ -45,14 +46,15 @@ def vacuum(store: Store, retention: object = None, *, dry_run: object = True, fo
     report = progress or (lambda phase, count: None)
     latest = load_state(store)
     retention = _check_retention(retention, duration_setting(latest.metadata, VACUUM_RETENTION_MINIMUM), force)
-    keep = referenced_files(store)
+    retained = retained_files(store, latest.tags.values())
+    keep = retained.files
     cutoff = (time.time() if now is None else now) - retention.total_seconds()
     found: list[Listed] = []
     count = 0
     for count, listed in enumerate(store.walk_files(), 1):
         if count % _REPORT_EVERY == 0:
             report("listing", count)
-        if listed.path not in keep and _removable(listed, cutoff, retention):
+        if listed.path not in keep and _removable(listed, cutoff, retention, retained.stale):
             found.append(listed)
     report("listing", count)
     # A commit that landed while we listed may name a file we found (an old file re-added by a
@@ -80,44 +82,54 @@ def _check_retention(retention: object, minimum: dt.timedelta, force: bool) -> d
     return retention
 
 
-def _removable(listed: Listed, cutoff: float, retention: dt.timedelta) -> bool:
-    """Not a format file, inside the path rule, and old enough. A file whose store gives no time
-    is of unknown age: only a zero retention (forced) deletes it."""
+def _removable(listed: Listed, cutoff: float, retention: dt.timedelta, stale: frozenset[str]) -> bool:
+    """Inside the path rule, not a format file still needed, and old enough. A file whose store
+    gives no time is of unknown age: only a zero retention (forced) deletes it."""
     if path_problem(listed.path, data_file=False) is not None:
         log.warning("vacuum keeps %r: its name breaks the path rule, so no table wrote it", listed.path)
         return False
     if listed.path.split("/", 1)[0].lower() == META_DIR:
-        if is_format_file(listed.path) or not is_temp_file(listed.path):
+        if listed.path not in stale and (is_format_file(listed.path) or not is_temp_file(listed.path)):
             return False  # another implementation's files there are not ours to judge
     if listed.mtime is None:
         return retention == dt.timedelta(0)
     return listed.mtime <= cutoff
 
 
-def referenced_files(store: Store) -> set[str]:
-    """Every file a retained version (or tag) may read, from the log and checkpoints present.
+@dataclass(frozen=True, slots=True)
+class Retained:
+    """What vacuum keeps: `files`, every file a retained version (or tag) may read; and `stale`,
+    the format's files no retained version is read from (left by an expiry that stopped midway,
+    or by another implementation), which vacuum may delete like any unreferenced file."""
 
-    Read are: every log entry present (its adds and cdc files), the checkpoint the contiguous log
-    starts from, and every checkpoint before it (tagged versions are read from those). A damaged
-    checkpoint among them is CorruptTableError: what its version references cannot be known.
-    """
+    files: set[str]
+    stale: frozenset[str]
+
+
+def retained_files(store: Store, tags: Iterable[int] = ()) -> Retained:
+    """Read the log as it is: the contiguous run of entries ending at the newest (each entry's
+    adds and cdc files), the checkpoint that run starts from, and the checkpoints at the tagged
+    versions `tags` before it. A damaged checkpoint among those is CorruptTableError: what its
+    version references cannot be known. Entries before the run and other checkpoints before its
+    start are stale (expired versions)."""
     versions = list_versions(store)
+    run_start = _run_start(versions)
     keep: set[str] = set()
-    for start in range(0, len(versions), 64):
-        batch = versions[start:start + 64]
+    kept = [v for v in versions if v >= run_start]
+    for start in range(0, len(kept), 64):
+        batch = kept[start:start + 64]
         for version, blob in zip(batch, store.read_many(log_path(v) for v in batch)):
             if blob is not None:  # removed meanwhile by expiry: its version is gone
                 keep.update(entry_references(decode_entry(version, blob)))
-    run_start = _run_start(versions)
-    needed = [v for v in checkpoint_versions(store) if v < run_start]
-    base = [v for v in checkpoint_versions(store) if v >= run_start - 1]
-    if run_start > 0 and base:
-        needed.append(base[0])
-    for version in needed:
+    checkpoints = checkpoint_versions(store)
+    base = next((v for v in checkpoints if v >= run_start - 1), None) if run_start > 0 else None
+    needed = {v for v in checkpoints if v in set(tags) and (base is None or v < base)}
+    needed |= {base} if base is not None else set()
+    for version in sorted(needed):
         keep.update(_checkpoint_files(store, version))
-    if run_start > 0 and not base:  # no checkpoint: read what the newest state holds
-        keep.update(state_references(load_state(store)))
-    return keep
+    stale = [log_path(v) for v in versions if v < run_start]
+    stale += [checkpoint_path(v) for v in checkpoints if base is not None and v < base and v not in needed]
+    return Retained(keep, frozenset(stale))
 
 
 def _checkpoint_files(store: Store, version: int) -> Iterable[str]:
