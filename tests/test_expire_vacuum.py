@@ -387,3 +387,17 @@ def test_vacuum_removes_the_checkpoints_a_stopped_expiry_left(local_uri, monkeyp
     assert checkpoint_path(3) in result.files  # 6 stays: with entry 7 on, version 6 still reads from it
     assert checkpoint_versions(store) == [2, 6, 7, 8]
     assert _rows(lakehouse.open_table(local_uri), ref="two") == _rows(t, ref="two")
+
+
+def test_a_tag_whose_version_is_already_gone_does_not_block_expiry(local_uri):
+    t = _table(local_uri)
+    _history(t, 3)
+    t.tag("one", version=1)
+    t.checkpoint()
+    t.expire_snapshots(older_than=ZERO)
+    os.remove(os.path.join(local_uri, checkpoint_path(1)))  # as another implementation's expiry might
+    _history(t, 1)
+    t.checkpoint()
+    assert t.expire_snapshots(older_than=ZERO).oldest_version == 5
+    with pytest.raises(VersionNotFoundError):
+        t.scan(ref="one").count()

@@ -19,9 +19,10 @@ next run removes the rest.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 
-from ..errors import CorruptTableError, InvalidArgumentError
+from ..errors import CorruptTableError, InvalidArgumentError, VersionNotFoundError
 from ..format.checkpoint import checkpoint_path, checkpoint_versions, read_checkpoint, read_hint, write_checkpoint
 from ..format.log import list_versions, log_path, read_entry
 from ..format.replay import load_state
@@ -30,6 +31,8 @@ from ..io import Store
 from ..table.metrics import ExpireMetrics
 from ..table.properties import EXPIRE_MAX_AGE, duration_setting
 from ..table.travel import as_of_millis
+
+log = logging.getLogger(__name__)
 
 
 def expire_snapshots(store: Store, older_than: object = None, *, retain_last: object = 1,
@@ -115,7 +118,13 @@ def _ensure_checkpoint(store: Store, version: int, latest: TableState) -> None:
             raise CorruptTableError(f"checkpoint {version} of {store.uri} is damaged; expiry keeps it as the "
                                     "start of the log, so it refuses to go on: delete or restore it first")
         return
-    state = latest if version == latest.version else load_state(store, version)
+    try:
+        state = latest if version == latest.version else load_state(store, version)
+    except VersionNotFoundError:
+        if version not in latest.tags.values():
+            raise
+        log.warning("tagged version %d of %s was already expired without its checkpoint", version, store.uri)
+        return  # a tag left on an unreadable version (by another writer): nothing can bring it back
     hint = read_hint(store)
     write_checkpoint(store, state, hint=hint is None or version > hint)
 
