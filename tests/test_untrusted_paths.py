@@ -304,17 +304,27 @@ def _every_reader_refuses(t, uri, version):
             call()
 
 
+def _each_hostile_entry(uri, where, absolute):
+    """The table of `_maintained_table` at `uri` with, in turn, each escaping path in the field
+    `where` names: yields a handle from before the damage and the damaged version."""
+    t = _maintained_table(uri)
+    version, pick, put = _WHERE[where]
+    store = Store.from_uri(uri)
+    original = store.read_bytes(log_path(version))
+    for path in _ESCAPING:
+        store.write_bytes(log_path(version), original)
+        _make_hostile(store, version, pick, put, path.format(abs=absolute))
+        yield t, version
+
+
 @pytest.mark.parametrize("where", sorted(_WHERE))
 def test_hostile_paths_are_refused_by_readers_expiry_and_vacuum_on_local_disk(tmp_path, where):
     outside = tmp_path / "outside.parquet"
     outside.write_bytes(b"sentinel")
-    for n, path in enumerate(_ESCAPING):
-        uri = str(tmp_path / f"t{n}")
-        t = _maintained_table(uri)
-        version, pick, put = _WHERE[where]
-        _make_hostile(Store.from_uri(uri), version, pick, put, path.format(abs=outside))
+    uri = str(tmp_path / "t")
+    for t, version in _each_hostile_entry(uri, where, outside):
         _every_reader_refuses(t, uri, version)
-        assert outside.read_bytes() == b"sentinel"
+    assert outside.read_bytes() == b"sentinel"
 
 
 @pytest.mark.s3
@@ -327,11 +337,8 @@ def test_hostile_paths_are_refused_by_readers_expiry_and_vacuum_on_s3(s3, where)
     sentinels = [f"{base}/outside.parquet", "s3://other-bucket/outside.parquet", f"{base}/t/outside.parquet"]
     for s in sentinels:
         fs.pipe(s, b"sentinel")
-    for n, path in enumerate(_ESCAPING):
-        uri = f"{base}/t/t{n}"
-        t = _maintained_table(uri)
-        version, pick, put = _WHERE[where]
-        _make_hostile(Store.from_uri(uri), version, pick, put, path.format(abs=f"/{base[5:]}/outside.parquet"))
+    uri = f"{base}/t/t"
+    for t, version in _each_hostile_entry(uri, where, f"/{base[5:]}/outside.parquet"):
         _every_reader_refuses(t, uri, version)
     assert all(fs.cat(s) == b"sentinel" for s in sentinels)
 
