@@ -24,13 +24,14 @@ from .read.files import ColumnStatistics, DataFile, DataFiles
 from .read.scan import Explanation, Scan
 from .table import CommitSummary, HistoryEntry, Table, create_table, open_table
 from .table.merge_builder import MergeBuilder
-from .table.metrics import MergeMetrics, UpdateMetrics
+from .table.metrics import ExpireMetrics, MergeMetrics, UpdateMetrics, VacuumResult
 from . import catalog  # noqa: E402 - after the table layer it builds on
 
 __all__ = [
     "__version__",
     "create_table", "open_table", "Table", "Scan", "Schema", "Field", "DataFile", "DataFiles", "ColumnStatistics",
     "Explanation", "CommitSummary", "HistoryEntry", "UpdateMetrics", "MergeBuilder", "MergeMetrics",
+    "ExpireMetrics", "VacuumResult",
     "LakehouseError", "TableNotFoundError", "TableExistsError", "CommitConflictError",
     "CommitRetriesExceededError", "SchemaMismatchError", "PredicateViolationError", "InvalidArgumentError", "InvalidExpressionError",
     "ColumnNotFoundError", "InvalidPartitionSpecError", "VersionNotFoundError", "CorruptTableError",

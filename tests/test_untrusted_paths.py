@@ -258,3 +258,120 @@ def test_hostile_golden_logs_fail_cleanly(case, tmp_path):
     shutil.copytree(os.path.join(INVALID, case), uri)
     with pytest.raises(CorruptTableError, match=r"log entry \d+"):
         lakehouse.open_table(uri).scan().to_arrow()
+
+
+# ------------------------------------------------------------------ every reader, expiry and vacuum; local disk and S3
+
+_ESCAPING = ["../outside.parquet", "{abs}", "s3://other-bucket/outside.parquet", "data/../../outside.parquet",
+             "%2e%2e/outside.parquet", "．．/outside.parquet"]
+_WHERE = {  # which field of which entry carries the path: an add, its DV, a cdc file, a cdc's positions
+    "add": (1, lambda a: "add" in a, lambda a, p: a["add"].__setitem__("path", p)),
+    "dv": (2, lambda a: "add" in a, lambda a, p: a["add"]["deletion_vector"].__setitem__("path", p)),
+    "cdc": (3, lambda a: "cdc" in a, lambda a, p: a["cdc"].__setitem__("path", p)),
+    "positions": (3, lambda a: "positions" in a.get("cdc", {}), lambda a, p: a["cdc"]["positions"].__setitem__("path", p)),
+}
+_MOR = {"write.delete.mode": "merge-on-read", "write.update.mode": "merge-on-read"}
+
+
+def _maintained_table(uri):
+    """Version 1 appends, 2 deletes by deletion vector, 3 updates with change references."""
+    t = lakehouse.create_table(uri, schema=pa.schema([("i", pa.int64())]), properties=_MOR)
+    t.append(pa.table({"i": [1, 2, 3]}))
+    t.delete("i = 1")
+    t.update(set={"i": "20"}, where="i = 2")
+    return t
+
+
+def _make_hostile(store, version, pick, put, path):
+    entry = json.loads(store.read_bytes(log_path(version)))
+    put(next(a for a in entry["actions"] if pick(a)), path)
+    store.write_bytes(log_path(version), json.dumps(entry).encode())
+
+
+def _every_reader_refuses(t, uri, version):
+    """`t`: a handle at the newest version from before the damage (so it holds no state built from it)."""
+    import datetime as dt
+    from lakehouse.ops.vacuum import retained_files
+    zero = dt.timedelta(0)
+    old = t.at(version=0)  # reads entry 0 only: time travel from it loads the damaged version
+    calls = [lambda: lakehouse.open_table(uri).scan().to_arrow(), lambda: lakehouse.open_table(uri).count(),
+             lambda: old.scan(version=version).files(), lambda: old.scan(version=version).count(),
+             lambda: old.at(version=version).to_arrow(), lambda: t.changes(1),
+             lambda: t.vacuum(zero, force=True, dry_run=False), lambda: t.expire_snapshots(older_than=zero),
+             lambda: retained_files(Store.from_uri(uri))]
+    for call in calls:
+        with pytest.raises(CorruptTableError):
+            call()
+
+
+def _each_hostile_entry(uri, where, absolute):
+    """The table of `_maintained_table` at `uri` with, in turn, each escaping path in the field
+    `where` names: yields a handle from before the damage and the damaged version."""
+    t = _maintained_table(uri)
+    version, pick, put = _WHERE[where]
+    store = Store.from_uri(uri)
+    original = store.read_bytes(log_path(version))
+    for path in _ESCAPING:
+        store.write_bytes(log_path(version), original)
+        _make_hostile(store, version, pick, put, path.format(abs=absolute))
+        yield t, version
+
+
+@pytest.mark.parametrize("where", sorted(_WHERE))
+def test_hostile_paths_are_refused_by_readers_expiry_and_vacuum_on_local_disk(tmp_path, where):
+    outside = tmp_path / "outside.parquet"
+    outside.write_bytes(b"sentinel")
+    uri = str(tmp_path / "t")
+    for t, version in _each_hostile_entry(uri, where, outside):
+        _every_reader_refuses(t, uri, version)
+    assert outside.read_bytes() == b"sentinel"
+
+
+@pytest.mark.s3
+@pytest.mark.parametrize("where", sorted(_WHERE))
+def test_hostile_paths_are_refused_by_readers_expiry_and_vacuum_on_s3(s3, where):
+    import s3fs
+    fs = s3fs.S3FileSystem()
+    fs.mkdir("other-bucket")
+    base = s3.uri("x").rsplit("/", 1)[0]  # s3://bucket/<uuid>
+    sentinels = [f"{base}/outside.parquet", "s3://other-bucket/outside.parquet", f"{base}/t/outside.parquet"]
+    for s in sentinels:
+        fs.pipe(s, b"sentinel")
+    uri = f"{base}/t/t"
+    for t, version in _each_hostile_entry(uri, where, f"/{base[5:]}/outside.parquet"):
+        _every_reader_refuses(t, uri, version)
+    assert all(fs.cat(s) == b"sentinel" for s in sentinels)
+
+
+@pytest.mark.parametrize("column", ["path", "dv"])
+def test_a_hostile_checkpoint_the_log_starts_from_is_refused(tmp_path, column):
+    """Once expiry removed the log before it, a checkpoint is the only record: a hostile path in
+    it makes every reader, expiry and vacuum fail (never fall back to reading or deleting it)."""
+    import datetime as dt
+    outside = tmp_path / "outside.parquet"
+    outside.write_bytes(b"sentinel")
+    uri = str(tmp_path / "t")
+    t = _maintained_table(uri)
+    t.checkpoint()
+    t.expire_snapshots(older_than=dt.timedelta(0))  # the log starts at the checkpoint at 3
+    t.append(pa.table({"i": [4]}))
+    path = os.path.join(uri, checkpoint_path(3))
+    cp = pq.read_table(path)
+    if column == "path":
+        paths = cp["path"].to_pylist()
+        paths[0] = "../outside.parquet"
+        cp = cp.set_column(cp.column_names.index("path"), "path", pa.array(paths))
+    else:
+        dv = cp["deletion_vector"].to_pylist()
+        next(d for d in dv if d is not None)["path"] = "../outside.parquet"
+        cp = cp.set_column(cp.column_names.index("deletion_vector"), "deletion_vector",
+                           pa.array(dv, cp.schema.field("deletion_vector").type))
+    meta = dict(cp.schema.metadata)
+    meta.pop(b"lakehouse.state.sha256")  # its checksum covers the state object, not the rows
+    pq.write_table(cp.replace_schema_metadata(meta), path)
+    for call in (lambda: lakehouse.open_table(uri), lambda: t.at(version=3), lambda: t.scan(version=3).count(),
+                 lambda: t.vacuum(dt.timedelta(0), force=True, dry_run=False),
+                 lambda: t.expire_snapshots(older_than=dt.timedelta(0))):
+        with pytest.raises(CorruptTableError):
+            call()
+    assert outside.read_bytes() == b"sentinel"

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 
 from .._version import __version__
-from ..errors import CommitRetriesExceededError, StorageError
+from ..errors import CommitConflictError, CommitRetriesExceededError, StorageError
 from ..format.actions import AddCdcFile, AddFile, CommitInfo, Protocol, RemoveFile
 from ..format.log import LogEntry, encode_entry, log_path, read_entry, read_entries_from
 from ..format.state import TableState, apply_actions, check_writable
@@ -59,7 +59,7 @@ def commit(store: Store, base: TableState, txn: Transaction, *, policy: CommitPo
         # Entry n+1 present means n exists too (a lost race), or the log has a gap at n that
         # put-if-absent would silently fill; reading from n tells which (spec 8.2).
         entry = encode_entry(version, info, txn.actions)
-        if store.try_read_bytes(log_path(version + 1)) is None and _put(store, version, entry, txn_id):
+        if _slot_is_free(store, base.version) and _put(store, version, entry, txn_id):
             return CommitResult(version, apply_actions(base, version, timestamp, txn.actions), attempt + 1)
         for winner in read_entries_from(store, version):  # CorruptTableError on a damaged or gapped log
             if winner.commit_info.txn_id == txn_id:  # our own earlier PUT landed after all
@@ -80,6 +80,20 @@ def commit(store: Store, base: TableState, txn: Transaction, *, policy: CommitPo
                 f"gave up after {attempt} attempts: other writers kept committing first (last seen version "
                 f"{base.version}); nothing was committed", winning_version=base.version, reason="retries exhausted")
         time.sleep(policy.backoff(attempt))
+
+
+def _slot_is_free(store: Store, base: int) -> bool:
+    """Whether entry base+1 may be put: entry base+2 is absent (else base+1 exists too, or the log
+    has a gap there), and entry `base` is present. Expiry removes the log's start oldest first
+    (spec/format.md, "Expiry and vacuum"), so an absent base entry means this transaction read a
+    version since expired: put-if-absent would succeed below the log's start, where no reader of
+    the newest version would ever see it."""
+    after, mine = store.read_many([log_path(base + 2), log_path(base)])
+    if mine is None:
+        raise CommitConflictError(
+            f"version {base}, which this transaction read, was expired from the log of {store.uri}: its changes "
+            "cannot be checked against the versions since; reload the table and retry", reason="base expired")
+    return after is None
 
 
 def _new_files(txn: Transaction) -> list[str]:
