@@ -132,7 +132,8 @@ class LakehouseConnection:
                 continue
             prepared = self.prepare(statement)
             text = query if len(statements) == 1 and prepared == statement else prepared.sql(dialect="duckdb")
-            result = run(text, params) if last else self.con.execute(text)
+            # Earlier statements run as DuckDB's sql() runs them (a query among them stays unread).
+            result = run(text, params) if last else self.con.sql(text)
         return result
 
     # ------------------------------------------------------------ hooks (also used by dml.py)
