@@ -207,3 +207,20 @@ def test_s3_tables_are_read_through_the_registered_filesystem(s3):
     with lakehouse.duckdb.connect(tables={"s.t": t.refresh()}) as con:
         assert con.sql("SELECT id FROM s.t ORDER BY id").fetchall() == [(2,), (3,)]
         assert con.sql("SELECT id FROM s.t WHERE cat = 'a'").fetchall() == [(3,)]
+
+
+def test_scan_to_duckdb_reads_the_files_natively_and_equals_to_arrow(tmp_path):
+    t = _table(str(tmp_path / "t"), [[(i, CATS[i % 3], i, 1 + i % 6) for i in range(20)], [(50, "b", None, 2)]], ["cat"])
+    with t.update_schema() as s:
+        s.rename_column("amount", "price")
+    t = t.refresh()
+    con = lakehouse.duckdb.connect().con
+    for scan in [t.scan(), t.scan(where="cat = 'b' AND price >= 4", columns=["id", "price"]), t.scan(limit=3),
+                 t.scan(where="day < '2024-01-03'", ordered=False)]:
+        expected = [tuple(r.values()) for r in scan.to_arrow().to_pylist()]
+        got = scan.to_duckdb(con).fetchall()
+        assert (got if scan.ordered else sorted(got)) == (expected if scan.ordered else sorted(expected))
+    t.delete("id IN (3, 4)", mode="merge-on-read")
+    t = t.refresh()
+    assert t.to_duckdb(con).fetchall() == [tuple(r.values()) for r in t.to_arrow().to_pylist()]  # ordered
+    assert sorted(t.scan(ordered=False).to_duckdb(con).fetchall()) == sorted(tuple(r.values()) for r in t.to_arrow().to_pylist())

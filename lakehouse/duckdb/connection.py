@@ -27,9 +27,9 @@ from ..format.log import read_entries_from
 from ..format.replay import fold
 from ..format.state import check_readable
 from ..read.planning import plan_files
-from .pruning import reference_predicate
+from .pruning import reference_predicate, session_is_utc
 from .travel import take_travel, travel_table
-from .views import Views, quote_identifier
+from .views import quote_identifier, views_of
 
 try:  # DML interception (INSERT/DELETE/UPDATE/MERGE/CTAS) lives in dml.py
     from . import dml as _dml
@@ -38,8 +38,6 @@ except ImportError:  # pragma: no cover - built on a separate branch
 
 if TYPE_CHECKING:
     from ..table.handle import Table
-
-_UTC_ZONES = frozenset({"utc", "etc/utc", "gmt", "etc/gmt", "z", "zulu", "universal", "etc/universal", "+00:00"})
 
 
 class LakehouseConnection:
@@ -61,7 +59,7 @@ class LakehouseConnection:
         self._registered: dict[str, Table] = {}
         self._handles: dict[str, Table] = {}  # name -> the newest handle seen
         self._named: dict[str, str] = {}  # name -> the view its real-name view points at
-        self._views = Views(self.con)
+        self._views = views_of(self.con)
         for name, table in (tables or {}).items():
             self.register_table(name, table)
 
@@ -227,8 +225,7 @@ class LakehouseConnection:
         return handle
 
     def _utc_session(self) -> bool:
-        zone = self.con.execute("SELECT current_setting('TimeZone')").fetchall()[0][0]
-        return str(zone).lower() in _UTC_ZONES
+        return session_is_utc(self.con)
 
 
 def _newest(table: "Table") -> "Table":

@@ -12,7 +12,7 @@ prunes nothing; OR, subqueries and functions therefore prune nothing, as our par
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from sqlglot import exp
 
@@ -106,15 +106,31 @@ def _predicate(conjunct: exp.Expression, names: set[str], schema: Schema,
         predicate = rewrite_not(bind(parse(conjunct.sql(dialect="duckdb")), schema))
     except (LakehouseError, RecursionError):
         return None
-    if _zoned(predicate, schema) and not utc_session():
+    if reads_zoned_columns(predicate, schema) and not utc_session():
         return None
     return predicate
 
 
-def _zoned(predicate: Expr, schema: Schema) -> bool:
-    """Whether `predicate` reads a column whose comparison depends on the session's time zone."""
+def reads_zoned_columns(predicate: Expr, schema: Schema) -> bool:
+    """Whether `predicate` reads a date or timestamp column, whose comparisons with a literal
+    depend on DuckDB's session time zone (our binder assumes UTC)."""
     for field_id in referenced_fields(predicate):
         field = schema.field_by_id(field_id)
         if field is not None and (isinstance(field.type, TimestampType) or field.type == DATE):
             return True
     return False
+
+
+_UTC_ZONES = frozenset({"utc", "etc/utc", "gmt", "etc/gmt", "z", "zulu", "universal", "etc/universal", "uct", "etc/uct"})
+
+
+def session_is_utc(con: Any) -> bool:
+    """Whether DuckDB connection `con` reads times without a zone as UTC (its TimeZone setting).
+
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("SET TimeZone = 'UTC'")
+    >>> session_is_utc(con)
+    True
+    """
+    return str(con.execute("SELECT current_setting('TimeZone')").fetchall()[0][0]).lower() in _UTC_ZONES
