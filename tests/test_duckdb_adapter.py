@@ -224,3 +224,25 @@ def test_scan_to_duckdb_reads_the_files_natively_and_equals_to_arrow(tmp_path):
     t = t.refresh()
     assert t.to_duckdb(con).fetchall() == [tuple(r.values()) for r in t.to_arrow().to_pylist()]  # ordered
     assert sorted(t.scan(ordered=False).to_duckdb(con).fetchall()) == sorted(tuple(r.values()) for r in t.to_arrow().to_pylist())
+
+
+def test_catalog_tables_by_name_follow_renames_and_drops(tmp_path):
+    from lakehouse import catalog
+
+    cat = catalog.connect(f"sqlite:///{tmp_path}/catalog.db", warehouse=str(tmp_path / "warehouse"))
+    cat.create_namespace("sales")
+    t = cat.create_table("sales.orders", schema=SCHEMA, partition_by=["cat"])
+    t.append(_arrow([(1, "a", 5, 1), (2, "b", 6, 2)]))
+    con = lakehouse.duckdb.connect(cat)
+    assert con.sql("SELECT category, sum(amount) FROM (SELECT cat AS category, amount FROM sales.orders "
+                   "WHERE day >= DATE '2024-01-02') GROUP BY 1").fetchall() == [("b", 6)]
+    assert con.sql("SELECT count(*) FROM Sales.Orders").fetchall() == [(2,)]
+    cat.rename_table("sales.orders", "sales.orders_v2")
+    assert con.sql("SELECT count(*) FROM sales.orders_v2").fetchall() == [(2,)]
+    with pytest.raises(Exception, match="orders"):  # DuckDB's own error: no such table any more
+        con.sql("SELECT count(*) FROM sales.orders").fetchall()
+    cat.create_table("sales.orders", schema=SCHEMA)
+    assert con.sql("SELECT count(*) FROM sales.orders").fetchall() == [(0,)]
+    cat.drop_table("sales.orders")
+    with pytest.raises(Exception, match="orders"):
+        con.sql("SELECT count(*) FROM sales.orders").fetchall()

@@ -59,6 +59,7 @@ class LakehouseConnection:
         self._registered: dict[str, Table] = {}
         self._handles: dict[str, Table] = {}  # name -> the newest handle seen
         self._named: dict[str, str] = {}  # name -> the view its real-name view points at
+        self._locations: dict[str, str] = {}  # catalog name -> the location its handle reads
         self._views = views_of(self.con)
         for name, table in (tables or {}).items():
             self.register_table(name, table)
@@ -211,18 +212,40 @@ class LakehouseConnection:
         self._named[name] = view
 
     def _table(self, name: str) -> "Table | None":
-        """The newest handle on the lakehouse table `name`, or None if no table has that name."""
-        handle = self._handles.get(name) or self._registered.get(name)
-        if handle is None and self.catalog is not None and "." in name:
-            try:
-                handle = self.catalog.load_table(name) if self.catalog.table_exists(name) else None
-            except LakehouseError:  # not a valid catalog name: DuckDB's, not ours
-                handle = None
-        if handle is None:
-            return None
+        """The newest handle on the lakehouse table `name`, or None if no table has that name.
+        A catalog name is looked up on each statement (one catalog query): a table renamed,
+        dropped or replaced since is seen at once."""
+        if name in self._registered:
+            handle = self._handles.get(name) or self._registered[name]
+        else:
+            handle = self._catalog_table(name)
+            if handle is None:
+                return None
         handle = _newest(handle)
         self._handles[name] = handle
         return handle
+
+    def _catalog_table(self, name: str) -> "Table | None":
+        if self.catalog is None or "." not in name:
+            return None
+        try:
+            location = self.catalog.table_location(name)
+        except LakehouseError:  # not in the catalog (any more), or not a valid catalog name
+            self._forget(name)
+            return None
+        if self._locations.get(name) != location:
+            self._forget(name)
+            self._handles[name] = self.catalog.load_table(name)
+            self._locations[name] = location
+        return self._handles[name]
+
+    def _forget(self, name: str) -> None:
+        """Drop what the connection knew of catalog table `name` (and its real-name view)."""
+        self._handles.pop(name, None)
+        self._locations.pop(name, None)
+        if self._named.pop(name, None) is not None:
+            schema, _, table = name.rpartition(".")
+            self.con.execute(f"DROP VIEW IF EXISTS {quote_identifier(schema)}.{quote_identifier(table)}")
 
     def _utc_session(self) -> bool:
         return session_is_utc(self.con)
