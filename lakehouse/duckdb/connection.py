@@ -23,7 +23,7 @@ import sqlglot
 from sqlglot import exp
 
 from ..errors import InvalidArgumentError, LakehouseError
-from ..format.log import read_entries_from
+from ..format.log import read_entries_from, read_entry
 from ..format.replay import fold
 from ..format.state import check_readable
 from ..read.planning import plan_files
@@ -256,9 +256,9 @@ def _newest(table: "Table") -> "Table":
     from ..table.handle import Table
 
     store = table._store  # noqa: SLF001
-    entries = read_entries_from(store, table.version + 1)
-    if not entries:
+    if read_entry(store, table.version + 1) is None:  # one read per statement when nothing changed
         return table
+    entries = read_entries_from(store, table.version + 1)
     state = fold(table.state, entries)
     check_readable(state.protocol)
     return Table(store, state)
