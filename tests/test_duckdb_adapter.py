@@ -124,6 +124,9 @@ def test_unsound_shapes_are_not_pruned_and_give_duckdbs_answer(tmp_path):
         "SELECT * FROM {t} o POSITIONAL JOIN dims d WHERE o.cat = 'b'",
         "SELECT * FROM {t} WHERE amount > 0 IS NOT TRUE",
         "SELECT cat AS amount FROM {t} WHERE amount = 1",
+        "SELECT * FROM {t} UNPIVOT (v FOR cat IN (id, amount)) WHERE cat = 'id'",
+        "SELECT * FROM {t} TABLESAMPLE 100% WHERE cat = 'a'",
+        "FROM {t} WHERE cat = 'b'",
     ]:
         ours, native = _both(con, query)
         assert ours == native, query

@@ -6,7 +6,7 @@ a conjunction of WHERE conjuncts that (1) sit in the WHERE of the SELECT whose F
 reference, (2) read only that reference's columns (unqualified, or qualified by its alias),
 (3) parse and bind with our own expression tree (lakehouse/expressions/, DuckDB semantics), and
 (4) apply to every row the reference contributes: the reference is not on the null-filled side
-of an outer join, nor in a positional or ASOF join, nor sampled. A conjunct failing any of these
+of an outer join, nor in a positional or ASOF join, nor sampled or pivoted. A conjunct failing any of these
 prunes nothing; OR, subqueries and functions therefore prune nothing, as our parser refuses them.
 """
 
@@ -57,8 +57,8 @@ def reference_predicate(table: exp.Table, schema: Schema, *, utc_session: Callab
 
 def _scope(table: exp.Table) -> exp.Select | None:
     """The SELECT whose WHERE filters every row `table` contributes, or None."""
-    if table.args.get("sample") is not None:
-        return None
+    if any(table.args.get(arg) for arg in ("sample", "pivots", "joins", "laterals")):
+        return None  # WHERE sees the sampled / pivoted / joined rows, not the table's
     parent = table.parent
     if isinstance(parent, exp.From) and isinstance(parent.parent, exp.Select):
         select, allowed_sides, allowed_kinds = parent.parent, ("", "LEFT"), _FROM_KINDS
