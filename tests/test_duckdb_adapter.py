@@ -249,3 +249,15 @@ def test_catalog_tables_by_name_follow_renames_and_drops(tmp_path):
     cat.drop_table("sales.orders")
     with pytest.raises(Exception, match="orders"):
         con.sql("SELECT count(*) FROM sales.orders").fetchall()
+
+
+def test_fully_qualified_columns_and_one_snapshot_per_statement(tmp_path, monkeypatch):
+    t = _table(str(tmp_path / "t"), [[(1, "a", 1, 1)], [(2, "b", 2, 1)]], ["cat"])
+    con = lakehouse.duckdb.connect(tables={"sales.orders": t})
+    assert con.sql("SELECT sales.orders.id FROM sales.orders WHERE sales.orders.cat = 'b'").fetchall() == [(2,)]
+    assert con.sql("SELECT orders.id FROM sales.orders VERSION AS OF 1").fetchall() == [(1,)]
+    seen = []
+    real = lakehouse.duckdb.connection._newest
+    monkeypatch.setattr(lakehouse.duckdb.connection, "_newest", lambda table: seen.append(1) or real(table))
+    con.sql("SELECT * FROM sales.orders a JOIN sales.orders b USING (id) WHERE a.cat = 'a'")
+    assert len(seen) == 1  # both references read one snapshot

@@ -164,10 +164,18 @@ class LakehouseConnection:
         'SELECT * FROM s.t'
         """
         statement = statement.copy()
+        tables: dict[str, Table | None] = {}  # one snapshot of each table per statement
+        renamed: set[tuple[str, str]] = set()
         for node, name in list(self._references(statement)):
-            table = self._table(name)
-            if table is not None:
-                self._point(node, name, table)
+            if name not in tables:
+                tables[name] = self._table(name)
+            if tables[name] is not None:
+                full, aliased = (node.db.lower(), node.name.lower()), bool(node.alias)
+                if self._point(node, name, tables[name]) and not aliased:
+                    renamed.add(full)
+        for column in statement.find_all(exp.Column) if renamed else ():
+            if column.db and (column.db.lower(), column.table.lower()) in renamed:
+                column.set("db", None)  # `ns.t.x`: the rewritten reference goes by `t`
         return statement
 
     def _references(self, statement: exp.Expression):
@@ -180,7 +188,8 @@ class LakehouseConnection:
             if node.db or name not in ctes:
                 yield node, name
 
-    def _point(self, node: exp.Table, name: str, table: "Table") -> None:
+    def _point(self, node: exp.Table, name: str, table: "Table") -> bool:
+        """Point `node` at the files it reads; True if it now names a view of lh_internal."""
         travel = take_travel(node)
         if travel is not None:
             table = travel_table(table, travel, self.con)
@@ -191,13 +200,14 @@ class LakehouseConnection:
         files = plan_files(state, predicate).files
         if travel is None and files.num_rows == state.file_index().num_rows:
             self._name_view(name, store, state, files)  # read whole: keep the real name
-            return
+            return False
         view = self._views.view(store, state, files)
         schema, _, ident = view.partition(".")
         alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(node.name))
         node.set("this", exp.Identifier(this=ident.strip('"').replace('""', '"'), quoted=True))
         node.set("db", exp.to_identifier(schema))
         node.set("alias", alias)
+        return True
 
     def _name_view(self, name: str, store: Any, state: Any, files: Any) -> None:
         """Point the real-name view `name` at the view of the state's files (if it moved)."""
