@@ -26,7 +26,7 @@ from ..errors import InvalidArgumentError, LakehouseError
 from ..format.log import read_entries_from, read_entry
 from ..format.replay import fold
 from ..format.state import check_readable
-from ..read.planning import plan_files
+from ..read.planning import may_match
 from .pruning import reference_predicate, session_is_utc
 from .travel import take_travel, travel_table
 from .views import quote_identifier, views_of
@@ -197,8 +197,11 @@ class LakehouseConnection:
         predicate = None
         if isinstance(node.parent, (exp.From, exp.Join)):
             predicate = reference_predicate(node, state.schema, utc_session=self._utc_session)
-        files = plan_files(state, predicate).files
-        if travel is None and files.num_rows == state.file_index().num_rows:
+        index = state.file_index()
+        # One mask and one filter (plan_files also measures what it skipped: ~10x slower on 10k files).
+        files = index if predicate is None or index.num_rows == 0 else index.filter(
+            may_match(predicate, index, state.metadata))
+        if travel is None and files.num_rows == index.num_rows:
             self._name_view(name, store, state, files)  # read whole: keep the real name
             return False
         view = self._views.view(store, state, files)
