@@ -261,3 +261,17 @@ def test_fully_qualified_columns_and_one_snapshot_per_statement(tmp_path, monkey
     monkeypatch.setattr(lakehouse.duckdb.connection, "_newest", lambda table: seen.append(1) or real(table))
     con.sql("SELECT * FROM sales.orders a JOIN sales.orders b USING (id) WHERE a.cat = 'a'")
     assert len(seen) == 1  # both references read one snapshot
+
+
+def test_views_past_the_cache_bound_are_dropped_but_named_ones_stay(tmp_path, monkeypatch):
+    monkeypatch.setattr(lakehouse.duckdb.views, "MAX_VIEWS", 3)
+    t = _table(str(tmp_path / "t"), [[(i, "a", i, 1)] for i in range(6)])
+    con = lakehouse.duckdb.connect(tables={"s.t": t})
+    assert con.sql("SELECT count(*) FROM s.t").fetchall() == [(6,)]
+    oldest = con.sql("SELECT id FROM s.t WHERE id = 0")
+    for i in range(1, 6):
+        assert con.sql(f"SELECT id FROM s.t WHERE id = {i}").fetchall() == [(i,)]
+    assert con.sql("SELECT count(*) FROM s.t").fetchall() == [(6,)]  # the real name's view is pinned
+    assert con.con.sql("SELECT count(*) FROM duckdb_views() WHERE schema_name = 'lh_internal'").fetchall() == [(3,)]
+    with pytest.raises(Exception, match="does not exist"):
+        oldest.fetchall()  # its view was dropped: an error, never another plan's rows

@@ -58,7 +58,7 @@ class LakehouseConnection:
         self.catalog = catalog
         self._registered: dict[str, Table] = {}
         self._handles: dict[str, Table] = {}  # name -> the newest handle seen
-        self._named: dict[str, str] = {}  # name -> the view its real-name view points at
+        self._named: dict[str, tuple[str, int, str]] = {}  # name -> (uri, version, view) it points at
         self._locations: dict[str, str] = {}  # catalog name -> the location its handle reads
         self._views = views_of(self.con)
         for name, table in (tables or {}).items():
@@ -97,7 +97,7 @@ class LakehouseConnection:
                                        f"not {name!r} and {type(table).__name__}")
         self._registered[name.lower()] = table
         self._handles.pop(name.lower(), None)
-        self._named.pop(name.lower(), None)
+        self._unname(name.lower())
 
     # ------------------------------------------------------------ running SQL
     def sql(self, query: str, params: Any = None) -> Any:
@@ -214,15 +214,18 @@ class LakehouseConnection:
 
     def _name_view(self, name: str, store: Any, state: Any, files: Any) -> None:
         """Point the real-name view `name` at the view of the state's files (if it moved)."""
-        view = self._views.view(store, state, files)
-        if self._named.get(name) == view:
-            return
+        named = self._named.get(name)
+        if named is not None and named[:2] == (store.uri, state.version):
+            return  # no new version: nothing to hash or create
+        view = self._views.view(store, state, files, pin=True)  # pinned while the name points at it
         schema, _, table = name.rpartition(".")
         if schema:
             self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
         target = f"{quote_identifier(schema)}.{quote_identifier(table)}" if schema else quote_identifier(table)
         self.con.execute(f"CREATE OR REPLACE VIEW {target} AS SELECT * FROM {view}")
-        self._named[name] = view
+        if named is not None and named[2] != view:
+            self._views.unpin(named[2])
+        self._named[name] = (store.uri, state.version, view)
 
     def _table(self, name: str) -> "Table | None":
         """The newest handle on the lakehouse table `name`, or None if no table has that name.
@@ -256,9 +259,16 @@ class LakehouseConnection:
         """Drop what the connection knew of catalog table `name` (and its real-name view)."""
         self._handles.pop(name, None)
         self._locations.pop(name, None)
-        if self._named.pop(name, None) is not None:
+        if self._unname(name):
             schema, _, table = name.rpartition(".")
             self.con.execute(f"DROP VIEW IF EXISTS {quote_identifier(schema)}.{quote_identifier(table)}")
+
+    def _unname(self, name: str) -> bool:
+        """Forget where real-name view `name` points (its target may be dropped); False if nowhere."""
+        named = self._named.pop(name, None)
+        if named is not None:
+            self._views.unpin(named[2])
+        return named is not None
 
     def _utc_session(self) -> bool:
         return session_is_utc(self.con)

@@ -154,6 +154,10 @@ class Views:
             self._drop(old, self._views.pop(old))
         return name
 
+    def unpin(self, name: str) -> None:
+        """Let view `name` (as `view()` returned it) be dropped once it is among the oldest."""
+        self._pinned.discard(name.partition(".")[2].strip('"'))
+
     def _create(self, key: str, name: str, store: Store, state: TableState, files: pa.Table) -> None:
         if not self._schema_made:
             self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {INTERNAL_SCHEMA}")
