@@ -275,3 +275,11 @@ def test_views_past_the_cache_bound_are_dropped_but_named_ones_stay(tmp_path, mo
     assert con.con.sql("SELECT count(*) FROM duckdb_views() WHERE schema_name = 'lh_internal'").fetchall() == [(3,)]
     with pytest.raises(Exception, match="does not exist"):
         oldest.fetchall()  # its view was dropped: an error, never another plan's rows
+
+
+def test_local_tables_opened_with_options_still_read_native_paths(tmp_path):
+    _table(str(tmp_path / "t"), [[(1, "a", 1, 1)]])
+    single = lakehouse.open_table(str(tmp_path / "t"), storage_options={"unsafe_single_writer": True})
+    con = lakehouse.duckdb.connect(tables={"s.t": single, "s.m": _table(f"memory://{uuid.uuid4().hex}/t", [[(2, "b", 2, 1)]])})
+    assert con.sql("SELECT id FROM s.t UNION ALL SELECT id FROM s.m ORDER BY 1").fetchall() == [(1,), (2,)]
+    assert con.con.list_filesystems() == ["memory"]

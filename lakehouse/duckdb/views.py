@@ -189,10 +189,11 @@ class Views:
         """Where DuckDB finds each file: a native path on local disk, else a URL on the store's
         fsspec filesystem, registered with DuckDB once."""
         paths = [store.full_path(check_relative_path(p, "data file")) for p in files["path"].to_pylist()]
-        if store.is_local:
-            return paths
         fs = store.fs
-        protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+        protocols = (fs.protocol,) if isinstance(fs.protocol, str) else tuple(fs.protocol)
+        if store.is_local or "file" in protocols:
+            return paths
+        protocol = protocols[0]
         if self._filesystems.get(protocol) is not fs:
             if protocol in self._con.list_filesystems():
                 # One filesystem per protocol in DuckDB: the newest store's (its credentials) wins.
