@@ -283,3 +283,15 @@ def test_local_tables_opened_with_options_still_read_native_paths(tmp_path):
     con = lakehouse.duckdb.connect(tables={"s.t": single, "s.m": _table(f"memory://{uuid.uuid4().hex}/t", [[(2, "b", 2, 1)]])})
     assert con.sql("SELECT id FROM s.t UNION ALL SELECT id FROM s.m ORDER BY 1").fetchall() == [(1,), (2,)]
     assert con.con.list_filesystems() == ["memory"]
+
+
+def test_duckdb_views_over_lakehouse_tables_outlive_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(lakehouse.duckdb.views, "MAX_VIEWS", 2)
+    t = _table(str(tmp_path / "t"), [[(i, "a", i, 1)] for i in range(4)])
+    con = lakehouse.duckdb.connect(tables={"s.t": t})
+    con.sql("CREATE VIEW first_two AS SELECT id FROM s.t VERSION AS OF 2")
+    con.sql("CREATE VIEW small AS SELECT id FROM s.t WHERE id < 2")
+    for i in range(4):
+        con.sql(f"SELECT * FROM s.t WHERE id = {i}").fetchall()
+    assert con.sql("SELECT * FROM first_two ORDER BY 1").fetchall() == [(0,), (1,)]
+    assert con.sql("SELECT * FROM small ORDER BY 1").fetchall() == [(0,), (1,)]

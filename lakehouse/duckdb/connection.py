@@ -165,13 +165,14 @@ class LakehouseConnection:
         """
         statement = statement.copy()
         tables: dict[str, Table | None] = {}  # one snapshot of each table per statement
+        pin = isinstance(statement, exp.Create)  # a view or macro made now may run at any later time
         renamed: set[tuple[str, str]] = set()
         for node, name in list(self._references(statement)):
             if name not in tables:
                 tables[name] = self._table(name)
             if tables[name] is not None:
                 full, aliased = (node.db.lower(), node.name.lower()), bool(node.alias)
-                if self._point(node, name, tables[name]) and not aliased:
+                if self._point(node, name, tables[name], pin=pin) and not aliased:
                     renamed.add(full)
         for column in statement.find_all(exp.Column) if renamed else ():
             if column.db and (column.db.lower(), column.table.lower()) in renamed:
@@ -188,7 +189,7 @@ class LakehouseConnection:
             if node.db or name not in ctes:
                 yield node, name
 
-    def _point(self, node: exp.Table, name: str, table: "Table") -> bool:
+    def _point(self, node: exp.Table, name: str, table: "Table", *, pin: bool = False) -> bool:
         """Point `node` at the files it reads; True if it now names a view of lh_internal."""
         travel = take_travel(node)
         if travel is not None:
@@ -204,7 +205,7 @@ class LakehouseConnection:
         if travel is None and files.num_rows == index.num_rows:
             self._name_view(name, store, state, files)  # read whole: keep the real name
             return False
-        view = self._views.view(store, state, files)
+        view = self._views.view(store, state, files, pin=pin)
         schema, _, ident = view.partition(".")
         alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(node.name))
         node.set("this", exp.Identifier(this=ident.strip('"').replace('""', '"'), quoted=True))

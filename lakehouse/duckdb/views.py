@@ -150,7 +150,8 @@ class Views:
         name = f"{INTERNAL_SCHEMA}.{quote_identifier(key)}"
         self._create(key, name, store, state, files)
         self._views[key] = name
-        for old in [k for k in self._views if k not in self._pinned][:max(0, len(self._views) - MAX_VIEWS)]:
+        unpinned = [k for k in self._views if k not in self._pinned and k != key]  # never the one returned
+        for old in unpinned[:max(0, len(self._views) - MAX_VIEWS)]:
             self._drop(old, self._views.pop(old))
         return name
 
