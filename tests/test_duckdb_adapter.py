@@ -237,6 +237,8 @@ def test_catalog_tables_by_name_follow_renames_and_drops(tmp_path):
     t = cat.create_table("sales.orders", schema=SCHEMA, partition_by=["cat"])
     t.append(_arrow([(1, "a", 5, 1), (2, "b", 6, 2)]))
     con = lakehouse.duckdb.connect(cat)
+    assert lakehouse.duckdb.connect(f"sqlite:///{tmp_path}/catalog.db").sql(
+        "SELECT count(*) FROM sales.orders").fetchall() == [(2,)]
     assert con.sql("SELECT category, sum(amount) FROM (SELECT cat AS category, amount FROM sales.orders "
                    "WHERE day >= DATE '2024-01-02') GROUP BY 1").fetchall() == [("b", 6)]
     assert con.sql("SELECT count(*) FROM Sales.Orders").fetchall() == [(2,)]
