@@ -184,6 +184,16 @@ def test_names_that_are_not_lakehouse_tables_are_left_to_duckdb(tmp_path):
     assert con.sql("SELECT 1; SELECT count(*) FROM s.t").fetchall() == [(1,)]
 
 
+def test_a_statement_sqlglot_cannot_parse_still_reads_the_tables_it_names(tmp_path, monkeypatch):
+    t = _table(str(tmp_path / "t"), [[(1, "a", 1, 1)]])
+    con = lakehouse.duckdb.connect(tables={"orders": t, "s.t": t})
+    assert con.sql("SELECT count(*) FROM s.t").fetchall() == [(1,)]
+    t.append(_arrow([(2, "b", 2, 1)]))
+    monkeypatch.setattr(lakehouse.duckdb.connection, "_parse", lambda query: None)  # as if sqlglot failed
+    query = 'SELECT count(*), sum("s"."t".id) FROM "s"."t", orders o WHERE o.id = 1'
+    assert con.sql(query).fetchall() == [(2, 3)]  # newest version, both names
+
+
 def test_session_time_zone_keeps_timestamp_pruning_sound(tmp_path):
     schema = pa.schema([("ts", pa.timestamp("us", tz="UTC"))])
     t = lakehouse.create_table(str(tmp_path / "t"), schema=schema, partition_by=["day(ts)"])

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 import duckdb
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.duckdb import DuckDB
+from sqlglot.tokens import TokenType
 
 from ..errors import InvalidArgumentError, LakehouseError
 from ..format.log import read_entries_from, read_entry
@@ -38,6 +40,8 @@ except ImportError:  # pragma: no cover - built on a separate branch
 
 if TYPE_CHECKING:
     from ..table.handle import Table
+
+_NAME_TOKENS = (TokenType.VAR, TokenType.IDENTIFIER)
 
 
 class LakehouseConnection:
@@ -121,6 +125,7 @@ class LakehouseConnection:
     def _run(self, query: str, params: Any, run: Any) -> Any:
         statements = _parse(query)
         if statements is None:
+            self._name_views_in(query)
             return run(query, params)
         result = None
         for i, statement in enumerate(statements):
@@ -134,6 +139,24 @@ class LakehouseConnection:
             # Earlier statements run as DuckDB's sql() runs them (a query among them stays unread).
             result = run(text, params) if last else self.con.sql(text)
         return result
+
+    def _name_views_in(self, query: str) -> None:
+        """For a statement sqlglot cannot parse: the real-name views of the lakehouse tables its
+        tokens name (`ns . table`, or a registered one-part name), read whole at their newest
+        version, so DuckDB can run it as it is (no pruning, no time travel: those need the tree)."""
+        try:
+            tokens = DuckDB().tokenize(query)
+        except sqlglot.errors.SqlglotError:
+            return
+        names = _NAME_TOKENS
+        for i, token in enumerate(tokens):
+            if token.token_type not in names or (i and tokens[i - 1].token_type == TokenType.DOT):
+                continue
+            dotted = i + 2 < len(tokens) and tokens[i + 1].token_type == TokenType.DOT \
+                and tokens[i + 2].token_type in names
+            name = f"{token.text}.{tokens[i + 2].text}" if dotted else token.text
+            if (dotted or name.lower() in self._registered) and (table := self._table(name.lower())) is not None:
+                self._name_view(name.lower(), table._store, table.state, table.state.file_index())  # noqa: SLF001
 
     # ------------------------------------------------------------ hooks (also used by dml.py)
     def lakehouse_tables(self, statement: exp.Expression) -> dict[str, "Table"]:
