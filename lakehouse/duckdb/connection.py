@@ -16,6 +16,7 @@ was planned on when it runs again.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any, Mapping
 
 import duckdb
@@ -34,7 +35,7 @@ from .travel import take_travel, travel_table
 from .views import quote_identifier, views_of
 
 try:  # DML interception (INSERT/DELETE/UPDATE/MERGE/CTAS) lives in dml.py
-    from . import dml as _dml
+    _dml = importlib.import_module(f"{__package__}.dml")
 except ModuleNotFoundError as e:  # pragma: no cover - built on a separate branch
     if e.name != f"{__package__}.dml":
         raise  # a module dml.py needs is missing: say so, never run DML as DuckDB's
