@@ -20,6 +20,7 @@ from typing import Sequence
 import click
 
 from . import commands  # noqa: F401 - registers the commands on the group
+from . import sql  # noqa: F401 - registers `lh sql`
 from .app import Run, lh
 from .boundary import FAILED, USAGE, describe
 
