@@ -1,0 +1,255 @@
+"""A DuckDB connection that knows lakehouse tables by name (`lakehouse.duckdb.connect`).
+
+Each statement is parsed with sqlglot (DuckDB dialect). Every table reference that names a
+lakehouse table (`ns.table` in the catalog, or a name given to `register_table`) is pointed at
+a view over the files that reference needs: the version its time-travel clause names (or the
+newest), less the files our partition and statistics pruning rules out for the conjuncts of
+its WHERE clause (pruning.py), less deleted rows (views.py, deletes.py). Everything else (plain
+DuckDB tables, CTEs, table functions, statements sqlglot cannot parse) goes to DuckDB as it is.
+
+A reference the statement reads in full at the newest version keeps its name: `ns.table` is a
+real DuckDB view (schema `ns`), re-pointed when the table has a new version, so DuckDB's own
+tools (DESCRIBE, `con.con.table("ns.t")`) see it too. Other references are rewritten to
+immutable views in schema `lh_internal`, so a relation returned earlier keeps reading what it
+was planned on when it runs again.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+
+from ..errors import InvalidArgumentError, LakehouseError
+from ..format.log import read_entries_from
+from ..format.replay import fold
+from ..format.state import check_readable
+from ..read.planning import plan_files
+from .pruning import reference_predicate
+from .travel import take_travel, travel_table
+from .views import Views, quote_identifier
+
+try:  # DML interception (INSERT/DELETE/UPDATE/MERGE/CTAS) lives in dml.py
+    from . import dml as _dml
+except ImportError:  # pragma: no cover - built on a separate branch
+    _dml = None
+
+if TYPE_CHECKING:
+    from ..table.handle import Table
+
+_UTC_ZONES = frozenset({"utc", "etc/utc", "gmt", "etc/gmt", "z", "zulu", "universal", "etc/universal", "+00:00"})
+
+
+class LakehouseConnection:
+    """A DuckDB connection (`.con`) whose SQL can name lakehouse tables.
+
+    >>> import pyarrow as pa, lakehouse, lakehouse.duckdb
+    >>> t = lakehouse.create_table("memory://docs/duck-conn", schema=pa.schema([("id", pa.int64())]))
+    >>> _ = t.append(pa.table({"id": [1, 2, 3]}))
+    >>> con = lakehouse.duckdb.connect(tables={"demo.ids": t})
+    >>> con.sql("SELECT sum(id) FROM demo.ids WHERE id >= 2").fetchall()
+    [(5,)]
+    >>> con.sql("SELECT count(*) FROM demo.ids VERSION AS OF 0").fetchall()
+    [(0,)]
+    """
+
+    def __init__(self, catalog: Any = None, con: Any = None, *, tables: Mapping[str, "Table"] | None = None) -> None:
+        self.con = duckdb.connect() if con is None else con
+        self.catalog = catalog
+        self._registered: dict[str, Table] = {}
+        self._handles: dict[str, Table] = {}  # name -> the newest handle seen
+        self._named: dict[str, str] = {}  # name -> the view its real-name view points at
+        self._views = Views(self.con)
+        for name, table in (tables or {}).items():
+            self.register_table(name, table)
+
+    def __repr__(self) -> str:
+        return f"LakehouseConnection(catalog={self.catalog!r}, tables={sorted(self._registered)!r})"
+
+    def __enter__(self) -> "LakehouseConnection":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the DuckDB connection.
+
+        >>> import lakehouse.duckdb
+        >>> lakehouse.duckdb.connect().close()
+        """
+        self.con.close()
+
+    def register_table(self, name: str, table: "Table") -> None:
+        """Make `table` (a Table handle, no catalog needed) queryable as `name` ("t" or "ns.t").
+
+        >>> import pyarrow as pa, lakehouse, lakehouse.duckdb
+        >>> t = lakehouse.create_table("memory://docs/duck-register", schema=pa.schema([("id", pa.int64())]))
+        >>> con = lakehouse.duckdb.connect()
+        >>> con.register_table("ids", t)
+        >>> con.sql("SELECT count(*) FROM ids").fetchall()
+        [(0,)]
+        """
+        parts = name.split(".") if isinstance(name, str) else []
+        if not 1 <= len(parts) <= 2 or not all(parts) or not hasattr(table, "state"):
+            raise InvalidArgumentError(f"register_table takes a name 'table' or 'ns.table' and a Table, "
+                                       f"not {name!r} and {type(table).__name__}")
+        self._registered[name.lower()] = table
+        self._handles.pop(name.lower(), None)
+        self._named.pop(name.lower(), None)
+
+    # ------------------------------------------------------------ running SQL
+    def sql(self, query: str, params: Any = None) -> Any:
+        """Run `query` (one or more statements); a DuckDB relation for a query, as `duckdb.sql`.
+
+        >>> import lakehouse.duckdb
+        >>> lakehouse.duckdb.connect().sql("SELECT 42").fetchall()
+        [(42,)]
+        """
+        return self._run(query, params, lambda text, p: self.con.sql(text, params=p))
+
+    def execute(self, query: str, params: Any = None) -> Any:
+        """Run `query` as DuckDB's `execute` does (results by `fetchall()` on what it returns).
+
+        >>> import lakehouse.duckdb
+        >>> lakehouse.duckdb.connect().execute("SELECT ?::INT + 1", [1]).fetchall()
+        [(2,)]
+        """
+        return self._run(query, params, lambda text, p: self.con.execute(text, p))
+
+    def _run(self, query: str, params: Any, run: Any) -> Any:
+        statements = _parse(query)
+        if statements is None:
+            return run(query, params)
+        result = None
+        for i, statement in enumerate(statements):
+            last = i == len(statements) - 1
+            handled = None if _dml is None or not _dml.is_dml(statement) else _dml.execute(self, statement)
+            if handled is not None:
+                result = _dml.count_relation(self.con, handled)
+                continue
+            prepared = self.prepare(statement)
+            text = query if len(statements) == 1 and prepared == statement else prepared.sql(dialect="duckdb")
+            result = run(text, params) if last else self.con.execute(text)
+        return result
+
+    # ------------------------------------------------------------ hooks (also used by dml.py)
+    def lakehouse_tables(self, statement: exp.Expression) -> dict[str, "Table"]:
+        """The lakehouse tables `statement` names, by name (lower case), at their newest version.
+
+        >>> import sqlglot, pyarrow as pa, lakehouse, lakehouse.duckdb
+        >>> t = lakehouse.create_table("memory://docs/duck-tables", schema=pa.schema([("id", pa.int64())]))
+        >>> con = lakehouse.duckdb.connect(tables={"s.t": t})
+        >>> list(con.lakehouse_tables(sqlglot.parse_one("SELECT * FROM s.t JOIN other USING (id)")))
+        ['s.t']
+        """
+        out: dict[str, Table] = {}
+        for node, name in self._references(statement):
+            if name not in out:
+                table = self._table(name)
+                if table is not None:
+                    out[name] = table
+        return out
+
+    def prepare(self, statement: exp.Expression) -> exp.Expression:
+        """`statement` (a copy) with each reference to a lakehouse table pointed at a view of the
+        files it needs (module docstring): the statement to run on `.con`.
+
+        >>> import sqlglot, pyarrow as pa, lakehouse, lakehouse.duckdb
+        >>> t = lakehouse.create_table("memory://docs/duck-prepare", schema=pa.schema([("id", pa.int64())]))
+        >>> con = lakehouse.duckdb.connect(tables={"s.t": t})
+        >>> con.prepare(sqlglot.parse_one("SELECT * FROM s.t", read="duckdb")).sql()
+        'SELECT * FROM s.t'
+        """
+        statement = statement.copy()
+        for node, name in list(self._references(statement)):
+            table = self._table(name)
+            if table is not None:
+                self._point(node, name, table)
+        return statement
+
+    def _references(self, statement: exp.Expression):
+        """(node, name) of each table reference in `statement` that may name a lakehouse table."""
+        ctes = {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
+        for node in statement.find_all(exp.Table):
+            if not isinstance(node.this, exp.Identifier) or node.args.get("catalog") is not None:
+                continue  # a table function, or a three-part name
+            name = node.name.lower() if not node.db else f"{node.db}.{node.name}".lower()
+            if node.db or name not in ctes:
+                yield node, name
+
+    def _point(self, node: exp.Table, name: str, table: "Table") -> None:
+        travel = take_travel(node)
+        if travel is not None:
+            table = travel_table(table, travel, self.con)
+        state, store = table.state, table._store  # noqa: SLF001 - the adapter reads the handle's files
+        predicate = None
+        if isinstance(node.parent, (exp.From, exp.Join)):
+            predicate = reference_predicate(node, state.schema, utc_session=self._utc_session)
+        files = plan_files(state, predicate).files
+        if travel is None and files.num_rows == state.file_index().num_rows:
+            self._name_view(name, store, state, files)  # read whole: keep the real name
+            return
+        view = self._views.view(store, state, files)
+        schema, _, ident = view.partition(".")
+        alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(node.name))
+        node.set("this", exp.Identifier(this=ident.strip('"').replace('""', '"'), quoted=True))
+        node.set("db", exp.to_identifier(schema))
+        node.set("alias", alias)
+
+    def _name_view(self, name: str, store: Any, state: Any, files: Any) -> None:
+        """Point the real-name view `name` at the view of the state's files (if it moved)."""
+        view = self._views.view(store, state, files)
+        if self._named.get(name) == view:
+            return
+        schema, _, table = name.rpartition(".")
+        if schema:
+            self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
+        target = f"{quote_identifier(schema)}.{quote_identifier(table)}" if schema else quote_identifier(table)
+        self.con.execute(f"CREATE OR REPLACE VIEW {target} AS SELECT * FROM {view}")
+        self._named[name] = view
+
+    def _table(self, name: str) -> "Table | None":
+        """The newest handle on the lakehouse table `name`, or None if no table has that name."""
+        handle = self._handles.get(name) or self._registered.get(name)
+        if handle is None and self.catalog is not None and "." in name:
+            try:
+                handle = self.catalog.load_table(name) if self.catalog.table_exists(name) else None
+            except LakehouseError:  # not a valid catalog name: DuckDB's, not ours
+                handle = None
+        if handle is None:
+            return None
+        handle = _newest(handle)
+        self._handles[name] = handle
+        return handle
+
+    def _utc_session(self) -> bool:
+        zone = self.con.execute("SELECT current_setting('TimeZone')").fetchall()[0][0]
+        return str(zone).lower() in _UTC_ZONES
+
+
+def _newest(table: "Table") -> "Table":
+    """`table` at its newest version: the log entries after its own, folded onto its state."""
+    from ..table.handle import Table
+
+    store = table._store  # noqa: SLF001
+    entries = read_entries_from(store, table.version + 1)
+    if not entries:
+        return table
+    state = fold(table.state, entries)
+    check_readable(state.protocol)
+    return Table(store, state)
+
+
+def _parse(query: str) -> list[exp.Expression] | None:
+    """sqlglot's statements of `query`, or None when sqlglot cannot parse it (DuckDB then runs it
+    untouched: it may name no lakehouse table, or DuckDB will say what is wrong)."""
+    if not isinstance(query, str):
+        raise InvalidArgumentError(f"the query must be a string, not {type(query).__name__}")
+    try:
+        statements = [s for s in sqlglot.parse(query, read="duckdb") if s is not None]
+    except sqlglot.errors.SqlglotError:
+        return None
+    return statements or None
