@@ -13,7 +13,8 @@ from ._version import __version__
 from .errors import (
     AtomicCommitUnsupportedError, ColumnNotFoundError, CommitConflictError, CommitRetriesExceededError,
     CorruptTableError, InvalidArgumentError, InvalidExpressionError, InvalidPartitionSpecError, LakehouseError,
-    MergeCardinalityError, MissingDependencyError,
+    InvalidNameError, MergeCardinalityError, MissingDependencyError, NamespaceExistsError, NamespaceNotEmptyError,
+    NamespaceNotFoundError,
     PredicateViolationError, SchemaMismatchError, StorageError, TableExistsError, TableNotFoundError,
     UnsupportedFeatureError, VersionNotFoundError,
 )
@@ -24,6 +25,7 @@ from .read.scan import Explanation, Scan
 from .table import CommitSummary, HistoryEntry, Table, create_table, open_table
 from .table.merge_builder import MergeBuilder
 from .table.metrics import MergeMetrics, UpdateMetrics
+from . import catalog  # noqa: E402 - after the table layer it builds on
 
 __all__ = [
     "__version__",
@@ -33,4 +35,5 @@ __all__ = [
     "CommitRetriesExceededError", "SchemaMismatchError", "PredicateViolationError", "InvalidArgumentError", "InvalidExpressionError",
     "ColumnNotFoundError", "InvalidPartitionSpecError", "VersionNotFoundError", "CorruptTableError",
     "UnsupportedFeatureError", "MissingDependencyError", "MergeCardinalityError", "StorageError", "AtomicCommitUnsupportedError",
+    "catalog", "NamespaceNotFoundError", "NamespaceExistsError", "NamespaceNotEmptyError", "InvalidNameError",
 ]

@@ -2,13 +2,17 @@
 
     LakehouseError
     ├── TableNotFoundError          no table at the URI
-    ├── TableExistsError            create_table over an existing table
+    ├── TableExistsError            create_table over an existing table (or a catalog name in use)
+    ├── NamespaceNotFoundError      a catalog namespace that does not exist
+    ├── NamespaceExistsError        create_namespace of a namespace that exists
+    ├── NamespaceNotEmptyError      drop_namespace of a namespace that still holds tables
     ├── CommitConflictError         a concurrent commit collided with ours (names the winner)
     │   └── CommitRetriesExceededError  gave up rebasing after the configured attempts
     ├── SchemaMismatchError         data or a schema change that does not fit the table's schema
     ├── PredicateViolationError     overwrite(where=...) data holding rows outside the predicate
     ├── MergeCardinalityError       a merge where one target row is matched by two source rows
     ├── InvalidArgumentError        an argument the API does not accept (also a ValueError)
+    │   └── InvalidNameError        a catalog name that is not `namespace.table` of plain identifiers
     ├── InvalidExpressionError      a `where` string that does not parse or bind
     │   └── ColumnNotFoundError     a column name the schema does not have
     ├── InvalidPartitionSpecError   a partition transform that is unknown or does not fit its column
@@ -32,6 +36,18 @@ class TableNotFoundError(LakehouseError):
 
 
 class TableExistsError(LakehouseError):
+    pass
+
+
+class NamespaceNotFoundError(LakehouseError):
+    pass
+
+
+class NamespaceExistsError(LakehouseError):
+    pass
+
+
+class NamespaceNotEmptyError(LakehouseError):
     pass
 
 
@@ -66,6 +82,10 @@ class MergeCardinalityError(LakehouseError):
 
 class InvalidArgumentError(LakehouseError, ValueError):
     pass
+
+
+class InvalidNameError(InvalidArgumentError):
+    """A namespace or table name the catalog refuses (lakehouse.catalog.names says which)."""
 
 
 class InvalidExpressionError(LakehouseError):
