@@ -213,3 +213,28 @@ def test_no_match_commits_nothing_as_the_python_api():
     assert con.sql("DELETE FROM s.t WHERE id IN (SELECT id FROM src WHERE id > 100)").fetchall() == [(0,)]
     assert con.sql("UPDATE s.t SET v = 1 FROM src WHERE t.id = src.id AND src.id > 100").fetchall() == [(0,)]
     assert t.refresh().version == version
+
+
+def test_create_table_as_registers_a_new_table():
+    from lakehouse import catalog
+
+    cat = catalog.connect(f"memory://dml-cat-{uuid.uuid4().hex}")
+    cat.create_namespace("sales")
+    orders = cat.create_table("sales.orders", schema={"id": "int64", "amount": "double"})
+    orders.append({"id": [1, 2, 3], "amount": [1.5, float("nan"), None]})
+    con = lakehouse.duckdb.connect(cat)
+    query = "SELECT id % 2 AS k, sum(amount) AS total, count(*) AS n FROM sales.orders GROUP BY 1"
+    assert con.sql(f"CREATE TABLE sales.by_k AS {query}").fetchall() == [(2,)]
+    made = cat.load_table("sales.by_k")
+    assert made.version == 1 and [h.operation for h in made.history()] == ["append", "create"]
+    expected = con.sql(query).arrow()
+    assert _rows(made) == sorted([tuple("NaN" if isinstance(x, float) and math.isnan(x) else x for x in r.values())
+                                  for r in pa.table(expected).to_pylist()], key=repr)
+    assert con.sql("CREATE TABLE IF NOT EXISTS sales.by_k AS SELECT 1 AS x").fetchall() == [(0,)]
+    with pytest.raises(lakehouse.errors.TableExistsError):
+        con.sql("CREATE TABLE sales.by_k AS SELECT 1 AS x")
+    with pytest.raises(duckdb.Error):  # fails while the rows are read: no table is left behind
+        con.sql("CREATE TABLE sales.bad AS SELECT CASE WHEN id = 3 THEN error('boom') END AS x FROM sales.orders")
+    assert not cat.table_exists("sales.bad")
+    assert con.sql("CREATE TABLE scratch AS SELECT 1 AS x").fetchall() == [(1,)]  # not a namespace: DuckDB's
+    assert not cat.table_exists("sales.scratch")
