@@ -238,3 +238,47 @@ def test_create_table_as_registers_a_new_table():
     assert not cat.table_exists("sales.bad")
     assert con.sql("CREATE TABLE scratch AS SELECT 1 AS x").fetchall() == [(1,)]  # not a namespace: DuckDB's
     assert not cat.table_exists("sales.scratch")
+
+
+def _evolved(uri: str):
+    """A table whose columns were renamed, dropped, widened and added after data was written."""
+    t = lakehouse.create_table(uri, schema=pa.schema([("id", pa.int64()), ("old", pa.int32()), ("gone", pa.string())]))
+    t.append({"id": [1, 2, 3], "old": [10, None, 30], "gone": ["x", "y", "z"]})
+    with t.update_schema() as u:
+        u.rename_column("old", "amount").widen_column("amount", pa.int64()).drop_column("gone")
+        u.add_column("note", pa.string())
+    t = t.refresh()
+    t.append({"id": [4], "amount": [2 ** 40], "note": ["big"]})
+    return t.refresh()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_dml_on_evolved_columns_equals_python_api(mode, tmp_path):
+    t, api = _evolved(str(tmp_path / "sql")), _evolved(str(tmp_path / "api"))
+    for table in (t, api):
+        table.set_properties({f"write.{op}.mode": mode for op in ("delete", "update")})
+    con = lakehouse.duckdb.connect(tables={"s.t": t})
+    api.update(set={"amount": "amount + 1", "note": "'u'"}, where="amount >= 30")
+    con.sql("UPDATE s.t SET amount = amount + 1, note = 'u' WHERE amount >= (SELECT 30)")
+    api.delete(where="amount IS NULL")
+    con.sql("DELETE FROM s.t WHERE amount IS NULL AND id IN (SELECT id FROM s.t)")
+    api.append(pa.table({"id": [5], "amount": [7], "note": [None]}, schema=api.arrow_schema))
+    con.sql("INSERT INTO s.t (id, amount) VALUES (5, 7)")
+    assert _rows(t) == _rows(api)
+    assert con.sql("SELECT id, amount, note FROM s.t ORDER BY id").fetchall() == [
+        tuple(r.values()) for r in sorted(api.refresh().to_arrow().to_pylist(), key=lambda r: r["id"])]
+
+
+@pytest.mark.s3
+def test_dml_on_s3(s3):
+    t = lakehouse.create_table(s3.uri(), schema=SCHEMA, properties={"write.delete.mode": "merge-on-read"})
+    t.append(pa.table(ROWS, schema=t.arrow_schema))
+    con = lakehouse.duckdb.connect(tables={"s.t": t})
+    con.con.execute("CREATE TABLE src AS SELECT 2::BIGINT AS id, 20.0::DOUBLE AS v")
+    assert con.sql("INSERT INTO s.t SELECT id + 100, v, s FROM s.t WHERE id <= 2").fetchall() == [(2,)]
+    assert con.sql("DELETE FROM s.t USING src WHERE t.id = src.id").fetchall() == [(1,)]
+    assert con.sql("UPDATE s.t SET v = 0 WHERE id > 100").fetchall() == [(2,)]
+    assert con.sql("MERGE INTO s.t USING src ON t.id = src.id WHEN NOT MATCHED THEN INSERT (id, v) "
+                   "VALUES (src.id, src.v)").fetchall() == [(1,)]
+    assert con.sql("SELECT count(*), sum(v) FILTER (WHERE id > 100) FROM s.t").fetchall() == [(8, 0.0)]
+    assert t.refresh().version == 5
