@@ -28,7 +28,6 @@ from sqlglot import exp
 from ..errors import InvalidArgumentError, LakehouseError, TableExistsError
 from ..read.data_files import output_schema
 from ..read.scan import bind_where
-from ..expressions.sql_eval import quote
 
 if TYPE_CHECKING:
     from ..table.handle import Table
@@ -89,9 +88,13 @@ def target_table(conn: Any, statement: exp.Expression) -> "Table | None":
         node = node.this
     if not isinstance(node, exp.Table):
         return None
-    probe = exp.select("*").from_(exp.Table(**{k: node.args.get(k) for k in ("this", "db", "catalog")}).copy())
-    tables = conn.lakehouse_tables(probe)
+    tables = conn.lakehouse_tables(exp.select("*").from_(bare_table(node)))
     return next(iter(tables.values()), None) if tables else None
+
+
+def bare_table(node: exp.Table) -> exp.Table:
+    """A copy of the table reference `node` without its alias (or anything but its name)."""
+    return exp.Table(**{k: node.args[k].copy() for k in ("this", "db", "catalog") if node.args.get(k) is not None})
 
 
 def target_names(node: exp.Table) -> set[str]:
@@ -160,7 +163,7 @@ def insert_projection(table: "Table", types: list[str], source: list[str], colum
     >>> import lakehouse
     >>> t = lakehouse.create_table("memory://docs/dml-insert-projection", schema={"id": "int64", "v": "string"})
     >>> insert_projection(t, ["BIGINT", "VARCHAR"], ["x"], ["id"], by_name=False)
-    ['CAST("x" AS BIGINT) AS "id"', 'CAST(NULL AS VARCHAR) AS "v"']
+    ['CAST("x" AS BIGINT) AS "id"', 'CAST(NULL AS TEXT) AS "v"']
     """
     names = table.schema.names
     lower = {n.lower(): n for n in names}
@@ -181,7 +184,9 @@ def insert_projection(table: "Table", types: list[str], source: list[str], colum
         if len(targets) != len(source):
             raise InvalidArgumentError(f"INSERT: {len(targets)} columns but the query gives {len(source)} values")
         given = dict(zip(targets, source))
-    return [f"CAST({quote(given[n]) if n in given else 'NULL'} AS {t}) AS {quote(n)}" for n, t in zip(names, types)]
+    return [exp.cast(exp.column(given[n], quoted=True) if n in given else exp.null(),
+                     exp.DataType.build(t, dialect="duckdb")).as_(n, quoted=True).sql(dialect="duckdb")
+            for n, t in zip(names, types)]
 
 
 def _is_ctas(statement: exp.Expression) -> bool:

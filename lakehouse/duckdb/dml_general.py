@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 from sqlglot import exp
 
-from ..errors import ColumnNotFoundError
+from ..errors import ColumnNotFoundError, LakehouseError
 from ..expressions.tree import And, Expr
 from ..format.state import TableState
 from ..ops.positions import POSITION, delete_at, update_at
@@ -139,7 +139,7 @@ def _pruning(where: exp.Where | None, node: exp.Table, state: TableState) -> Exp
             continue
         try:
             term = bind_where(sql, state)
-        except Exception:  # noqa: BLE001 - a conjunct our predicates cannot state prunes nothing
+        except LakehouseError:  # a conjunct our predicates cannot state prunes nothing
             continue
         out = term if out is None else And(out, term)
     return out

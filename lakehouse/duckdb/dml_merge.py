@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from ..errors import InvalidArgumentError
-from .dml import relation, target_names
+from .dml import bare_table, relation, target_names
 
 if TYPE_CHECKING:
     from ..table.handle import Table
@@ -28,7 +28,7 @@ def merge(conn: Any, statement: exp.Merge, table: "Table") -> int:
     using = statement.args.get("using")
     if isinstance(using, exp.Table):
         source_names = {(using.alias or using.name).lower()}
-        query = exp.select("*").from_(exp.Table(**{k: using.args.get(k) for k in ("this", "db", "catalog")}).copy())
+        query = exp.select("*").from_(bare_table(using))
     elif isinstance(using, exp.Subquery):
         source_names = {using.alias.lower()} if using.alias else set()
         query = using.this
