@@ -282,3 +282,12 @@ def test_dml_on_s3(s3):
                    "VALUES (src.id, src.v)").fetchall() == [(1,)]
     assert con.sql("SELECT count(*), sum(v) FILTER (WHERE id > 100) FROM s.t").fetchall() == [(8, 0.0)]
     assert t.refresh().version == 5
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_general_delete_naming_no_column_of_the_table(mode):
+    con, t, _ = _pair(mode)
+    assert con.sql("DELETE FROM s.t USING src WHERE src.op = 'D'").fetchall() == [(6,)]
+    assert t.refresh().to_arrow().num_rows == 0
+    con.sql("INSERT INTO s.t SELECT * FROM s.t VERSION AS OF 2")
+    assert con.sql("DELETE FROM s.t WHERE EXISTS (SELECT 1)").fetchall() == [(6,)]

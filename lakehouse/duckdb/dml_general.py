@@ -25,6 +25,7 @@ from sqlglot import exp
 from ..errors import ColumnNotFoundError, LakehouseError
 from ..expressions.tree import And, Expr
 from ..format.state import TableState
+from ..format.types import Field
 from ..ops.positions import POSITION, delete_at, update_at
 from ..read.data_files import output_schema
 from ..read.planning import plan_files
@@ -51,7 +52,7 @@ def delete_general(conn: Any, statement: exp.Delete, table: "Table") -> int:
     files = plan_files(state, predicate).files
     select = exp.select(exp.column(FILE, alias), exp.column(POSITION, alias)).distinct()
     query = _from(select, alias, statement.args.get("using") or [], _where(statement))
-    with _target(conn, table, state, files):
+    with _target(conn, table, state, files, _named_fields(statement, state)):
         chosen = conn.con.sql(conn.prepare(query).sql(dialect="duckdb")).to_arrow_table()
     paths = files["path"].to_pylist()
     order = np.argsort(chosen[FILE].to_numpy(), kind="stable")
@@ -145,17 +146,28 @@ def _pruning(where: exp.Where | None, node: exp.Table, state: TableState) -> Exp
     return out
 
 
+def _named_fields(statement: exp.Expression, state: TableState) -> tuple[Field, ...] | None:
+    """The table's columns a DELETE may read: those whose name the statement mentions (any
+    relation's: a superset); None (all) when it has a `*`."""
+    if statement.find(exp.Star) is not None:
+        return None
+    names = {c.name.lower() for c in statement.find_all(exp.Column)}
+    return tuple(f for f in state.schema.fields if f.name.lower() in names)
+
+
 @contextmanager
-def _target(conn: Any, table: "Table", state: TableState, files: pa.Table) -> Iterator[None]:
-    """The target's live rows registered in the connection as `TARGET`, each with its file
-    index and position, read one file at a time."""
-    schema = output_schema(state.schema.fields)
+def _target(conn: Any, table: "Table", state: TableState, files: pa.Table,
+            fields: tuple[Field, ...] | None = None) -> Iterator[None]:
+    """The target's live rows (`fields`, default all) registered in the connection as `TARGET`,
+    each with its file index and position, read one file at a time."""
+    fields = state.schema.fields if fields is None else fields
+    schema = output_schema(fields)
     full = pa.schema([*schema, pa.field(FILE, pa.int32()), pa.field(POSITION, pa.int64())])
     adds = adds_from_index(files, state)
 
     def batches() -> Iterator[pa.RecordBatch]:
         for i, add in enumerate(adds):
-            rows = read_file(table._store, state, files, i, add)
+            rows = read_file(table._store, state, files, i, add, fields)
             extra = [pa.repeat(pa.scalar(i, pa.int32()), rows.rows.num_rows), rows.positions]
             yield from pa.Table.from_arrays([*rows.rows.columns, *extra], schema=full).to_batches()
 
