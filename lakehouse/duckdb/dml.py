@@ -26,8 +26,10 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..errors import InvalidArgumentError, LakehouseError, TableExistsError
-from ..read.data_files import output_schema
 from ..read.scan import bind_where
+from .dml_general import delete_general, update_general
+from .dml_merge import merge
+from .dml_sql import bare_table, duck_types, own_sql, relation, target_names
 
 if TYPE_CHECKING:
     from ..table.handle import Table
@@ -67,7 +69,6 @@ def execute(conn: Any, statement: exp.Expression) -> int | None:
         return _delete(conn, statement, table)
     if isinstance(statement, exp.Update):
         return _update(conn, statement, table)
-    from .dml_merge import merge
     return merge(conn, statement, table)
 
 
@@ -90,55 +91,6 @@ def target_table(conn: Any, statement: exp.Expression) -> "Table | None":
         return None
     tables = conn.lakehouse_tables(exp.select("*").from_(bare_table(node)))
     return next(iter(tables.values()), None) if tables else None
-
-
-def bare_table(node: exp.Table) -> exp.Table:
-    """A copy of the table reference `node` without its alias (or anything but its name)."""
-    return exp.Table(**{k: node.args[k].copy() for k in ("this", "db", "catalog") if node.args.get(k) is not None})
-
-
-def target_names(node: exp.Table) -> set[str]:
-    """The names (lower case) a statement's columns qualify the target table by: its alias,
-    else its name (and `ns.name`)."""
-    alias = node.alias
-    if alias:
-        return {alias.lower()}
-    return {node.name.lower(), f"{node.db}.{node.name}".lower()}
-
-
-def own_sql(expression: exp.Expression, names: set[str], qualifier: str | None = None) -> str | None:
-    """`expression` as SQL over the target's columns alone (qualifiers in `names` removed, or
-    replaced by `qualifier`), or None if it has a subquery or names another relation."""
-    tree = expression.copy()
-    if tree.find(exp.Query, exp.Subquery) is not None:
-        return None
-    for column in tree.find_all(exp.Column):
-        if not column.table:
-            continue
-        if _qualifier(column).lower() not in names:
-            return None
-        column.set("db", None)
-        column.set("table", exp.to_identifier(qualifier) if qualifier else None)
-    return tree.sql(dialect="duckdb")
-
-
-def _qualifier(column: exp.Column) -> str:
-    return f"{column.db}.{column.table}" if column.db else column.table
-
-
-def relation(conn: Any, query: exp.Expression) -> Any:
-    """The DuckDB relation of a query of the statement (lakehouse tables in it prepared as
-    views by the connection)."""
-    if isinstance(query, exp.Values):  # a VALUES list as a query
-        query = exp.select("*").from_(exp.Subquery(this=query.copy(), alias=exp.TableAlias(
-            this=exp.to_identifier("__lh_values"))))
-    prepared = conn.prepare(query.copy())
-    return conn.con.sql(prepared.sql(dialect="duckdb"))
-
-
-def duck_types(con: Any, table: "Table") -> list[str]:
-    """DuckDB's names of the types it reads the table's columns as (its own Arrow mapping)."""
-    return [str(t) for t in con.from_arrow(output_schema(table.schema.fields).empty_table()).types]
 
 
 # ------------------------------------------------------------------ INSERT and CTAS
@@ -235,7 +187,6 @@ def _delete(conn: Any, statement: exp.Delete, table: "Table") -> int:
     sql = None if where is None else own_sql(where.this, names)
     if not statement.args.get("using") and (where is None or _binds(sql, table)):
         return table.delete(where=sql).num_deleted_rows
-    from .dml_general import delete_general
     return delete_general(conn, statement, table)
 
 
@@ -251,7 +202,6 @@ def _update(conn: Any, statement: exp.Update, table: "Table") -> int:
     simple = not statement.args.get("from_") and None not in sets.values()
     if simple and (where is None or _binds(sql, table)):
         return table.update(set=sets, where=sql).num_updated_rows
-    from .dml_general import update_general
     return update_general(conn, statement, table)
 
 

@@ -34,7 +34,7 @@ from ..ops.delete import adds_from_index
 from ..ops.update import read_file
 from ..table.properties import write_mode
 from ..table.row_level import commit_delete, commit_update
-from .dml import duck_types, own_sql, target_names
+from .dml_sql import duck_types, own_sql, target_names
 
 if TYPE_CHECKING:
     from ..table.handle import Table

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from ..errors import InvalidArgumentError
-from .dml import bare_table, relation, target_names
+from .dml_sql import bare_table, relation, target_names
 
 if TYPE_CHECKING:
     from ..table.handle import Table
