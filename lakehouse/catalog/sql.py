@@ -3,9 +3,10 @@
 Every change is one transaction begun with BEGIN IMMEDIATE (the write lock is taken up front,
 so the checks and the change see the same state and two writers serialise instead of failing
 at commit), with a busy timeout, so several processes share one database safely. Each call
-opens its own connection: nothing is shared across threads or forked processes. The rollback
-journal (not WAL) keeps the database usable on any local file system. The schema is created
-by the first change; reading a database that does not exist yet sees an empty catalog.
+opens its own connection: nothing is shared across threads or forked processes. The database
+runs in WAL mode, so lookups (every SQL statement naming a table makes one) never wait for a
+writer nor block one; WAL needs a local file system (not a network share). The schema is
+created by the first change; reading a database that does not exist yet sees an empty catalog.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class SqlCatalog(Catalog):
     def _open(self) -> sqlite3.Connection:
         con = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         con.execute("PRAGMA foreign_keys = ON")
+        con.execute("PRAGMA journal_mode = WAL")
         return con
 
     @contextlib.contextmanager

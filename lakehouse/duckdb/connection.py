@@ -23,13 +23,13 @@ import sqlglot
 from sqlglot import exp
 
 from ..errors import InvalidArgumentError, LakehouseError
-from ..format.log import read_entries_from
+from ..format.log import read_entries_from, read_entry
 from ..format.replay import fold
 from ..format.state import check_readable
 from ..read.planning import plan_files
-from .pruning import reference_predicate
+from .pruning import reference_predicate, session_is_utc
 from .travel import take_travel, travel_table
-from .views import Views, quote_identifier
+from .views import quote_identifier, views_of
 
 try:  # DML interception (INSERT/DELETE/UPDATE/MERGE/CTAS) lives in dml.py
     from . import dml as _dml
@@ -38,8 +38,6 @@ except ImportError:  # pragma: no cover - built on a separate branch
 
 if TYPE_CHECKING:
     from ..table.handle import Table
-
-_UTC_ZONES = frozenset({"utc", "etc/utc", "gmt", "etc/gmt", "z", "zulu", "universal", "etc/universal", "+00:00"})
 
 
 class LakehouseConnection:
@@ -61,7 +59,8 @@ class LakehouseConnection:
         self._registered: dict[str, Table] = {}
         self._handles: dict[str, Table] = {}  # name -> the newest handle seen
         self._named: dict[str, str] = {}  # name -> the view its real-name view points at
-        self._views = Views(self.con)
+        self._locations: dict[str, str] = {}  # catalog name -> the location its handle reads
+        self._views = views_of(self.con)
         for name, table in (tables or {}).items():
             self.register_table(name, table)
 
@@ -132,7 +131,8 @@ class LakehouseConnection:
                 continue
             prepared = self.prepare(statement)
             text = query if len(statements) == 1 and prepared == statement else prepared.sql(dialect="duckdb")
-            result = run(text, params) if last else self.con.execute(text)
+            # Earlier statements run as DuckDB's sql() runs them (a query among them stays unread).
+            result = run(text, params) if last else self.con.sql(text)
         return result
 
     # ------------------------------------------------------------ hooks (also used by dml.py)
@@ -212,22 +212,43 @@ class LakehouseConnection:
         self._named[name] = view
 
     def _table(self, name: str) -> "Table | None":
-        """The newest handle on the lakehouse table `name`, or None if no table has that name."""
-        handle = self._handles.get(name) or self._registered.get(name)
-        if handle is None and self.catalog is not None and "." in name:
-            try:
-                handle = self.catalog.load_table(name) if self.catalog.table_exists(name) else None
-            except LakehouseError:  # not a valid catalog name: DuckDB's, not ours
-                handle = None
-        if handle is None:
-            return None
+        """The newest handle on the lakehouse table `name`, or None if no table has that name.
+        A catalog name is looked up on each statement (one catalog query): a table renamed,
+        dropped or replaced since is seen at once."""
+        if name in self._registered:
+            handle = self._handles.get(name) or self._registered[name]
+        else:
+            handle = self._catalog_table(name)
+            if handle is None:
+                return None
         handle = _newest(handle)
         self._handles[name] = handle
         return handle
 
+    def _catalog_table(self, name: str) -> "Table | None":
+        if self.catalog is None or "." not in name:
+            return None
+        try:
+            location = self.catalog.table_location(name)
+        except LakehouseError:  # not in the catalog (any more), or not a valid catalog name
+            self._forget(name)
+            return None
+        if self._locations.get(name) != location:
+            self._forget(name)
+            self._handles[name] = self.catalog.load_table(name)
+            self._locations[name] = location
+        return self._handles[name]
+
+    def _forget(self, name: str) -> None:
+        """Drop what the connection knew of catalog table `name` (and its real-name view)."""
+        self._handles.pop(name, None)
+        self._locations.pop(name, None)
+        if self._named.pop(name, None) is not None:
+            schema, _, table = name.rpartition(".")
+            self.con.execute(f"DROP VIEW IF EXISTS {quote_identifier(schema)}.{quote_identifier(table)}")
+
     def _utc_session(self) -> bool:
-        zone = self.con.execute("SELECT current_setting('TimeZone')").fetchall()[0][0]
-        return str(zone).lower() in _UTC_ZONES
+        return session_is_utc(self.con)
 
 
 def _newest(table: "Table") -> "Table":
@@ -235,9 +256,9 @@ def _newest(table: "Table") -> "Table":
     from ..table.handle import Table
 
     store = table._store  # noqa: SLF001
-    entries = read_entries_from(store, table.version + 1)
-    if not entries:
+    if read_entry(store, table.version + 1) is None:  # one read per statement when nothing changed
         return table
+    entries = read_entries_from(store, table.version + 1)
     state = fold(table.state, entries)
     check_readable(state.protocol)
     return Table(store, state)

@@ -6,13 +6,13 @@ a conjunction of WHERE conjuncts that (1) sit in the WHERE of the SELECT whose F
 reference, (2) read only that reference's columns (unqualified, or qualified by its alias),
 (3) parse and bind with our own expression tree (lakehouse/expressions/, DuckDB semantics), and
 (4) apply to every row the reference contributes: the reference is not on the null-filled side
-of an outer join, nor in a positional or ASOF join, nor sampled. A conjunct failing any of these
+of an outer join, nor in a positional or ASOF join, nor sampled or pivoted. A conjunct failing any of these
 prunes nothing; OR, subqueries and functions therefore prune nothing, as our parser refuses them.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from sqlglot import exp
 
@@ -57,8 +57,8 @@ def reference_predicate(table: exp.Table, schema: Schema, *, utc_session: Callab
 
 def _scope(table: exp.Table) -> exp.Select | None:
     """The SELECT whose WHERE filters every row `table` contributes, or None."""
-    if table.args.get("sample") is not None:
-        return None
+    if any(table.args.get(arg) for arg in ("sample", "pivots", "joins", "laterals")):
+        return None  # WHERE sees the sampled / pivoted / joined rows, not the table's
     parent = table.parent
     if isinstance(parent, exp.From) and isinstance(parent.parent, exp.Select):
         select, allowed_sides, allowed_kinds = parent.parent, ("", "LEFT"), _FROM_KINDS
@@ -106,15 +106,31 @@ def _predicate(conjunct: exp.Expression, names: set[str], schema: Schema,
         predicate = rewrite_not(bind(parse(conjunct.sql(dialect="duckdb")), schema))
     except (LakehouseError, RecursionError):
         return None
-    if _zoned(predicate, schema) and not utc_session():
+    if reads_zoned_columns(predicate, schema) and not utc_session():
         return None
     return predicate
 
 
-def _zoned(predicate: Expr, schema: Schema) -> bool:
-    """Whether `predicate` reads a column whose comparison depends on the session's time zone."""
+def reads_zoned_columns(predicate: Expr, schema: Schema) -> bool:
+    """Whether `predicate` reads a date or timestamp column, whose comparisons with a literal
+    depend on DuckDB's session time zone (our binder assumes UTC)."""
     for field_id in referenced_fields(predicate):
         field = schema.field_by_id(field_id)
         if field is not None and (isinstance(field.type, TimestampType) or field.type == DATE):
             return True
     return False
+
+
+_UTC_ZONES = frozenset({"utc", "etc/utc", "gmt", "etc/gmt", "z", "zulu", "universal", "etc/universal", "uct", "etc/uct"})
+
+
+def session_is_utc(con: Any) -> bool:
+    """Whether DuckDB connection `con` reads times without a zone as UTC (its TimeZone setting).
+
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("SET TimeZone = 'UTC'")
+    >>> session_is_utc(con)
+    True
+    """
+    return str(con.execute("SELECT current_setting('TimeZone')").fetchall()[0][0]).lower() in _UTC_ZONES

@@ -16,6 +16,7 @@ planned on. Views are keyed by (table, version, file list) and the oldest are dr
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections import OrderedDict
 from typing import Any
 
@@ -109,20 +110,39 @@ def empty_select(schema: Schema) -> str:
     return f"SELECT {columns or '1 AS _empty'} WHERE false"
 
 
+_BY_CONNECTION: "weakref.WeakKeyDictionary[Any, Views]" = weakref.WeakKeyDictionary()
+
+
+def views_of(con: Any) -> "Views":
+    """The views of DuckDB connection `con` (one registry per connection, shared by the SQL
+    adapter and `Scan.to_duckdb`)."""
+    views = _BY_CONNECTION.get(con)
+    if views is None:
+        views = _BY_CONNECTION[con] = Views(con)
+    return views
+
+
 class Views:
     """The views one DuckDB connection holds over lakehouse tables, made on demand and cached."""
 
     def __init__(self, con: Any) -> None:
-        self._con = con
+        self._con_ref = weakref.ref(con)  # weak: the registry is keyed by the connection
         self._views: OrderedDict[str, str] = OrderedDict()  # key -> qualified view name
+        self._pinned: set[str] = set()  # keys never dropped (relations handed out by to_duckdb)
         self._filesystems: dict[str, Any] = {}  # protocol -> fsspec filesystem registered
         self._schema_made = False
 
-    def view(self, store: Store, state: TableState, files: pa.Table) -> str:
+    @property
+    def _con(self) -> Any:
+        return self._con_ref()
+
+    def view(self, store: Store, state: TableState, files: pa.Table, *, pin: bool = False) -> str:
         """The qualified name of a view over `files` (rows of the state's file index) read under
-        the state's schema, less the rows their deletion vectors delete."""
+        the state's schema, less the rows their deletion vectors delete. `pin`: never drop it."""
         digest = hashlib.sha256("\n".join([store.uri, *files["path"].to_pylist()]).encode()).hexdigest()[:20]
         key = f"v{state.version}_{digest}"
+        if pin:
+            self._pinned.add(key)
         name = self._views.get(key)
         if name is not None:
             self._views.move_to_end(key)
@@ -130,8 +150,8 @@ class Views:
         name = f"{INTERNAL_SCHEMA}.{quote_identifier(key)}"
         self._create(key, name, store, state, files)
         self._views[key] = name
-        while len(self._views) > MAX_VIEWS:
-            self._drop(*self._views.popitem(last=False))
+        for old in [k for k in self._views if k not in self._pinned][:max(0, len(self._views) - MAX_VIEWS)]:
+            self._drop(old, self._views.pop(old))
         return name
 
     def _create(self, key: str, name: str, store: Store, state: TableState, files: pa.Table) -> None:
@@ -170,8 +190,25 @@ class Views:
         fs = store.fs
         protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
         if self._filesystems.get(protocol) is not fs:
-            if protocol in self._filesystems:
-                self._con.unregister_filesystem(protocol)  # one filesystem per protocol in DuckDB
+            if protocol in self._con.list_filesystems():
+                # One filesystem per protocol in DuckDB: the newest store's (its credentials) wins.
+                self._con.unregister_filesystem(protocol)
             self._con.register_filesystem(fs)
             self._filesystems[protocol] = fs
         return [f"{protocol}://{p}" for p in paths]
+
+
+def scan_relation(con: Any, store: Store, state: TableState, files: pa.Table, fields: tuple[Field, ...],
+                  where: str | None) -> Any:
+    """A DuckDB relation on `con` reading `fields` of `files` natively (Parquet by DuckDB, in
+    parallel, filters pushed down), rows matching `where` (spec/format.md: `where` has DuckDB's
+    syntax and semantics, so DuckDB evaluates it as our reader does). The view is pinned: the
+    relation stays valid as long as the connection. Rows keep commit order when no file has a
+    deletion vector (the caller falls back to the Arrow stream otherwise)."""
+    import sqlglot  # noqa: PLC0415 - parsed only for the relation's WHERE
+
+    view = views_of(con).view(store, state, files, pin=True)
+    query = f"SELECT {', '.join(quote_identifier(f.name) for f in fields)} FROM {view}"
+    if where is not None:
+        query += f" WHERE ({sqlglot.parse_one(where, read='duckdb').sql(dialect='duckdb')})"
+    return con.sql(query)

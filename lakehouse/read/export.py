@@ -38,9 +38,12 @@ def to_duckdb(stream: Any, con: Any = None) -> Any:
     """A DuckDB relation over `stream` (an object with `__arrow_c_stream__` that starts a new
     stream on each call, such as a Scan): DuckDB calls it each time the relation runs, so the
     relation stays valid, and re-reads the files, for as long as it is used."""
+    return (default_duckdb_connection() if con is None else con).from_arrow(stream)
+
+
+def default_duckdb_connection() -> Any:
+    """DuckDB's default connection, the one `duckdb.sql()` uses."""
     import duckdb
 
-    if con is None:
-        con = duckdb.default_connection  # a function since DuckDB 1.1, the connection before
-        con = con() if callable(con) else con
-    return con.from_arrow(stream)
+    con = duckdb.default_connection  # a function since DuckDB 1.1, the connection before
+    return con() if callable(con) else con

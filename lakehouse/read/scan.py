@@ -14,7 +14,7 @@ from ..expressions.arrow_filter import RowFilter
 from ..expressions.binder import bind, rewrite_not
 from ..expressions.parser import parse
 from ..expressions.tree import AlwaysTrue, Expr, referenced_fields
-from ..format.file_index import live_counts
+from ..format.file_index import DV_COLUMN, live_counts
 from ..format.state import TableState
 from ..format.types import Field
 from ..io import Store
@@ -207,8 +207,11 @@ class Scan:
         the one `duckdb.sql()` uses, so the relation joins with the caller's other relations).
 
         The relation is lazy: it reads the scan's files each time it runs, and stays valid as
-        long as it is used. DuckDB sees the rows, not the files: `where` and `columns` given to
-        the scan prune files and columns; a filter applied to the relation does not.
+        long as it is used. DuckDB reads the planned files itself (a view over them, matched by
+        field id; lakehouse.duckdb), so filters applied to the relation reach its Parquet
+        reader too. Where rows would lose their commit order (a `limit`, or deletion vectors on
+        an ordered scan), or DuckDB's session time zone would change what `where` means, the
+        relation reads the scan's Arrow stream instead.
 
         >>> import pyarrow as pa, lakehouse
         >>> t = lakehouse.create_table("memory://doc-out/scan-duckdb", schema=pa.schema([("id", pa.int64())]))
@@ -216,7 +219,26 @@ class Scan:
         >>> t.scan(where="id > 1").to_duckdb().aggregate("sum(id)").fetchall()
         [(5,)]
         """
+        if con is None:
+            con = export.default_duckdb_connection()
+        if self._native_in_duckdb(con):
+            from ..duckdb.views import scan_relation  # the adapter layer, imported only when asked for
+
+            return scan_relation(con, self._store, self.state, self.plan.files, self.fields, self.where)
         return export.to_duckdb(self, con)
+
+    def _native_in_duckdb(self, con: Any) -> bool:
+        """Whether DuckDB may read the files itself and give the same rows (see to_duckdb)."""
+        if self.limit is not None or not self.fields:
+            return False
+        if self.ordered and DV_COLUMN in self.plan.files.column_names \
+                and self.plan.files[DV_COLUMN].null_count != self.plan.files.num_rows:
+            return False
+        if self.predicate is None:
+            return True
+        from ..duckdb.pruning import reads_zoned_columns, session_is_utc
+
+        return not reads_zoned_columns(self.predicate, self.state.schema) or session_is_utc(con)
 
     def count(self) -> int:
         """Rows the scan returns (at most `limit`); from metadata alone without a `where`.
