@@ -16,6 +16,7 @@ per query (target < 20 ms). The same query vs DuckDB's read_parquet over all the
     PYTHONPATH=. python bench/bench_sql.py [--rows 4000000] [--files 16] [--many-files 10000]
                                            [--rows-per-file 200] [--repeat 5]
     PYTHONPATH=. python bench/bench_sql.py --rows 200000 --many-files 1000 --repeat 3   # quick
+    PYTHONPATH=. python bench/bench_sql.py --sections planning                           # one section
 
 Run from the repository root with PYTHONPATH=., or the installed lakehouse is measured.
 """
@@ -176,12 +177,16 @@ def main() -> None:
     parser.add_argument("--many-files", type=int, default=10_000)
     parser.add_argument("--rows-per-file", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--sections", default="analytic,planning", help="comma-separated: analytic, planning")
     args = parser.parse_args()
+    sections = set(args.sections.split(","))
     print(f"# bench_sql  {utcnow()}  lakehouse {lakehouse.__version__}  duckdb {duckdb.__version__}  "
           f"numpy {np.__version__}  pyarrow {pa.__version__}")
     with scratch("bench-sql-") as root:
-        analytic(root, args.rows, args.files, args.repeat)
-        planning(root, args.many_files, args.rows_per_file, args.repeat)
+        if "analytic" in sections:
+            analytic(root, args.rows, args.files, args.repeat)
+        if "planning" in sections:
+            planning(root, args.many_files, args.rows_per_file, args.repeat)
 
 
 if __name__ == "__main__":
