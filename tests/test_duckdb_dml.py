@@ -291,3 +291,18 @@ def test_general_delete_naming_no_column_of_the_table(mode):
     assert t.refresh().to_arrow().num_rows == 0
     con.sql("INSERT INTO s.t SELECT * FROM s.t VERSION AS OF 2")
     assert con.sql("DELETE FROM s.t WHERE EXISTS (SELECT 1)").fetchall() == [(6,)]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_statements_with_ctes(mode):
+    con, t, api = _pair(mode)
+    api.append(pa.table({"id": [20], "v": [2.0], "s": ["w"]}, schema=api.arrow_schema))
+    con.sql("WITH w AS (SELECT 20 AS id, 2.0 AS v) INSERT INTO s.t SELECT id, v, 'w' FROM w")
+    api.delete(where="id IN (2, 4)")
+    con.sql("WITH d AS (SELECT id FROM src WHERE op <> 'I') DELETE FROM s.t WHERE id IN (SELECT id FROM d)")
+    api.update(set={"v": "0"}, where="id = 1")
+    con.sql("WITH u AS (SELECT 1 AS id) UPDATE s.t SET v = 0 FROM u WHERE t.id = u.id")
+    api.merge(pa.table({"id": [3]}), on="id").when_matched_delete().execute()
+    con.sql("WITH m AS (SELECT 3::BIGINT AS id) MERGE INTO s.t USING m ON t.id = m.id WHEN MATCHED THEN DELETE")
+    assert _rows(t) == _rows(api)
+    assert t.refresh().version == api.refresh().version

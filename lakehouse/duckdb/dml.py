@@ -61,8 +61,9 @@ def execute(conn: Any, statement: exp.Expression) -> int | None:
     table = target_table(conn, statement)
     if table is None:
         return None
-    if statement.args.get("returning"):
-        raise InvalidArgumentError("RETURNING is not supported on lakehouse tables")
+    for option in ("returning", "order", "limit"):
+        if statement.args.get(option):
+            raise InvalidArgumentError(f"{option.upper()} is not supported in DML on lakehouse tables")
     if isinstance(statement, exp.Insert):
         return _insert(conn, statement, table)
     if isinstance(statement, exp.Delete):
@@ -99,7 +100,7 @@ def _insert(conn: Any, statement: exp.Insert, table: "Table") -> int:
         if statement.args.get(option):
             raise InvalidArgumentError(f"INSERT with {option.upper()} is not supported on lakehouse tables")
     columns = [i.name for i in statement.this.expressions] if isinstance(statement.this, exp.Schema) else None
-    source = relation(conn, statement.expression)
+    source = relation(conn, statement.expression, statement)
     projection = insert_projection(table, duck_types(conn.con, table), source.columns, columns,
                                    by_name=bool(statement.args.get("by_name")))
     reader = source.project(", ".join(projection)).to_arrow_reader()
@@ -163,7 +164,7 @@ def _create_table_as(conn: Any, statement: exp.Create) -> int | None:
         if statement.args.get("exists"):  # IF NOT EXISTS
             return 0
         raise TableExistsError(f"table {name} already exists")
-    reader = relation(conn, statement.expression).to_arrow_reader()
+    reader = relation(conn, statement.expression, statement).to_arrow_reader()
     table = catalog.create_table(name, schema=_nullable(reader.schema))
     try:
         return table.append(reader).metrics["num_added_rows"]

@@ -34,7 +34,7 @@ from ..ops.delete import adds_from_index
 from ..ops.update import read_file
 from ..table.properties import write_mode
 from ..table.row_level import commit_delete, commit_update
-from .dml_sql import duck_types, own_sql, target_names
+from .dml_sql import duck_types, own_sql, target_names, with_ctes
 
 if TYPE_CHECKING:
     from ..table.handle import Table
@@ -51,7 +51,7 @@ def delete_general(conn: Any, statement: exp.Delete, table: "Table") -> int:
     predicate = _pruning(where, statement.this, state)
     files = plan_files(state, predicate).files
     select = exp.select(exp.column(FILE, alias), exp.column(POSITION, alias)).distinct()
-    query = _from(select, alias, statement.args.get("using") or [], _where(statement))
+    query = with_ctes(_from(select, alias, statement.args.get("using") or [], _where(statement)), statement)
     with _target(conn, table, state, files, _named_fields(statement, state)):
         chosen = conn.con.sql(conn.prepare(query).sql(dialect="duckdb")).to_arrow_table()
     paths = files["path"].to_pylist()
@@ -82,7 +82,7 @@ def update_general(conn: Any, statement: exp.Update, table: "Table") -> int:
               for n, t in zip(names, duck_types(conn.con, table))]
     keys = [exp.column(FILE, alias), exp.column(POSITION, alias)]
     select = exp.select(*keys, *values).distinct(*[k.copy() for k in keys]).order_by(*[k.copy() for k in keys])
-    query = _from(select, alias, _from_relations(statement), _where(statement))
+    query = with_ctes(_from(select, alias, _from_relations(statement), _where(statement)), statement)
     paths = files["path"].to_pylist()
     with _target(conn, table, state, files):
         reader = conn.con.sql(conn.prepare(query).sql(dialect="duckdb")).to_arrow_reader()

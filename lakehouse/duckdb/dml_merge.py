@@ -36,7 +36,7 @@ def merge(conn: Any, statement: exp.Merge, table: "Table") -> int:
         raise InvalidArgumentError("MERGE: USING must name a table or a subquery")
     names = {**{n: "target" for n in target_names(statement.this)}, **{n: "source" for n in source_names}}
     on = _on(statement, names)
-    reader = relation(conn, query).to_arrow_reader()
+    reader = relation(conn, query, statement).to_arrow_reader()
     builder = table.merge(reader, on=on)
     for when, condition in _clauses(statement):
         builder = _clause(builder, when, None if condition is None else _sides(condition, names), names, table)

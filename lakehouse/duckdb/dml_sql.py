@@ -47,14 +47,33 @@ def _qualifier(column: exp.Column) -> str:
     return f"{column.db}.{column.table}" if column.db else column.table
 
 
-def relation(conn: Any, query: exp.Expression) -> Any:
-    """The DuckDB relation of a query of the statement (lakehouse tables in it prepared as
-    views by the connection)."""
+def relation(conn: Any, query: exp.Expression, statement: exp.Expression | None = None) -> Any:
+    """The DuckDB relation of a query of `statement` (its CTEs, `WITH ... INSERT/DELETE/...`,
+    in scope; lakehouse tables in it prepared as views by the connection)."""
     if isinstance(query, exp.Values):  # a VALUES list as a query
         query = exp.select("*").from_(exp.Subquery(this=query.copy(), alias=exp.TableAlias(
             this=exp.to_identifier("__lh_values"))))
-    prepared = conn.prepare(query.copy())
+    query = with_ctes(query, statement)
+    prepared = conn.prepare(query)
     return conn.con.sql(prepared.sql(dialect="duckdb"))
+
+
+def with_ctes(query: exp.Expression, statement: exp.Expression | None) -> exp.Expression:
+    """A copy of `query` with the CTEs of `statement`'s WITH before its own.
+
+    >>> import sqlglot
+    >>> s = sqlglot.parse_one("WITH x AS (SELECT 1 AS id) DELETE FROM t WHERE id IN (SELECT id FROM x)")
+    >>> with_ctes(sqlglot.parse_one("SELECT * FROM x"), s).sql()
+    'WITH x AS (SELECT 1 AS id) SELECT * FROM x'
+    """
+    query = query.copy()
+    outer = statement.args.get("with_") if statement is not None else None
+    if outer is None:
+        return query
+    inner = query.args.get("with_")
+    ctes = [c.copy() for c in outer.expressions] + (list(inner.expressions) if inner is not None else [])
+    query.set("with_", exp.With(expressions=ctes, recursive=outer.args.get("recursive")))
+    return query
 
 
 def duck_types(con: Any, table: "Table") -> list[str]:
