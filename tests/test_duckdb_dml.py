@@ -186,6 +186,8 @@ def test_failing_statements_commit_nothing():
         con.sql("MERGE INTO s.t USING src ON t.id = src.id WHEN MATCHED THEN UPDATE SET v = src.v")
     with pytest.raises(InvalidArgumentError):
         con.sql("DELETE FROM s.t WHERE id = 1 RETURNING *")
+    with pytest.raises(InvalidArgumentError):
+        con.execute("INSERT INTO s.t VALUES (?, ?, ?)", [1, 2.0, "x"])
     assert t.refresh().version == version
 
 

@@ -61,6 +61,9 @@ def execute(conn: Any, statement: exp.Expression) -> int | None:
     table = target_table(conn, statement)
     if table is None:
         return None
+    if statement.find(exp.Placeholder, exp.Parameter) is not None:
+        raise InvalidArgumentError("parameters (?, $1) are not supported in DML on lakehouse tables: write the "
+                                   "values into the statement, or use Table.append / delete / update / merge")
     for option in ("returning", "order", "limit"):
         if statement.args.get(option):
             raise InvalidArgumentError(f"{option.upper()} is not supported in DML on lakehouse tables")
