@@ -58,7 +58,11 @@ def test_csv(warehouse, capfdbinary):
 def test_errors_are_one_line(warehouse, capsys):
     assert main(["sql", "SELECT nope FROM sales.orders", "--catalog", warehouse]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "Traceback" not in err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert "nope" in err  # DuckDB's own words: the column it cannot find
+    assert main(["sql", "SELECT error('boom') FROM sales.orders", "--catalog", warehouse]) == 1
+    err = capsys.readouterr().err  # an error raised while the rows are read
+    assert err.startswith("error: ") and "boom" in err and err.count("\n") == 1
 
 
 def test_shell_reads_statements_from_stdin(warehouse, tmp_path):

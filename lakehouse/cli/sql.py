@@ -34,11 +34,22 @@ def sql(run: Run, statement: str | None, catalog_uri: str | None, csv_: bool) ->
     Without STATEMENT: an interactive shell, or the statements piped on stdin."""
     con = _connect(run, catalog_uri)
     if statement is not None:
-        _show(run, con.sql(statement), csv_)
+        _statement(run, con, statement, csv_)
         return 0
     if sys.stdin.isatty():
         return _shell(run, con, csv_, _typed_lines())
     return _shell(run, con, csv_, sys.stdin)
+
+
+def _statement(run: Run, con: Any, text: str, csv_: bool) -> None:
+    """Run one statement and print its result. DuckDB's own errors (a typo, an unknown column,
+    a failing cast while rows are read) are the user's: reported in DuckDB's words."""
+    import duckdb
+
+    try:
+        _show(run, con.sql(text), csv_)
+    except duckdb.Error as e:
+        raise click.ClickException(str(e).strip().splitlines()[0]) from None
 
 
 def _connect(run: Run, uri: str | None) -> Any:
@@ -90,7 +101,7 @@ def _shell(run: Run, con: Any, csv_: bool, lines: Iterable[str]) -> int:
         if text.lower() in (".quit", ".exit", "quit", "exit"):
             break
         try:
-            _show(run, con.sql(text), csv_)
+            _statement(run, con, text, csv_)
         except Exception as e:  # noqa: BLE001 - one statement's failure, reported as `lh` reports
             message, _ = describe(e, run)
             run.output.error(message, kind=type(e).__name__)
