@@ -354,3 +354,24 @@ def test_merge_translation_equals_duckdb_merge(clauses, target, source, offset, 
     expected = con.con.sql("SELECT * FROM native").fetchall()
     assert _rows(t) == sorted([tuple("NaN" if isinstance(x, float) and math.isnan(x) else x for x in r)
                                for r in expected], key=repr)
+
+
+def _feed(t, version: int) -> list:
+    feed = t.refresh().changes(version, version)
+    rows = feed.select([*SCHEMA, "_change_type"]).to_pylist()
+    return sorted((tuple("NaN" if isinstance(x, float) and math.isnan(x) else x for x in r.values()) for r in rows),
+                  key=repr)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("whole", [False, True])
+def test_general_path_change_feed_equals_python_api(mode, whole):
+    con, t, api = _pair(mode)
+    ids = "(1, 2, 3)" if whole else "(2, 5)"  # the first file whole, or parts of both
+    m = api.delete(where=f"id IN {ids}")
+    con.sql(f"DELETE FROM s.t WHERE id IN (SELECT unnest([{ids[1:-1]}]))")
+    assert _feed(t, m.version) == _feed(api, m.version) and _feed(t, m.version)
+    m = api.update(set={"s": "s || '+'"}, where="id >= 4")
+    con.sql("UPDATE s.t SET s = s || '+' WHERE id >= (SELECT 4)")
+    assert _feed(t, m.version) == _feed(api, m.version) and _feed(t, m.version)
+    assert t.refresh().version == m.version

@@ -20,6 +20,7 @@ from pyroaring import BitMap64
 
 from ..format.actions import AddFile
 from ..format.deletion_vectors import read_deletion_vector
+from ..format.file_index import live_counts
 from ..format.state import TableState
 from ..io import Store
 from ..read.data_files import output_schema
@@ -55,6 +56,9 @@ def delete_at(store: Store, state: TableState, positions: Mapping[str, np.ndarra
                           removed_files=gone, deletion_vectors=len(re_adds), new_positions=fresh)
     changes = ChangeBuffer(store, state, output_schema(state.schema.fields))
     removes, deleted = [], 0
+    # As ops/delete.py: change data only when a file keeps some rows (whole files removed
+    # derive their deletes correctly, spec section 16).
+    rewrites = any(len(positions[a.path]) < live for a, live in zip(adds, live_counts(index).to_pylist()))
 
     def survivors() -> Iterator[pa.RecordBatch]:
         nonlocal deleted
@@ -63,7 +67,8 @@ def delete_at(store: Store, state: TableState, positions: Mapping[str, np.ndarra
             gone = pc.is_in(file.positions, pa.array(positions[add.path], pa.int64()))
             deleted += pc.sum(gone).as_py() or 0
             removes.append(removal(add))
-            changes.add(file.rows.filter(gone), "delete")
+            if rewrites:
+                changes.add(file.rows.filter(gone), "delete")
             yield from file.rows.filter(pc.invert(gone)).to_batches()
 
     try:
