@@ -375,3 +375,12 @@ def test_general_path_change_feed_equals_python_api(mode, whole):
     con.sql("UPDATE s.t SET s = s || '+' WHERE id >= (SELECT 4)")
     assert _feed(t, m.version) == _feed(api, m.version) and _feed(t, m.version)
     assert t.refresh().version == m.version
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_without_where_every_row(mode):
+    con, t, api = _pair(mode)
+    m = api.update(set={"v": "coalesce(v, 0) + 1"})
+    _same(con, "UPDATE s.t SET v = coalesce(v, 0) + 1", t, api, m.version, 6)
+    m = api.delete()
+    _same(con, "DELETE FROM s.t", t, api, m.version, 6)
