@@ -61,7 +61,7 @@ def _both(con, query: str, **values) -> tuple[list, list]:
     return ours, native
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(batches=st.lists(rows, min_size=1, max_size=4), delete_below=st.one_of(st.none(), st.integers(-5, 15)),
        partition=st.sampled_from([None, ["cat"], ["day"]]), k=st.integers(-5, 15), c=st.sampled_from(CATS),
        d=st.integers(1, 7))
@@ -184,6 +184,16 @@ def test_names_that_are_not_lakehouse_tables_are_left_to_duckdb(tmp_path):
     assert con.sql("SELECT 1; SELECT count(*) FROM s.t").fetchall() == [(1,)]
 
 
+def test_a_statement_sqlglot_cannot_parse_still_reads_the_tables_it_names(tmp_path, monkeypatch):
+    t = _table(str(tmp_path / "t"), [[(1, "a", 1, 1)]])
+    con = lakehouse.duckdb.connect(tables={"orders": t, "s.t": t})
+    assert con.sql("SELECT count(*) FROM s.t").fetchall() == [(1,)]
+    t.append(_arrow([(2, "b", 2, 1)]))
+    monkeypatch.setattr(lakehouse.duckdb.connection, "_parse", lambda query: None)  # as if sqlglot failed
+    query = 'SELECT count(*), sum("s"."t".id) FROM "s"."t", orders o WHERE o.id = 1'
+    assert con.sql(query).fetchall() == [(2, 3)]  # newest version, both names
+
+
 def test_session_time_zone_keeps_timestamp_pruning_sound(tmp_path):
     schema = pa.schema([("ts", pa.timestamp("us", tz="UTC"))])
     t = lakehouse.create_table(str(tmp_path / "t"), schema=schema, partition_by=["day(ts)"])
@@ -237,6 +247,8 @@ def test_catalog_tables_by_name_follow_renames_and_drops(tmp_path):
     t = cat.create_table("sales.orders", schema=SCHEMA, partition_by=["cat"])
     t.append(_arrow([(1, "a", 5, 1), (2, "b", 6, 2)]))
     con = lakehouse.duckdb.connect(cat)
+    assert lakehouse.duckdb.connect(f"sqlite:///{tmp_path}/catalog.db").sql(
+        "SELECT count(*) FROM sales.orders").fetchall() == [(2,)]
     assert con.sql("SELECT category, sum(amount) FROM (SELECT cat AS category, amount FROM sales.orders "
                    "WHERE day >= DATE '2024-01-02') GROUP BY 1").fetchall() == [("b", 6)]
     assert con.sql("SELECT count(*) FROM Sales.Orders").fetchall() == [(2,)]
@@ -249,3 +261,49 @@ def test_catalog_tables_by_name_follow_renames_and_drops(tmp_path):
     cat.drop_table("sales.orders")
     with pytest.raises(Exception, match="orders"):
         con.sql("SELECT count(*) FROM sales.orders").fetchall()
+
+
+def test_fully_qualified_columns_and_one_snapshot_per_statement(tmp_path, monkeypatch):
+    t = _table(str(tmp_path / "t"), [[(1, "a", 1, 1)], [(2, "b", 2, 1)]], ["cat"])
+    con = lakehouse.duckdb.connect(tables={"sales.orders": t})
+    assert con.sql("SELECT sales.orders.id FROM sales.orders WHERE sales.orders.cat = 'b'").fetchall() == [(2,)]
+    assert con.sql("SELECT orders.id FROM sales.orders VERSION AS OF 1").fetchall() == [(1,)]
+    seen = []
+    real = lakehouse.duckdb.connection._newest
+    monkeypatch.setattr(lakehouse.duckdb.connection, "_newest", lambda table: seen.append(1) or real(table))
+    con.sql("SELECT * FROM sales.orders a JOIN sales.orders b USING (id) WHERE a.cat = 'a'")
+    assert len(seen) == 1  # both references read one snapshot
+
+
+def test_views_past_the_cache_bound_are_dropped_but_named_ones_stay(tmp_path, monkeypatch):
+    monkeypatch.setattr(lakehouse.duckdb.views, "MAX_VIEWS", 3)
+    t = _table(str(tmp_path / "t"), [[(i, "a", i, 1)] for i in range(6)])
+    con = lakehouse.duckdb.connect(tables={"s.t": t})
+    assert con.sql("SELECT count(*) FROM s.t").fetchall() == [(6,)]
+    oldest = con.sql("SELECT id FROM s.t WHERE id = 0")
+    for i in range(1, 6):
+        assert con.sql(f"SELECT id FROM s.t WHERE id = {i}").fetchall() == [(i,)]
+    assert con.sql("SELECT count(*) FROM s.t").fetchall() == [(6,)]  # the real name's view is pinned
+    assert con.con.sql("SELECT count(*) FROM duckdb_views() WHERE schema_name = 'lh_internal'").fetchall() == [(3,)]
+    with pytest.raises(Exception, match="does not exist"):
+        oldest.fetchall()  # its view was dropped: an error, never another plan's rows
+
+
+def test_local_tables_opened_with_options_still_read_native_paths(tmp_path):
+    _table(str(tmp_path / "t"), [[(1, "a", 1, 1)]])
+    single = lakehouse.open_table(str(tmp_path / "t"), storage_options={"unsafe_single_writer": True})
+    con = lakehouse.duckdb.connect(tables={"s.t": single, "s.m": _table(f"memory://{uuid.uuid4().hex}/t", [[(2, "b", 2, 1)]])})
+    assert con.sql("SELECT id FROM s.t UNION ALL SELECT id FROM s.m ORDER BY 1").fetchall() == [(1,), (2,)]
+    assert con.con.list_filesystems() == ["memory"]
+
+
+def test_duckdb_views_over_lakehouse_tables_outlive_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(lakehouse.duckdb.views, "MAX_VIEWS", 2)
+    t = _table(str(tmp_path / "t"), [[(i, "a", i, 1)] for i in range(4)])
+    con = lakehouse.duckdb.connect(tables={"s.t": t})
+    con.sql("CREATE VIEW first_two AS SELECT id FROM s.t VERSION AS OF 2")
+    con.sql("CREATE VIEW small AS SELECT id FROM s.t WHERE id < 2")
+    for i in range(4):
+        con.sql(f"SELECT * FROM s.t WHERE id = {i}").fetchall()
+    assert con.sql("SELECT * FROM first_two ORDER BY 1").fetchall() == [(0,), (1,)]
+    assert con.sql("SELECT * FROM small ORDER BY 1").fetchall() == [(0,), (1,)]

@@ -150,9 +150,14 @@ class Views:
         name = f"{INTERNAL_SCHEMA}.{quote_identifier(key)}"
         self._create(key, name, store, state, files)
         self._views[key] = name
-        for old in [k for k in self._views if k not in self._pinned][:max(0, len(self._views) - MAX_VIEWS)]:
+        unpinned = [k for k in self._views if k not in self._pinned and k != key]  # never the one returned
+        for old in unpinned[:max(0, len(self._views) - MAX_VIEWS)]:
             self._drop(old, self._views.pop(old))
         return name
+
+    def unpin(self, name: str) -> None:
+        """Let view `name` (as `view()` returned it) be dropped once it is among the oldest."""
+        self._pinned.discard(name.partition(".")[2].strip('"'))
 
     def _create(self, key: str, name: str, store: Store, state: TableState, files: pa.Table) -> None:
         if not self._schema_made:
@@ -185,10 +190,11 @@ class Views:
         """Where DuckDB finds each file: a native path on local disk, else a URL on the store's
         fsspec filesystem, registered with DuckDB once."""
         paths = [store.full_path(check_relative_path(p, "data file")) for p in files["path"].to_pylist()]
-        if store.is_local:
-            return paths
         fs = store.fs
-        protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+        protocols = (fs.protocol,) if isinstance(fs.protocol, str) else tuple(fs.protocol)
+        if store.is_local or "file" in protocols:
+            return paths
+        protocol = protocols[0]
         if self._filesystems.get(protocol) is not fs:
             if protocol in self._con.list_filesystems():
                 # One filesystem per protocol in DuckDB: the newest store's (its credentials) wins.
