@@ -21,6 +21,7 @@ import click
 
 from . import commands  # noqa: F401 - registers the commands on the group
 from . import catalog_commands  # noqa: F401 - registers `lh catalog ...`
+from . import sql  # noqa: F401 - registers `lh sql`
 from .app import Run, lh
 from .boundary import FAILED, USAGE, describe
 

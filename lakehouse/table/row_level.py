@@ -30,10 +30,17 @@ def delete_table_rows(table: "Table", where: str | None, mode: str | None) -> De
     mode = write_mode(state.metadata, "delete", mode)
     predicate = bind_where(where, state)
     changes = delete_rows(table._store, state, predicate, mode, table._write)
-    if not changes.deleted_rows:  # nothing matched: no commit (as SQL DELETE and Delta)
+    return commit_delete(table, state, mode, changes, predicate, {"where": where, "mode": mode})
+
+
+def commit_delete(table: "Table", state: TableState, mode: str, changes: RowChanges, predicate,
+                  parameters: Mapping) -> DeleteMetrics:
+    """Commit a delete's changes (none if no row matched, as SQL DELETE and Delta) and return
+    its metrics: shared by `Table.delete` and SQL DELETEs whose rows a query chose."""
+    if not changes.deleted_rows:
         return _metrics(state.version, mode, changes)
     summary = table._commit(state, "delete", [*protocol_actions(state, mode), *changes.actions],
-                            parameters={"where": where, "mode": mode}, **transaction_fields(state, predicate, changes),
+                            parameters=parameters, **transaction_fields(state, predicate, changes),
                             extra_metrics=metric_fields(changes))
     return _metrics(summary.version, mode, changes)
 
@@ -44,11 +51,17 @@ def update_table_rows(table: "Table", set_: Mapping[str, str], where: str | None
     set_sql = resolve_columns(state.schema, set_, "set")
     predicate = bind_where(where, state)
     change = update_rows(table._store, state, predicate, set_sql, mode, table._write)
+    return commit_update(table, state, mode, change, predicate, {"set": set_sql, "where": where, "mode": mode})
+
+
+def commit_update(table: "Table", state: TableState, mode: str, change: RowRewrite, predicate,
+                  parameters: Mapping) -> UpdateMetrics:
+    """Commit an update's rewrite (none if no row changed) and return its metrics: shared by
+    `Table.update` and SQL UPDATEs whose rows a query chose (ops/positions.py)."""
     version = state.version
     if change.rows:  # nothing matched: no commit
         version = table._commit(
-            state, "update", _entry(table, state, mode, change),
-            parameters={"set": set_sql, "where": where, "mode": mode},
+            state, "update", _entry(table, state, mode, change), parameters=parameters,
             **transaction_fields(state, predicate, change),
             extra_metrics={**_added(change), "num_updated_rows": change.rows,
                            "num_removed_files": change.removed_files,
