@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import lakehouse
 from lakehouse.errors import CorruptTableError, InvalidArgumentError, StorageError, VersionNotFoundError
 from lakehouse.format.checkpoint import checkpoint_path, checkpoint_versions
-from lakehouse.format.log import list_versions, log_path
+from lakehouse.format.log import list_versions
 from lakehouse.io import Store
 
 ZERO = dt.timedelta(0)
@@ -401,3 +401,18 @@ def test_a_tag_whose_version_is_already_gone_does_not_block_expiry(local_uri):
     assert t.expire_snapshots(older_than=ZERO).oldest_version == 5
     with pytest.raises(VersionNotFoundError):
         t.scan(ref="one").count()
+
+
+def test_a_version_between_a_tag_checkpoint_and_the_log_start_is_expired_not_corrupt():
+    """Time travel to 5 starts from the tag's checkpoint at 0, whose following entries were expired:
+    the checkpoint above 5 proves the entries are gone on purpose (VersionNotFoundError, no gap)."""
+    t = _table(f"memory://tests/{uuid.uuid4().hex}/t", **{"checkpoint.interval": "2"})
+    _history(t, 8)
+    t.tag("start", version=0)
+    t.checkpoint()
+    start = t.expire_snapshots(older_than=ZERO).oldest_version
+    fresh = lakehouse.open_table(t.uri)
+    for v in range(1, start):
+        with pytest.raises(VersionNotFoundError, match="expired"):
+            fresh.at(version=v)
+    assert fresh.at(version=0).version == 0 and _rows(fresh, ref="start") == _rows(fresh, version=0)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 import uuid
 
-import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st

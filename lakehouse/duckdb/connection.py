@@ -16,7 +16,6 @@ was planned on when it runs again.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any, Mapping
 
 import duckdb
@@ -30,16 +29,11 @@ from ..format.log import read_entries_from, read_entry
 from ..format.replay import fold
 from ..format.state import check_readable
 from ..read.planning import may_match
+from . import dml as _dml  # INSERT/DELETE/UPDATE/MERGE/CTAS, intercepted before DuckDB sees them
 from .pruning import reference_predicate, session_is_utc
 from .travel import take_travel, travel_table
 from .views import quote_identifier, views_of
 
-try:  # DML interception (INSERT/DELETE/UPDATE/MERGE/CTAS) lives in dml.py
-    _dml = importlib.import_module(f"{__package__}.dml")
-except ModuleNotFoundError as e:  # pragma: no cover - built on a separate branch
-    if e.name != f"{__package__}.dml":
-        raise  # a module dml.py needs is missing: say so, never run DML as DuckDB's
-    _dml = None
 
 if TYPE_CHECKING:
     from ..table.handle import Table
@@ -133,7 +127,7 @@ class LakehouseConnection:
         result = None
         for i, statement in enumerate(statements):
             last = i == len(statements) - 1
-            handled = None if _dml is None or not _dml.is_dml(statement) else _dml.execute(self, statement)
+            handled = _dml.execute(self, statement) if _dml.is_dml(statement) else None
             if handled is not None:
                 result = _dml.count_relation(self.con, handled)
                 continue

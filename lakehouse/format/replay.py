@@ -40,6 +40,10 @@ def load_state(store: Store, version: int | None = None) -> TableState:
     if state is not None:
         check_readable(state.protocol)
     state = fold(state, entries)
+    if version is not None and found.committed > version > state.version:
+        # Started from an older checkpoint (a tag's) whose following entries were expired: the
+        # checkpoint above `version` proves the entries before it may be gone (no gap).
+        raise _expired(store, version)
     if found.committed > state.version and (version is None or version > state.version):
         raise CorruptTableError(
             f"checkpoint {found.committed} exists, so version {found.committed} was committed, but the log of "
@@ -59,14 +63,18 @@ def _after_expiry(store: Store, version: int | None, found: CheckpointSearch,
     newest checkpoint. Raises `gap` otherwise."""
     if version is not None:  # time travel listed the checkpoints: `committed` is the newest file's
         if found.committed > version:
-            raise VersionNotFoundError(
-                f"version {version} of {store.uri} was expired: the log entries it needs were removed "
-                f"(the log now starts at a checkpoint after it; tagged versions stay readable)") from None
+            raise _expired(store, version) from None
         raise gap
     newer = find_checkpoint(store, use_hint=False)
     if newer.state is not None and newer.state.version > (-1 if found.state is None else found.state.version):
         return newer
     raise gap
+
+
+def _expired(store: Store, version: int) -> VersionNotFoundError:
+    return VersionNotFoundError(
+        f"version {version} of {store.uri} was expired: the log entries it needs were removed "
+        f"(the log now starts at a checkpoint after it; tagged versions stay readable)")
 
 
 def _unreadable(store: Store, found: CheckpointSearch, version: int | None) -> LakehouseError:
