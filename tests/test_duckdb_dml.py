@@ -9,7 +9,7 @@ import uuid
 import duckdb
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 import lakehouse
@@ -328,6 +328,9 @@ _side = st.lists(st.tuples(st.sampled_from([None, float("nan"), -1.0, 0.5, 3.0])
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(clauses=st.lists(_clause, min_size=1, max_size=4), target=_side, source=_side,
        offset=st.integers(0, 4), mode=st.sampled_from(MODES))
+# A DO NOTHING whose condition is NULL lets the row go on to the next clause.
+@example(clauses=[(False, "x.v > 1", "DO NOTHING"), (False, None, "INSERT (id, v, s) VALUES (x.id, x.v, x.s)")],
+         target=[], source=[(None, None)], offset=0, mode="copy-on-write")
 def test_merge_translation_equals_duckdb_merge(clauses, target, source, offset, mode):
     rows = {"id": list(range(len(target))), "v": [v for v, _ in target], "s": [s for _, s in target]}
     t = _table(mode, rows if target else None, files=2)

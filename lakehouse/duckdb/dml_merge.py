@@ -92,7 +92,8 @@ def _clauses(statement: exp.Merge) -> list[tuple[exp.When, exp.Expression | None
         if excluded is None:  # an earlier unconditional DO NOTHING takes every row of the group
             continue
         for earlier in excluded:
-            guard = exp.not_(exp.paren(earlier.copy()))
+            # A row goes on past DO NOTHING unless its condition is TRUE (NULL included: NOT NULL is NULL).
+            guard = exp.not_(exp.func("coalesce", exp.paren(earlier.copy()), exp.false()))
             condition = guard if condition is None else exp.and_(exp.paren(condition.copy()), guard)
         then = when.args.get("then")
         if isinstance(then, exp.Var) and then.name.upper() == "DO NOTHING":
