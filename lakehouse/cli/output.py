@@ -8,8 +8,10 @@ Values carry their meaning in their type so each Output can render them: `Size` 
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import datetime as dt
+import io
 import os
 import sys
 from typing import Any, Callable, Iterator, Mapping, Sequence, TextIO
@@ -162,7 +164,7 @@ def write_data(reader: pa.RecordBatchReader, fmt: str, path: str | None) -> int:
                                    "use --format json or parquet, or --columns without it")
     if path is None:
         sys.stdout.flush()
-        return _write(reader, fmt, sys.stdout.buffer)
+        return _write(reader, fmt, getattr(sys.stdout, "buffer", None) or _TextSink(sys.stdout))
     partial = f"{path}.partial"
     try:
         with open(partial, "wb") as sink:
@@ -199,6 +201,21 @@ def _write(reader: pa.RecordBatchReader, fmt: str, sink: Any) -> int:
         sink.write(b"\n]\n" if rows else b"]\n")
     sink.flush()
     return rows
+
+
+class _TextSink(io.RawIOBase):
+    """Bytes written to a text stream that has no binary buffer (a notebook's or a test's stdout)."""
+
+    def __init__(self, text: TextIO) -> None:
+        super().__init__()
+        self._text, self._decoder = text, codecs.getincrementaldecoder("utf-8")()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self._text.write(self._decoder.decode(bytes(data)))
+        return len(data)
 
 
 # ---------------------------------------------------------------- values
