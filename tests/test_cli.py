@@ -49,7 +49,7 @@ def test_info_text(local_uri):
     code, out, _ = _run("info", local_uri)
     assert code == 0
     assert _line(out, r"version\s+2") and _line(out, r"rows\s+3") and "1:id int64" in out
-    assert _line(out, r"bytes\s+\d+ bytes") and _line(out, r"partitioning\s+unpartitioned")
+    assert _line(out, r"bytes\s+[\d.]+ (bytes|KiB)") and _line(out, r"partitioning\s+unpartitioned")
 
 
 def _line(out, pattern):
