@@ -140,8 +140,8 @@ def tag(run: Run, uri: str, name: str, version: int | None, replace: bool, drop:
         summary = table.drop_tag(name)
         run.output.record(f"dropped tag {name!r} of {table.uri}", {"name": name, "commit": summary.version})
         return
-    summary = table.tag(name, version, replace=replace)
-    tagged = version if version is not None else table.version
+    tagged = version if version is not None else table.version  # before the tag's own commit
+    summary = table.tag(name, tagged, replace=replace)
     run.output.record(f"tagged version {tagged} of {table.uri} {name!r}",
                       {"name": name, "version": tagged, "commit": summary.version})
 
