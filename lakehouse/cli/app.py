@@ -50,25 +50,30 @@ class KeyValue(click.ParamType):
         return key, text
 
 
-class PositiveInt(click.ParamType):
-    """A whole number >= 1 (a count such as --limit)."""
+class WholeNumber(click.ParamType):
+    """A whole number at least `minimum`, written in ASCII digits (no sign, no exponent)."""
 
     name = "N"
+    minimum = 0
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= self.minimum:
             return value
         text = str(value).strip()
-        if not (text.isascii() and text.isdigit()) or int(text) < 1:
-            self.fail(f"{value!r} is not a positive whole number", param, ctx)
+        if not (text.isascii() and text.isdigit()) or int(text) < self.minimum:
+            kind = "positive" if self.minimum == 1 else "non-negative"
+            self.fail(f"{value!r} is not a {kind} whole number", param, ctx)
         return int(text)
 
 
-class NonNegativeInt(PositiveInt):
-    """A whole number >= 0 (a table version)."""
+class PositiveInt(WholeNumber):
+    """A whole number >= 1 (a count such as --limit)."""
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        return 0 if str(value).strip() == "0" else super().convert(value, param, ctx)
+    minimum = 1
+
+
+class NonNegativeInt(WholeNumber):
+    """A whole number >= 0 (a table version)."""
 
 
 class Duration(click.ParamType):
@@ -85,7 +90,7 @@ class Duration(click.ParamType):
             self.fail(str(e), param, ctx)
 
 
-class Size(click.ParamType):
+class FileSize(click.ParamType):
     """A number of bytes: `134217728`, `128MiB`, `1.5GB` (parsed as the library parses sizes)."""
 
     name = "SIZE"

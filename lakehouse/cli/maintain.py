@@ -10,8 +10,7 @@ from typing import Any
 
 import click
 
-from .app import Columns, Duration, NonNegativeInt, PositiveInt, Run, examples, lh, open_table_at, table_uri
-from .app import Size as SizeArgument
+from .app import Columns, Duration, FileSize, NonNegativeInt, PositiveInt, Run, examples, lh, open_table_at, table_uri
 from .output import Size, format_size
 
 
@@ -26,7 +25,7 @@ def _fields(result: Any, *sizes: str) -> dict[str, Any]:
                             "lh compact ./warehouse/events --target-size 256MiB --where \"day < '2024-03-01'\"",
                             "lh compact ./warehouse/events --zorder-by user_id,ts"))
 @table_uri
-@click.option("--target-size", type=SizeArgument(), default=None,
+@click.option("--target-size", type=FileSize(), default=None,
               help="Size of the files to write, e.g. 128MiB (default: the table's write.target-file-size-bytes).")
 @click.option("--where", default=None, metavar="SQL",
               help="Only compact the files holding rows that may match (e.g. older partitions).")
