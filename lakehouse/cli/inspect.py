@@ -72,7 +72,8 @@ def history(run: Run, uri: str, limit: int | None) -> None:
 
 
 @lh.command(short_help="The data files a read would open.",
-            epilog=examples("lh files ./warehouse/events", "lh files ./warehouse/events --where \"day = '2024-03-01'\""))
+            epilog=examples("lh files ./warehouse/events",
+                            "lh files ./warehouse/events --where \"day = '2024-03-01'\""))
 @table_uri
 @click.option("--where", default=None, metavar="SQL",
               help="Only the files a read with this filter opens (after partition and statistics pruning).")

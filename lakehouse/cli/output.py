@@ -232,8 +232,8 @@ def format_size(n: int) -> str:
 def format_duration(d: dt.timedelta) -> str:
     """A timedelta as `lh` reads durations (whole seconds), largest units first.
 
-    >>> format_duration(dt.timedelta(days=7)), format_duration(dt.timedelta(seconds=5400)), format_duration(dt.timedelta())
-    ('7d', '1h30m', '0s')
+    >>> [format_duration(dt.timedelta(seconds=s)) for s in (7 * 86400, 5400, 0)]
+    ['7d', '1h30m', '0s']
     """
     seconds, parts = int(d.total_seconds()), []
     sign = "-" if seconds < 0 else ""
