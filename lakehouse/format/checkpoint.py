@@ -34,11 +34,13 @@ def checkpoint_path(version: int) -> str:
     return f"{CHECKPOINT_DIR}/{version:0{VERSION_DIGITS}d}.checkpoint.parquet"
 
 
-def write_checkpoint(store: Store, state: TableState) -> None:
-    """Write the checkpoint of `state`, then point `last_checkpoint.json` at it.
+def write_checkpoint(store: Store, state: TableState, *, hint: bool = True) -> None:
+    """Write the checkpoint of `state`, then (if `hint`) point `last_checkpoint.json` at it.
 
     The checkpoint is written whole in one PUT (or renamed into place on local disk), so a
-    reader never sees half of one; the pointer is only a hint and is written after it.
+    reader never sees half of one; the pointer is only a hint and is written after it. Expiry
+    writes checkpoints of past versions (the retained log's start, tagged versions) with
+    `hint=False`: the hint names the newest checkpoint.
     """
     index = state.file_index()
     for name in ("partition", "stats"):
@@ -52,8 +54,9 @@ def write_checkpoint(store: Store, state: TableState) -> None:
     pq.write_table(index, sink, compression="zstd", write_page_checksum=True)  # so flipped bits are found
     data = sink.getvalue()
     store.write_bytes(checkpoint_path(state.version), data)
-    store.write_bytes(LAST_CHECKPOINT, orjson.dumps(
-        {"version": state.version, "size": len(data), "num_files": index.num_rows}))
+    if hint:
+        store.write_bytes(LAST_CHECKPOINT, orjson.dumps(
+            {"version": state.version, "size": len(data), "num_files": index.num_rows}))
 
 
 def maybe_checkpoint(store: Store, state: TableState) -> bool:

@@ -24,8 +24,13 @@ def load_state(store: Store, version: int | None = None) -> TableState:
     # (young tables have no checkpoint); time travel lists the checkpoints at or before it.
     found = find_checkpoint(store, at_most=version)
     state = found.state
-    entries = read_entries_from(store, 0 if state is None else state.version + 1, until=version,
-                                start_may_be_missing=state is None)
+    try:
+        entries = read_entries_from(store, 0 if state is None else state.version + 1, until=version,
+                                    start_may_be_missing=state is None)
+    except CorruptTableError as gap:
+        found = _after_expiry(store, version, found, gap)
+        state = found.state
+        entries = read_entries_from(store, state.version + 1, until=version)
     if state is None and not entries and not found.listed:
         found = find_checkpoint(store, at_most=version, use_hint=False)  # the log's start may be removed
         state = found.state
@@ -44,6 +49,26 @@ def load_state(store: Store, version: int | None = None) -> TableState:
     return state
 
 
+def _after_expiry(store: Store, version: int | None, found: CheckpointSearch,
+                  gap: CorruptTableError) -> CheckpointSearch:
+    """Where to start instead when the entries after the starting checkpoint are missing but the
+    log goes on (spec/format.md, "Gaps in the log"): entries before a checkpoint may be removed
+    (expiry), so this is no gap when a checkpoint above them exists. Time travel to a version
+    below it is VersionNotFoundError ("expired"); a reader of the newest version that started
+    from an older checkpoint while expiry removed the entries after it starts again from the
+    newest checkpoint. Raises `gap` otherwise."""
+    if version is not None:  # time travel listed the checkpoints: `committed` is the newest file's
+        if found.committed > version:
+            raise VersionNotFoundError(
+                f"version {version} of {store.uri} was expired: the log entries it needs were removed "
+                f"(the log now starts at a checkpoint after it; tagged versions stay readable)") from None
+        raise gap
+    newer = find_checkpoint(store, use_hint=False)
+    if newer.state is not None and newer.state.version > (-1 if found.state is None else found.state.version):
+        return newer
+    raise gap
+
+
 def _unreadable(store: Store, found: CheckpointSearch, version: int | None) -> LakehouseError:
     """Why no state can be built: neither log entry 0 nor a usable checkpoint (at or before `version`)."""
     if found.committed >= 0 and version is None:
@@ -54,8 +79,8 @@ def _unreadable(store: Store, found: CheckpointSearch, version: int | None) -> L
         return store.no_table_error()
     if version is not None:
         return VersionNotFoundError(
-            f"version {version} of {store.uri} cannot be read: log entry 0 was removed and there is no usable "
-            f"checkpoint at or before version {version}")
+            f"version {version} of {store.uri} cannot be read: it was expired (log entry 0 was removed and "
+            f"there is no usable checkpoint at or before version {version})")
     return VersionNotFoundError(f"the log of {store.uri} has no version 0 (and there is no usable checkpoint)")
 
 

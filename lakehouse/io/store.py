@@ -10,11 +10,13 @@ message has been stripped of credentials.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import posixpath
+import stat
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterable, Mapping, TypeVar
+from typing import Callable, Iterable, Iterator, Mapping, NamedTuple, TypeVar
 
 import fsspec
 import pyarrow.fs as pafs
@@ -32,6 +34,15 @@ T = TypeVar("T")
 # Keys of storage_options that configure lakehouse itself rather than the filesystem.
 _OWN_OPTIONS = ("unsafe_single_writer", "conditional_put", "fsync", "max_io_retries")
 _S3_SCHEMES = ("s3", "s3a")
+
+
+class Listed(NamedTuple):
+    """A file found by `Store.walk_files`: its path relative to the root, its size, and its
+    modification time in seconds since the epoch (None when the store does not say)."""
+
+    path: str
+    size: int
+    mtime: float | None
 
 
 class Store:
@@ -224,6 +235,35 @@ class Store:
         except FileNotFoundError:
             pass
 
+    def walk_files(self) -> Iterator[Listed]:
+        """Every file under the root, streamed (never the whole listing in memory): one paginated
+        flat listing on S3, a folder at a time elsewhere. Local disk never follows a symbolic link
+        (a link is not listed), so nothing outside the root is ever reached through one."""
+        if self.is_local:
+            yield from _walk_local(self.root)
+        elif self._is_s3:
+            from . import s3
+            for key, size, mtime in s3.walk_objects(self.fs, self.root, lambda fn: self._call("listing", "", fn)):
+                yield Listed(key, size, mtime)
+        else:
+            prefix = self.fs._strip_protocol(self.root).rstrip("/") + "/"
+            for _, _, files in self._call("listing", "", lambda: self.fs.walk(self.root, detail=True)):
+                for info in files.values():
+                    name = self.fs._strip_protocol(info["name"])
+                    if name.startswith(prefix) and info.get("type", "file") == "file":
+                        yield Listed(name[len(prefix):], int(info.get("size") or 0), _mtime(info))
+
+    def delete_many(self, rels: Iterable[str]) -> None:
+        """Delete files (missing ones are fine): S3 in bulk requests of 1000 keys, others one by one."""
+        rels = list(rels)
+        if self._is_s3:
+            for i in range(0, len(rels), 1000):
+                chunk = [self.full_path(r) for r in rels[i:i + 1000]]
+                self._call("deleting", rels[i], lambda: self.fs.rm(chunk))
+            return
+        for rel in rels:
+            self.delete(rel)
+
     def size(self, rel: str) -> int:
         return int(self._call("inspecting", rel, lambda: self.fs.size(self.full_path(rel))))
 
@@ -292,6 +332,29 @@ class Store:
                 return None
             path = parent
         return None
+
+
+def _walk_local(root: str) -> Iterator[Listed]:
+    for folder, _, names in os.walk(root, followlinks=False):
+        for name in names:
+            path = os.path.join(folder, name)
+            try:
+                info = os.lstat(path)
+            except FileNotFoundError:  # deleted since the folder was read
+                continue
+            if stat.S_ISREG(info.st_mode):  # not a link, socket, ...
+                yield Listed(os.path.relpath(path, root).replace(os.sep, "/"), info.st_size, info.st_mtime)
+
+
+def _mtime(info: Mapping) -> float | None:
+    """Modification time (seconds) from an fsspec info dict; stores name it differently."""
+    for key in ("mtime", "LastModified", "last_modified", "created"):
+        value = info.get(key)
+        if isinstance(value, dt.datetime):
+            return (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).timestamp()
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    return None
 
 
 def _open_s3(uri: str, options: dict, own: dict):

@@ -24,8 +24,10 @@ from ..format.state import TableState
 from ..io import Store
 from ..ops.change_data import rewrite_change_data
 from ..ops.compact import compact_table
+from ..ops.expire import expire_snapshots, write_newest_checkpoint
 from ..ops.restore import plan_restore
 from ..ops.rewrite import remove_matching
+from ..ops.vacuum import vacuum
 from ..read.changes import read_changes
 from ..read.scan import Scan, bind_where, check_row_limit
 from .commit import MAX_RETRIES, CommitPolicy, commit
@@ -33,7 +35,8 @@ from .conflicts import Transaction
 from .merge_builder import MergeBuilder
 from .conform import conform_batches, merged_schema, schema_differences, supplied_field_ids, to_reader
 from .schema_update import UpdateSchema
-from .metrics import CommitSummary, CompactMetrics, DeleteMetrics, HistoryEntry, UpdateMetrics
+from .metrics import (CommitSummary, CompactMetrics, DeleteMetrics, ExpireMetrics, HistoryEntry, UpdateMetrics,
+                      VacuumResult)
 from .properties import WriteMode, check_properties, wants_deletion_vectors, with_deletion_vectors
 from .row_level import delete_table_rows, update_table_rows
 from .travel import AsOf, check_travel
@@ -618,6 +621,70 @@ class Table:
         if state.version > self._state.version:
             self._state = state
         return CommitSummary(version=result.version, operation=operation, metrics=metrics)
+
+    # ------------------------------------------------------------ maintenance: expiry, vacuum, checkpoints
+    def expire_snapshots(self, older_than: dt.timedelta | dt.datetime | None = None, *,
+                         retain_last: int = 1) -> ExpireMetrics:
+        """Forget the versions committed before `older_than` (a timedelta back from now, or a
+        datetime; None: the table's `history.expire.max-age`, 7 days by default) except the newest
+        `retain_last`: their log entries and checkpoints are removed, and time travel to them is
+        VersionNotFoundError. Tagged versions stay readable. Nothing is committed, and data files
+        stay until `vacuum()`. Expiry never passes the newest checkpoint that existed when it
+        started (a concurrent reader may start there): checkpoint first to expire up to now
+        (spec/format.md, "Expiry and vacuum").
+
+        >>> import lakehouse, pyarrow as pa, datetime as dt
+        >>> t = lakehouse.create_table("memory://docs/handle-expire", schema=pa.schema([("id", pa.int64())]))
+        >>> for i in range(3):
+        ...     _ = t.append(pa.table({"id": [i]}))
+        >>> _ = t.tag("first", version=1)
+        >>> t.checkpoint()
+        4
+        >>> t.expire_snapshots(older_than=dt.timedelta(0), retain_last=1).oldest_version
+        4
+        >>> t.scan(ref="first").count()
+        1
+        >>> t.at(version=2)
+        Traceback (most recent call last):
+        ...
+        lakehouse.errors.VersionNotFoundError: version 2 of memory://docs/handle-expire was expired: ...
+        """
+        return expire_snapshots(self._store, older_than, retain_last=retain_last)
+
+    def vacuum(self, retention: dt.timedelta | None = None, *, dry_run: bool = True, force: bool = False,
+               progress: Callable[[str, int], None] | None = None) -> VacuumResult:
+        """The files under the table's root that no retained version or tag references and that
+        are older than `retention` (None: the table's `vacuum.retention.minimum`, 7 days by
+        default): orphans of failed writes, files of expired versions, temporary files. A dry run
+        (the default) only lists them; `dry_run=False` deletes them. A retention below the
+        minimum is InvalidArgumentError unless `force=True`: a concurrent writer's files not yet
+        committed are younger than it. `progress(phase, count)` is called as files are listed
+        ("listing") and deleted ("deleting").
+
+        >>> import lakehouse, pyarrow as pa, datetime as dt
+        >>> t = lakehouse.create_table("memory://docs/handle-vacuum", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.append(pa.table({"id": [1]}))
+        >>> _ = t.overwrite(pa.table({"id": [2]}))
+        >>> _ = t.checkpoint(), t.expire_snapshots(older_than=dt.timedelta(0))
+        >>> result = t.vacuum(dt.timedelta(0), force=True)
+        >>> len(result.files), result.deleted
+        (1, False)
+        >>> t.vacuum(dt.timedelta(0), force=True, dry_run=False).deleted, t.to_arrow()["id"].to_pylist()
+        (True, [2])
+        """
+        return vacuum(self._store, retention, dry_run=dry_run, force=force, progress=progress)
+
+    def checkpoint(self) -> int:
+        """Write a checkpoint of the table's newest version (spec/format.md, "Checkpoints") and
+        return that version: readers then start from it, and expiry can remove the log before it.
+
+        >>> import lakehouse, pyarrow as pa
+        >>> t = lakehouse.create_table("memory://docs/handle-checkpoint", schema=pa.schema([("id", pa.int64())]))
+        >>> _ = t.append(pa.table({"id": [1]}))
+        >>> t.checkpoint()
+        1
+        """
+        return write_newest_checkpoint(self._store)
 
 
     # ------------------------------------------------------------ maintenance: compaction, sort order

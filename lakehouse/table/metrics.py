@@ -130,3 +130,35 @@ class CompactMetrics:
     dvs_materialized: int
     partitions: int
     retries: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpireMetrics:
+    """What `Table.expire_snapshots` did (spec/format.md, "Expiry and vacuum"). Expiry commits
+    nothing: `version` is the table's newest version, unchanged. `versions_expired` versions can
+    no longer be read (tagged ones stay readable); `oldest_version` is the oldest version whose
+    log entry is kept (time travel reads it and everything after it, and every tag);
+    `log_entries_removed` and `checkpoints_removed` count the files expiry deleted."""
+
+    version: int | None
+    versions_expired: int
+    oldest_version: int
+    log_entries_removed: int
+    checkpoints_removed: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VacuumResult:
+    """What `Table.vacuum` found (and, unless `dry_run`, deleted): the `files` (paths relative to
+    the table's root, sorted) that no retained version or tag references and that are older than
+    `retention`, and their total `bytes`."""
+
+    files: tuple[str, ...]
+    bytes: int
+    dry_run: bool
+    retention: dt.timedelta
+
+    @property
+    def deleted(self) -> bool:
+        """True when the files were deleted (not a dry run)."""
+        return not self.dry_run

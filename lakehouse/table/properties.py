@@ -1,5 +1,6 @@
 """Table properties that choose how row-level changes are written (spec/format.md, "Table
-properties"): the write modes of delete/update/merge and the isolation level.
+properties"): the write modes of delete/update/merge and the isolation level; and the durations
+that keep expiry and vacuum safe.
 
 Values a user sets are checked (InvalidArgumentError). Values already in a table's log, which
 another writer may have put there, are never an error: an unrecognised one reads as the choice
@@ -8,6 +9,8 @@ that is always correct (copy-on-write; serializable isolation).
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any, Literal, Mapping
 
 from ..errors import InvalidArgumentError
@@ -23,6 +26,13 @@ ISOLATION_LEVELS = (WRITE_SERIALIZABLE, SERIALIZABLE)
 
 _CHOICES = {**{key: WRITE_MODES for key in MODE_KEYS.values()}, ISOLATION_LEVEL: ISOLATION_LEVELS}
 
+# Durations (spec/format.md, "Table properties"): a whole number and a unit, "168h", "7d", "30m".
+VACUUM_RETENTION_MINIMUM = ("vacuum.retention.minimum", "168h")
+EXPIRE_MAX_AGE = ("history.expire.max-age", "168h")
+_DURATION_KEYS = (VACUUM_RETENTION_MINIMUM[0], EXPIRE_MAX_AGE[0])
+_DURATION = re.compile(r"^\s*(\d{1,12})\s*(ms|s|m|h|d)\s*$")
+_UNITS = {"ms": "milliseconds", "s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
 
 def check_properties(properties: Mapping[str, Any] | None) -> dict[str, str]:
     """`properties` as strings, with the values of the keys above checked."""
@@ -35,6 +45,9 @@ def check_properties(properties: Mapping[str, Any] | None) -> dict[str, str]:
         if not isinstance(key, str):
             raise InvalidArgumentError(f"property names are strings, not {key!r}")
         text = str(value)
+        if key in _DURATION_KEYS and parse_duration(text) is None:
+            raise InvalidArgumentError(f"property {key!r} must be a duration such as '168h', '7d' or '30m', "
+                                       f"not {value!r}")
         choices = _CHOICES.get(key)
         if choices is not None and text not in choices:
             raise InvalidArgumentError(
@@ -53,6 +66,25 @@ def write_mode(metadata: TableMetadata, operation: str, override: str | None = N
         return override
     value = metadata.properties.get(MODE_KEYS[operation])
     return MERGE_ON_READ if value == MERGE_ON_READ else COPY_ON_WRITE
+
+
+def parse_duration(text: str) -> dt.timedelta | None:
+    """A duration property's value ("168h", "7d", "30m", "90s", "500ms"), or None if malformed.
+
+    >>> parse_duration("7d"), parse_duration("1.5h")
+    (datetime.timedelta(days=7), None)
+    """
+    match = _DURATION.match(text) if isinstance(text, str) else None
+    if match is None:
+        return None
+    return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def duration_setting(metadata: TableMetadata, key: tuple[str, str]) -> dt.timedelta:
+    """A duration property of the table; a value another writer left that does not parse reads as
+    the default (both of these are safety margins, and the default is the documented one)."""
+    value = parse_duration(metadata.properties.get(key[0], key[1]))
+    return value if value is not None else parse_duration(key[1])  # type: ignore[return-value]
 
 
 def isolation_level(metadata: TableMetadata) -> str:
