@@ -76,7 +76,7 @@ def vacuum(run: Run, uri: str, retain: dt.timedelta | None, dry_run: bool, force
 
 
 @lh.command(short_help="Forget old versions (time travel to them ends).",
-            epilog=examples("lh expire ./warehouse/events --older-than 30d",
+            epilog=examples("lh checkpoint ./warehouse/events && lh expire ./warehouse/events --older-than 30d",
                             "lh expire ./warehouse/events --older-than 7d --retain-last 100"))
 @table_uri
 @click.option("--older-than", type=Duration(), required=True,
@@ -86,7 +86,9 @@ def vacuum(run: Run, uri: str, retain: dt.timedelta | None, dry_run: bool, force
 @click.pass_obj
 def expire(run: Run, uri: str, older_than: dt.timedelta, retain_last: int) -> None:
     """Expire the versions of the table at URI older than --older-than, keeping the newest
-    --retain-last and every tagged version. Their files are deleted by a later `lh vacuum`."""
+    --retain-last and every tagged version. Expiry never passes the newest checkpoint (a
+    reader may be starting there): `lh checkpoint` first to expire up to now. The expired
+    versions' files are deleted by a later `lh vacuum`."""
     table = open_table_at(run, uri)
     metrics = table.expire_snapshots(older_than=older_than, retain_last=retain_last)
     run.output.record(f"expired {metrics.versions_expired} versions of {table.uri}", _fields(metrics))
