@@ -14,6 +14,7 @@ import pyarrow as pa
 import pytest
 
 import lakehouse
+from conftest import KEY_ID, SECRET
 from lakehouse.cli import main
 
 
@@ -212,3 +213,18 @@ def test_tag_replace_and_drop(local_uri):
     assert lakehouse.open_table(local_uri).tags() == {}
     code, _, err = _run("tag", local_uri, "release", "--drop")
     assert "release" in _one_line_error(err, code, 1)
+
+
+# ---------------------------------------------------------------- S3, and secrets
+@pytest.mark.s3
+def test_on_s3_as_a_process_without_printing_the_secret(s3):
+    uri = s3.uri()
+    _table(uri, appends=3)
+    secret_options = ["-o", f"key={KEY_ID}", "-o", f"secret={SECRET}"]
+    code, out, err = _lh("compact", uri, "--json", *secret_options)
+    assert code == 0 and json.loads(out)["files_removed"] == 6
+    code, out, err = _lh("vacuum", uri, "--retain", "0s", "--force", *secret_options)
+    assert code == 0 and out.startswith("would delete 0 files")
+    code, out, err = _lh("--debug", "info", uri + "-missing", *secret_options)
+    assert code == 1 and "Traceback" in err and "no table" in err.splitlines()[-1]
+    assert SECRET not in out + err
