@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from ..errors import InvalidArgumentError
 from .app import Columns, Duration, FileSize, NonNegativeInt, PositiveInt, Run, examples, lh, open_table_at, table_uri
 from .output import Size, format_size
 
@@ -65,8 +66,11 @@ def vacuum(run: Run, uri: str, retain: dt.timedelta | None, dry_run: bool, force
     """The files inside the table at URI that no retained version or tag references and that
     are older than the retention: listed (dry run, the default), or deleted with --no-dry-run."""
     table = open_table_at(run, uri)
-    with run.output.activity("vacuum") as progress:
-        result = table.vacuum(retain, dry_run=dry_run, force=force, progress=progress)
+    try:
+        with run.output.activity("vacuum") as progress:
+            result = table.vacuum(retain, dry_run=dry_run, force=force, progress=progress)
+    except InvalidArgumentError as e:  # the library names its keyword; a shell user passes the flag
+        raise InvalidArgumentError(str(e).replace("force=True", "--force")) from e
     verb = "would delete" if result.dry_run else "deleted"
     title = f"{verb} {len(result.files)} files ({format_size(result.bytes)}) from {table.uri}"
     run.output.record(title, {"files": list(result.files), "bytes": Size(result.bytes),

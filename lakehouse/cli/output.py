@@ -272,8 +272,9 @@ def _numeric(rows: Sequence[Sequence[Any]], columns: Sequence[str], column: str)
 
 
 def _json_default(value: Any) -> Any:
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds()
+    if isinstance(value, dt.timedelta):  # seconds, a whole number when it is one
+        seconds = value.total_seconds()
+        return int(seconds) if seconds.is_integer() else seconds
     if isinstance(value, bytes):
         return value.hex()
     return str(value)  # Decimal, and anything else a library hands back
