@@ -64,7 +64,7 @@ def test_history_json(local_uri):
     assert rows[0]["metrics"]["num_added_rows"] == 1
 
 
-@pytest.mark.parametrize("command", ["info", "history"])
+@pytest.mark.parametrize("command", ["info", "history", "files", "schema", "tags"])
 def test_shared_options_before_or_after_the_command(local_uri, command):
     _table(local_uri)
     placements = [("--json", command, local_uri), (command, "--json", local_uri), (command, local_uri, "--json"),
@@ -73,6 +73,15 @@ def test_shared_options_before_or_after_the_command(local_uri, command):
     assert all(code == 0 and err == "" for code, _, err in results)
     assert len({out for _, out, _ in results}) == 1
     json.loads(results[0][1])
+
+
+@pytest.mark.parametrize("name", sorted(lh.commands))
+def test_every_command_has_help_with_an_example(name):
+    code, out, err = _run(name, "--help")
+    assert code == 0 and err == "" and out.startswith(f"Usage: lh {name} [OPTIONS]")
+    examples = out.split("Examples:\n", 1)[1]
+    assert examples.lstrip().startswith(f"lh {name} ") or f"&& lh {name} " in examples
+    assert "--json" in out and "--debug" in out
 
 
 def test_every_command_accepts_the_shared_options():

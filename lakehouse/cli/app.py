@@ -191,8 +191,9 @@ def table_uri(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.argument("uri", callback=_remember_uri)(fn)
 
 
-@click.group(cls=LhGroup, params=_shared_options(),
-             context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LhGroup, params=_shared_options(), context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="\b\nExamples:\n  lh info ./warehouse/events\n  lh vacuum s3://bucket/events --json\n"
+                    "  lh compact --help             (each command's options and examples)")
 @click.version_option(__version__, "--version", prog_name="lh", message="%(prog)s (pylakehouse) %(version)s")
 def lh() -> None:
     """Inspect and maintain lakehouse tables.
