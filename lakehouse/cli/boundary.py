@@ -1,13 +1,18 @@
 """The one place where a failure becomes one line on stderr and an exit code.
 
 Exit codes: 0 success, 1 the command failed, 2 the command line is wrong (click's convention),
-130 interrupted. No traceback and no path inside the table's folder reaches the user;
-LH_DEBUG=1 re-raises instead, for bug reports.
+130 interrupted. No traceback and no path inside the table's folder reaches the user unless
+asked (`--debug` or LH_DEBUG=1 add the traceback, for bug reports); no secret reaches them at
+all: the values of secret-looking storage options and the password of a URL are masked in every
+message and traceback.
 """
 
 from __future__ import annotations
 
 import re
+import sys
+import traceback
+from typing import Mapping
 
 import click
 
@@ -39,7 +44,16 @@ def describe(e: BaseException, run: Run) -> tuple[str, int]:
     if isinstance(e, OSError):
         # The file name is left out on purpose: it is a path inside the table's folder.
         return f"cannot access {table}: {e.strerror or type(e).__name__}", FAILED
-    return f"unexpected {type(e).__name__} while working on {table} (LH_DEBUG=1 shows the traceback)", FAILED
+    return f"unexpected {type(e).__name__} while working on {table} (--debug shows the traceback)", FAILED
+
+
+def report(e: BaseException, run: Run) -> int:
+    """Print the failure (with --debug its traceback first) and return the exit code."""
+    message, code = describe(e, run)
+    if run.debug and not isinstance(e, click.ClickException | click.Abort):
+        print(mask_secrets("".join(traceback.format_exception(e)), run.options), end="", file=sys.stderr)
+    run.output.error(mask_secrets(message, run.options), kind=type(e).__name__)
+    return code
 
 
 def _missing_package(e: ImportError) -> str:
@@ -65,3 +79,20 @@ def hide_internal_paths(text: str) -> str:
     'reading /data/t failed: Not a directory'
     """
     return _INTERNAL.sub("", text)
+
+
+# Storage options whose values are credentials (aws_secret_access_key, token, account_key, ...).
+_SECRET_KEY = re.compile(r"secret|password|passwd|token|key|credential|session|signature|sas", re.I)
+_URL_PASSWORD = re.compile(r"(?<=://)([^/@\s:]*):[^/@\s]+@")
+
+
+def mask_secrets(text: str, options: Mapping[str, str]) -> str:
+    """`text` with the values of secret storage options and URL passwords replaced by `***`.
+
+    >>> mask_secrets("bad key wJalr/K7 for s3://u:pw@host/b", {"aws_secret_access_key": "wJalr/K7"})
+    'bad key *** for s3://u:***@host/b'
+    """
+    for key, value in options.items():
+        if value and _SECRET_KEY.search(key):
+            text = text.replace(value, "***")
+    return _URL_PASSWORD.sub(r"\1:***@", text)

@@ -115,6 +115,24 @@ class MergeMetrics:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CompactMetrics:
+    """What `Table.compact` did: the committed `version` (None when there was nothing to
+    rewrite), data files removed and added, `rows` rewritten (live rows only), bytes removed and
+    added on storage, files whose deletion vector was materialised (their deleted rows left
+    out), `partitions` touched and `retries` after conflicts with concurrent commits."""
+
+    version: int | None
+    files_removed: int
+    files_added: int
+    rows: int
+    bytes_removed: int
+    bytes_added: int
+    dvs_materialized: int
+    partitions: int
+    retries: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ExpireMetrics:
     """What `Table.expire_snapshots` did (spec/format.md, "Expiry and vacuum"). Expiry commits
     nothing: `version` is the table's newest version, unchanged. `versions_expired` versions can
