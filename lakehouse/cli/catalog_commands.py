@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from .. import catalog as catalogs
-from .app import KeyValue, LhGroup, Run, _shared_options, lh
+from .app import KeyValue, LhGroup, Run, _shared_options, examples, lh
 
 _CATALOG_KEY = "lakehouse.catalog_uri"
 
@@ -49,7 +49,9 @@ def _open(ctx: click.Context, run: Run) -> catalogs.Catalog:
     return catalogs.connect(uri, storage_options=run.options or None)
 
 
-@lh.group(cls=CatalogGroup, params=[*_shared_options(), _catalog_option()])
+@lh.group(cls=CatalogGroup, params=[*_shared_options(), _catalog_option()],
+          epilog=examples("lh catalog create-namespace sales && lh catalog register sales.orders ./warehouse/events",
+                          "lh catalog tables sales --json", "lh info sales.orders"))
 def catalog() -> None:
     """Tables by name: namespaces and the tables registered in a catalog."""
 

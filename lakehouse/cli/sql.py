@@ -17,13 +17,16 @@ from typing import Any, Iterable, Iterator
 import click
 import pyarrow as pa
 
-from .app import Run, lh
+from .app import Run, examples, lh
 
 SHOWN_ROWS = 1000  # rows drawn as a table for people (--json / --csv write them all)
 PROMPT, MORE = "lh> ", "... "
 
 
-@lh.command(short_help="Run DuckDB SQL over the catalog's tables (no statement: a shell).")
+@lh.command(short_help="Run DuckDB SQL over the catalog's tables (no statement: a shell).",
+            epilog=examples("lh sql \"SELECT category, sum(amount) FROM sales.orders GROUP BY 1\"",
+                            "lh sql \"DELETE FROM sales.orders WHERE amount < 0\" --json",
+                            "lh sql                                  # an interactive shell"))
 @click.argument("statement", required=False)
 @click.option("--catalog", "catalog_uri", default=None, metavar="URI",
               help="The catalog (default: the configured default catalog).")
