@@ -10,6 +10,7 @@ so its time and peak RSS (VmHWM) are its own; medians over up to 3 interleaved r
 
     PYTHONPATH=. python bench/bench_rowlevel.py [--rows 5000000] [--files 10] [--merge-files 40]
                                                 [--changes 50000] [--repeat 7]
+                                                [--sections dv-scan,delete,merge]
 
 The two scans read the same data files: the table before and after one commit that gives
 every file a deletion vector marking a random 1% of its rows (time travel to the version
@@ -239,6 +240,9 @@ def bench_merge(rows: int = 5_000_000, changes: int = 50_000, files: int = 40, r
     return out
 
 
+SECTIONS = ("dv-scan", "delete", "merge")
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         _child(*sys.argv[2:5])
@@ -249,12 +253,24 @@ def main() -> None:
     parser.add_argument("--merge-files", type=int, default=40)
     parser.add_argument("--changes", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--sections", default=",".join(SECTIONS),
+                        help=f"comma-separated sections to run, of {', '.join(SECTIONS)} (default: all)")
     args = parser.parse_args()
+    sections = set(args.sections.split(","))
+    if not sections <= set(SECTIONS):
+        parser.error(f"unknown sections {sorted(sections - set(SECTIONS))}; choose from {', '.join(SECTIONS)}")
     print(f"# bench_rowlevel {utcnow()} lakehouse {lakehouse.__version__}")
-    print("## dv-scan: full scan with 1% of rows deleted by deletion vectors vs none")
-    report(dv_scan(args.rows, args.files, args.repeat))
-    print("## delete: 1% of rows with deletion vectors vs copy-on-write vs deltalake")
-    report(bench_delete(args.rows, args.files, max(1, min(args.repeat, 3))))
+    if "dv-scan" in sections:
+        print("## dv-scan: full scan with 1% of rows deleted by deletion vectors vs none")
+        report(dv_scan(args.rows, args.files, args.repeat))
+    if "delete" in sections:
+        print("## delete: 1% of rows with deletion vectors vs copy-on-write vs deltalake")
+        report(bench_delete(args.rows, args.files, max(1, min(args.repeat, 3))))
+    if "merge" in sections:
+        _report_merge(args)
+
+
+def _report_merge(args: argparse.Namespace) -> None:
     print(f"## merge: {args.changes:,} updates + {args.changes:,} inserts, time and peak memory vs deltalake")
     merge = bench_merge(args.rows, args.changes, args.merge_files, max(1, min(args.repeat, 3)))
     base = merge.get("deltalake")
