@@ -269,18 +269,8 @@ def update_rows(store: Store, state: TableState, predicate: Expr | None, set_sql
                     removes.append(removal(add))
                     yield new, in_place(file.rows, mask, new)
 
-        def conformed(table: pa.Table) -> Iterator[pa.RecordBatch]:
-            return conform_batches(pa.RecordBatchReader.from_batches(evaluate.schema, table.to_batches()), state.schema)
-
         try:
-            if mode == MERGE_ON_READ:
-                written = write((b for new, _ in rows() for b in conformed(new)), state)
-            else:  # each rewritten file to new file(s) of its own, encoded beside the next file's work
-                with FileWrites(write, state) as rewrites:
-                    for new, rewrite in rows():
-                        rewrites.submit(list(conformed(rewrite)))
-                        changes.add(new, "update_postimage")  # once the rows passed the checks
-                    written = rewrites.results()
+            written = _write_rows(rows(), mode, write, state, evaluate.schema, changes)
             cdc = changes.actions()
         finally:
             changes.abandon()
@@ -292,6 +282,22 @@ def update_rows(store: Store, state: TableState, predicate: Expr | None, set_sql
     removes, re_adds, gone, positions = vectors.finish(store)
     return RowRewrite(removes, [*re_adds, *written], read, updated, removed_files=gone,
                       deletion_vectors=len(re_adds), new_positions=positions, cdc=cdc)
+
+
+def _write_rows(files: Iterator[tuple[pa.Table, pa.Table]], mode: str, write: WriteFn, state: TableState,
+                schema: pa.Schema, changes: ChangeBuffer) -> list[AddFile]:
+    """Merge-on-read: every file's updated rows to new files. Copy-on-write: each file's rewrite
+    to new file(s) of its own, encoded beside the next file's work (ops/rewrite.py)."""
+    def conformed(table: pa.Table) -> Iterator[pa.RecordBatch]:
+        return conform_batches(pa.RecordBatchReader.from_batches(schema, table.to_batches()), state.schema)
+
+    if mode == MERGE_ON_READ:
+        return write((b for new, _ in files for b in conformed(new)), state)
+    with FileWrites(write, state) as rewrites:
+        for new, rewrite in files:
+            rewrites.submit(list(conformed(rewrite)))
+            changes.add(new, "update_postimage")  # once the rows passed the checks
+        return rewrites.results()
 
 
 def _mask(keep: RowFilter | None, table: pa.Table) -> pa.Array:
