@@ -6,10 +6,12 @@ of up to 3 runs, each on a fresh copy of the table. Section "merge": `changes` u
 `changes` new rows merged into the table (written as `--merge-files` files) with lakehouse
 (copy-on-write and merge-on-read) and deltalake (`when_matched_update_all` +
 `when_not_matched_insert_all`): each run in a fresh child process on a fresh copy of the table,
-so its time and peak RSS (VmHWM) are its own; medians over up to 3 interleaved runs.
+so its time, CPU time (all threads) and peak RSS (VmHWM) are its own; medians over up to 3
+interleaved runs. `--sections` runs some of the three sections only.
 
     PYTHONPATH=. python bench/bench_rowlevel.py [--rows 5000000] [--files 10] [--merge-files 40]
                                                 [--changes 50000] [--repeat 7]
+                                                [--sections dv-scan,delete,merge]
 
 The two scans read the same data files: the table before and after one commit that gives
 every file a deletion vector marking a random 1% of its rows (time travel to the version
@@ -190,6 +192,7 @@ def _child(variant: str, path: str, source_path: str) -> None:
     from deltalake import DeltaTable
 
     source = pq.read_table(source_path)
+    cpu0 = _cpu_seconds()
     t0 = time.perf_counter()
     if variant == "deltalake":
         dt = DeltaTable(path)
@@ -203,8 +206,16 @@ def _child(variant: str, path: str, source_path: str) -> None:
              .when_matched_update().when_not_matched_insert().execute())
         counts = (m.num_updated_rows, m.num_inserted_rows)
     seconds = time.perf_counter() - t0
+    cpu = _cpu_seconds() - cpu0
     peak_mb = _peak_rss_mb()
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "counts": counts}))
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_mb": peak_mb, "counts": counts}))
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process, all threads (on a shared machine, steadier than wall time)."""
+    import resource
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _run_child(variant: str, path: str, source_path: str) -> dict:
@@ -234,9 +245,12 @@ def bench_merge(rows: int = 5_000_000, changes: int = 50_000, files: int = 40, r
     for variant, runs in results.items():
         counts = {tuple(r["counts"]) for r in runs}
         assert counts == {(changes, changes)}, f"{variant}: unexpected row counts {counts}"
-        out[variant] = {"seconds": median(r["seconds"] for r in runs),
+        out[variant] = {"seconds": median(r["seconds"] for r in runs), "cpu_seconds": median(r["cpu_seconds"] for r in runs),
                         "peak_mb": median(r["peak_mb"] for r in runs)}
     return out
+
+
+SECTIONS = ("dv-scan", "delete", "merge")
 
 
 def main() -> None:
@@ -249,12 +263,24 @@ def main() -> None:
     parser.add_argument("--merge-files", type=int, default=40)
     parser.add_argument("--changes", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--sections", default=",".join(SECTIONS),
+                        help=f"comma-separated sections to run, of {', '.join(SECTIONS)} (default: all)")
     args = parser.parse_args()
+    sections = set(args.sections.split(","))
+    if not sections <= set(SECTIONS):
+        parser.error(f"unknown sections {sorted(sections - set(SECTIONS))}; choose from {', '.join(SECTIONS)}")
     print(f"# bench_rowlevel {utcnow()} lakehouse {lakehouse.__version__}")
-    print("## dv-scan: full scan with 1% of rows deleted by deletion vectors vs none")
-    report(dv_scan(args.rows, args.files, args.repeat))
-    print("## delete: 1% of rows with deletion vectors vs copy-on-write vs deltalake")
-    report(bench_delete(args.rows, args.files, max(1, min(args.repeat, 3))))
+    if "dv-scan" in sections:
+        print("## dv-scan: full scan with 1% of rows deleted by deletion vectors vs none")
+        report(dv_scan(args.rows, args.files, args.repeat))
+    if "delete" in sections:
+        print("## delete: 1% of rows with deletion vectors vs copy-on-write vs deltalake")
+        report(bench_delete(args.rows, args.files, max(1, min(args.repeat, 3))))
+    if "merge" in sections:
+        _report_merge(args)
+
+
+def _report_merge(args: argparse.Namespace) -> None:
     print(f"## merge: {args.changes:,} updates + {args.changes:,} inserts, time and peak memory vs deltalake")
     merge = bench_merge(args.rows, args.changes, args.merge_files, max(1, min(args.repeat, 3)))
     base = merge.get("deltalake")
@@ -263,6 +289,7 @@ def main() -> None:
         note = "" if base is None or variant == "deltalake" else \
             f"{r['seconds'] / base['seconds']:.2f}x deltalake's time, {r['peak_mb'] / base['peak_mb']:.2f}x its memory"
         rows.append((f"merge: {variant}", f"{r['seconds']:.2f} s {r['peak_mb']:.0f} MB", note))
+        rows.append(("  CPU time, all threads", f"{r['cpu_seconds']:.2f} s", ""))
     report(rows)
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from itertools import chain
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
@@ -35,6 +34,7 @@ from ..read.data_files import output_schema
 from ..table.casting import cast_array
 from ..table.conform import conform_batches
 from .change_data import ChangeReferences
+from .rewrite import FileWrites
 from .update import (MERGE_ON_READ, FileRows, RowRewrite, VectorChanges, WriteFn, candidate_files, in_place, read_file,
                      removal, resolve_columns, ChangeBuffer)
 
@@ -204,14 +204,19 @@ def merge_rows(store: Store, state: TableState, reader: pa.RecordBatchReader, on
             return write(conform_batches(pa.RecordBatchReader.from_batches(plan.target, batches), state.schema), state)
 
         if mode == MERGE_ON_READ:  # updated and inserted rows in files of their own: change references
-            written = written_as(run.rows(index, adds))
+            written = written_as(b for table in run.rows(index, adds) for b in table.to_batches())
             inserted = written_as(run.inserts())
             run.references.whole("update_postimage", written)
             run.references.whole("insert", inserted)
             written += inserted
-        else:
+        else:  # each rewritten file's rows to new file(s) of their own, encoded beside the next join
             try:
-                written = written_as(chain(run.rows(index, adds), run.inserts()))
+                with FileWrites(write, state) as rewrites:
+                    for table in run.rows(index, adds):
+                        rewrites.submit(list(conform_batches(pa.RecordBatchReader.from_batches(
+                            plan.target, table.to_batches()), state.schema)))
+                        run.checked()
+                    written = [*rewrites.results(), *written_as(run.inserts())]
                 cdc = run.changes.actions()
             finally:
                 run.changes.abandon()
@@ -238,8 +243,12 @@ class _Run:
         self.changes = ChangeBuffer(store, state, plan.target)
         self.references = ChangeReferences()
         self.kinds = {i + 1: c.kind for i, c in enumerate(plan.clauses)}
+        self.postimages: pa.Table | None = None
 
-    def rows(self, index: pa.Table, adds: list[AddFile]) -> Iterator[pa.RecordBatch]:
+    def rows(self, index: pa.Table, adds: list[AddFile]) -> Iterator[pa.Table]:
+        """Per touched file: merge-on-read, its updated rows; copy-on-write, its rewrite (every
+        surviving row in its position). Copy-on-write callers call `checked` once the rows passed
+        the table's schema checks (a NULL in a required column), before asking for more."""
         sql, computed = self.plan.join_sql()
         group: list[tuple[FileRows, Callable[[], FileRows]]] = []
         for i, add in enumerate(adds):
@@ -300,7 +309,7 @@ class _Run:
         return per_file
 
     def _file(self, file: FileRows, joined: pa.Table, computed: list[str],
-              whole: Callable[[], FileRows]) -> Iterator[pa.RecordBatch]:
+              whole: Callable[[], FileRows]) -> Iterator[pa.Table]:
         clause = joined["__lh_clause"]
         deletes = joined.filter(pc.is_in(clause, pa.array(self._ids(DELETES), pa.int32())))["__lh_pos"]
         updates = joined.filter(pc.is_in(clause, pa.array(self._ids(UPDATES), pa.int32()))).sort_by("__lh_pos")
@@ -320,7 +329,7 @@ class _Run:
             self.references.mark(file.add, "delete", gone)
             self.references.mark(file.add, "update_preimage", changed)
             self.vectors.mark(file, pa.array(np.concatenate([gone, changed])))
-            yield from new.to_batches()
+            yield new
             return
         rows = full().rows  # the change data needs the deleted rows and the pre-images whole
         self.changes.add(rows.take(deletes), "delete")
@@ -328,9 +337,17 @@ class _Run:
         file = full()
         self.removes.append(removal(file.add))
         n = file.rows.num_rows
-        kept = in_place(file.rows, _positions_mask(updates["__lh_pos"], n), new)
-        yield from kept.filter(pc.invert(_positions_mask(deletes, n))).to_batches()
-        self.changes.add(new, "update_postimage")  # once the writer has checked them
+        kept = in_place(file.rows, _positions_mask(updates["__lh_pos"], n), new) if updates.num_rows else file.rows
+        if len(deletes):  # a filter copies every row: only when some go
+            kept = kept.filter(pc.invert(_positions_mask(deletes, n)))
+        self.postimages = new  # change data once the rows have passed the checks (`checked`)
+        yield kept
+
+    def checked(self) -> None:
+        """The last rewrite passed the schema checks: its post-images become change data."""
+        if self.postimages is not None:
+            self.changes.add(self.postimages, "update_postimage")
+            self.postimages = None
 
     def _updated_rows(self, updates: pa.Table, computed: list[str], whole: Callable[[], FileRows]) -> pa.Table:
         """The new values of the updated rows, in position order: computed where their clause
