@@ -5,8 +5,9 @@ value is rounded to the nearest double first (spec/format.md, "SQL semantics").
 HUGEINT) does not. DuckDB is the oracle: values on and next to the edges of the ranges that round
 to one double (near ±2^53, ±2^63 and at decimal(38, s)'s full precision), literals that are those
 doubles, their neighbours and exact numbers, alone, in IN lists that mix them (the list's common
-type is then DOUBLE) and in BETWEEN. The tables are written a few rows per file, so every scan is
-also pruned by file statistics: a pruned file holding a matching row would lose that row.
+type is then DOUBLE) and in BETWEEN. The tables are written a few rows per file, some partitioned
+by truncate or bucket, so every scan is also pruned by file statistics and partition values: a
+pruned file holding a matching row would lose that row.
 """
 
 from __future__ import annotations
@@ -107,7 +108,8 @@ def case(draw):
     else:
         where = f"{c} {not_}BETWEEN {draw(lit)} AND {draw(lit)}"
     cuts = sorted(set(draw(st.lists(st.integers(1, len(values)), max_size=4))))
-    return c, values, where, cuts
+    partition_by = draw(st.sampled_from([[], [f"truncate(1000, {c})"], [f"bucket(3, {c})"]]))
+    return c, values, where, cuts, partition_by
 
 
 def _table(c: str, values: list[int | None]) -> pa.Table:
@@ -128,8 +130,9 @@ def _duckdb_rows(data: pa.Table, where: str) -> list[str] | None:
         con.close()
 
 
-def check(data: pa.Table, where: str, cuts: list[int], expected: list[str]) -> None:
-    t = lakehouse.create_table(f"memory://int-double/{uuid.uuid4().hex}", schema=data.schema)
+def check(data: pa.Table, where: str, cuts: list[int], expected: list[str], partition_by: list[str]) -> None:
+    t = lakehouse.create_table(f"memory://int-double/{uuid.uuid4().hex}", schema=data.schema,
+                               partition_by=partition_by)
     try:
         for a, b in zip([0, *cuts], [*cuts, data.num_rows]):
             if b > a:
@@ -145,11 +148,11 @@ def check(data: pa.Table, where: str, cuts: list[int], expected: list[str]) -> N
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=case())
 def test_scan_compares_integers_and_decimals_with_doubles_as_duckdb_does(case):
-    c, values, where, cuts = case
+    c, values, where, cuts, partition_by = case
     data = _table(c, values)
     expected = _duckdb_rows(data, where)
     assume(expected is not None)  # DuckDB refuses a HUGEINT its decimal(38, 30) cannot hold
-    check(data, where, cuts, expected)
+    check(data, where, cuts, expected, partition_by)
 
 
 @pytest.mark.parametrize("where, rows", [
@@ -169,7 +172,8 @@ def test_the_examples(where, rows):
     data = pa.table({"l": pa.array([2 ** 63 - 1, 2 ** 53 + 1, 2 ** 53, 3, -2 ** 63, None], pa.int64())})
     expected = _duckdb_rows(data, where)
     assert expected is not None and len(expected) == rows
-    check(data, where, [1, 3, 5], expected)
+    check(data, where, [1, 3, 5], expected, [])
+    check(data, where, [], expected, ["truncate(1024, l)"])  # partitions pruned by their values
 
 
 @pytest.mark.parametrize("d", [2.0 ** 53, 2.0 ** 63, -2.0 ** 63, 2.0 ** 54 + 4, 0.1, 2.5, 0.0, -0.0, 5e-324, 1e35])
