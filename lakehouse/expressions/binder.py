@@ -21,6 +21,10 @@ Literal rules (a literal that fits none raises InvalidExpressionError naming col
   a UTC offset when the column is naive, nor digits finer than the column's unit (DuckDB drops
   the offset, and rounds or truncates those digits depending on the unit): both are errors.
   Typed literals (`DATE '...'`, `TIMESTAMP '...'`, numbers) compare exactly.
+- A float literal (DuckDB's DOUBLE), or any number of an IN list or BETWEEN that holds one,
+  against an integer or decimal column compares in double precision, as DuckDB rounds the column
+  to double: `l = 9223372036854775808e0` holds for 2^63 - 1. The values rounding to a double are
+  one range of units (doubles.py), so the comparison is still rewritten exactly onto integers.
 - A number against a boolean column compares with true as 1 and false as 0 (`b = 1`, `b < 1`).
 - Time zones: an aware literal is an instant. For a tz-aware column a naive literal is taken as
   UTC; for a naive column an aware literal is converted to UTC wall time.
@@ -58,6 +62,7 @@ from ..format.types import (
     BINARY, BOOLEAN, DATE, DECIMAL_CONTEXT, FLOAT32, FLOAT_TYPES, INTEGER_TYPES, STRING, TICKS_PER_SECOND,
     TIME, DecimalType, ListType, MapType, StructType, TimestampType, Type, to_arrow_type,
 )
+from .doubles import BEYOND, as_double, double_bounds
 from .parser import parse_time, parse_timestamp
 from .tree import (
     CONSTANTS, FALSE, NEGATED, NULL, TRUE, AlwaysFalse, AlwaysNull, AlwaysTrue, And, BoundRef, Compare, Expr, Grouped,
@@ -146,6 +151,8 @@ def _bind_compare(ref: BoundRef, op: str, value: Any) -> Expr:
         return _double_against_float32(ref, op, value)
     if domain is None:
         return Compare(op, ref, _scalar(ref, value))
+    if _compared_as_double(ref, value):
+        return _double_compare(ref, op, value)
     lo, hi = domain
     new_op, n = _fold(op, _units(ref, value), lo, hi)
     return Compare(new_op, ref, _from_units(ref.type, n))
@@ -167,7 +174,35 @@ def _ungroup(ref: BoundRef, value: Any) -> Any:
             f"the IN list or BETWEEN on {ref.name!r} ({t}) mixes {' and '.join(sorted(kinds, reverse=True))} "
             "literals; DuckDB casts them and the column to one common type first, which changes what they "
             "mean: write every value the same way")
+    if (t in INTEGER_TYPES or isinstance(t, DecimalType)) and "float" in kinds and _is_number(value.value):
+        return as_double(value.value)  # the common type is DOUBLE: each literal is rounded to one
     return value.value
+
+
+def _compared_as_double(ref: BoundRef, value: Any) -> bool:
+    """Whether `value` is a finite DOUBLE against an integer or decimal column, which DuckDB
+    compares in double precision (doubles.py); NaN and ±inf compare as beyond every value."""
+    return (ref.type in INTEGER_TYPES or isinstance(ref.type, DecimalType)) and isinstance(value, float) \
+        and math.isfinite(value) and abs(value) <= BEYOND
+
+
+def _double_compare(ref: BoundRef, op: str, d: float) -> Expr:
+    """`double(ref) op d` as exact comparisons on the column's units (doubles.double_bounds)."""
+    low, high = double_bounds(d, ref.type.scale if isinstance(ref.type, DecimalType) else 0)
+    if op in ("<", ">="):  # double(x) < d  <=>  x < low
+        return _compare_units(ref, op, low)
+    if op in ("<=", ">"):  # double(x) <= d  <=>  x <= high
+        return _compare_units(ref, op, high)
+    if low >= high:  # one value, or none: no value rounds to d
+        return _compare_units(ref, op, low) if low == high else _never(ref) if op == "=" else _always(ref)
+    if op == "=":
+        return and_(_compare_units(ref, ">=", low), _compare_units(ref, "<=", high))
+    return or_(_compare_units(ref, "<", low), _compare_units(ref, ">", high))
+
+
+def _compare_units(ref: BoundRef, op: str, n: int) -> Expr:
+    new_op, m = _fold(op, Fraction(n), *_integer_domain(ref.type))
+    return Compare(new_op, ref, _from_units(ref.type, m))
 
 
 def _fold(op: str, q: Fraction | float, lo: int, hi: int) -> tuple[str, int]:
@@ -200,12 +235,38 @@ def _bind_in(ref: BoundRef, values: tuple[Any, ...], negated: bool) -> Expr:
     if any(v is None for v in values):
         raise InvalidExpressionError(
             f"NULL in the IN list of {ref.name!r} never matches; use `{ref.name} IS NULL` instead")
+    values, ranges = _split_doubles(ref, values)
+    if ranges:  # x IN (v, ...) is x = v OR ...; NOT IN its negation (rewrite_not pushes the NOT down)
+        equal = or_(_bind_in(ref, values, False) if values else _never(ref),
+                    *(and_(_compare_units(ref, ">=", a), _compare_units(ref, "<=", b)) for a, b in ranges))
+        return Not(equal) if negated else equal
     kept = _in_set(ref, values)
     if not kept:  # nothing the column can hold: keep NULL on NULL rows via a never/always-true compare
         return _never(ref) if not negated else _always(ref)
     if len(kept) == 1:
         return Compare("!=" if negated else "=", ref, kept[0])
     return In(ref, kept, negated)
+
+
+def _split_doubles(ref: BoundRef, values: tuple[Any, ...]) -> tuple[tuple[Any, ...], list[tuple[int, int]]]:
+    """The IN list with each DOUBLE an integer or decimal column compares in double precision
+    replaced by the one value rounding to it (dropped if none), and the unit ranges [low, high]
+    of the DOUBLEs several values round to."""
+    if not values or not (ref.type in INTEGER_TYPES or isinstance(ref.type, DecimalType)):
+        return values, []
+    scale = ref.type.scale if isinstance(ref.type, DecimalType) else 0
+    kept: list[Any] = []
+    ranges: list[tuple[int, int]] = []
+    for v in values:
+        if not _compared_as_double(ref, v):
+            kept.append(v)
+            continue
+        low, high = double_bounds(v, scale)
+        if low == high:
+            kept.append(Decimal(low).scaleb(-scale, DECIMAL_CONTEXT) if scale else low)
+        elif low < high:
+            ranges.append((low, high))
+    return tuple(kept), ranges
 
 
 def _in_set(ref: BoundRef, values: tuple[Any, ...]) -> tuple[pa.Scalar, ...]:
