@@ -7,8 +7,8 @@ For the rows being ordered together (one compaction bin) and k columns, b = 64 /
 1. Each column's *key* u, an unsigned 64-bit integer that never decreases as the value grows:
    integers, dates, times and timestamps: their int64 value with the sign bit flipped; floats
    (float32 widened): the IEEE-754 bits, all bits flipped if negative, else the sign bit set
-   (NaN made the positive quiet NaN, above +inf; -0.0 below 0.0); decimals: their float64 value
-   as a float; strings and binary: the first 8 bytes (UTF-8) big-endian, zero-padded; booleans
+   (NaN made the positive quiet NaN, above +inf; -0.0 below 0.0); decimals (precision at most
+   18): their unscaled integer, as integers; strings and binary: the first 8 bytes (UTF-8) big-endian, zero-padded; booleans
    0 and 1.
 2. Scaled into b bits: with m and M the least and greatest key of the column's non-null rows,
    s = max(0, bit_length(M - m) - b) and v = (u - m) >> s. A null's v is 0 (nulls sort with
@@ -64,7 +64,9 @@ def column_key(column: pa.Array, field: Field) -> np.ndarray:
         return np.asarray(column.fill_null(False), dtype=np.uint64)
     if t in (STRING, BINARY):
         return _prefix_key(column.cast(pa.large_binary()))
-    if t in FLOAT_TYPES or isinstance(t, DecimalType):
+    if isinstance(t, DecimalType):
+        return _decimal_key(column, field)
+    if t in FLOAT_TYPES:
         return _float_key(np.asarray(column.cast(pa.float64()).fill_null(0.0)))
     if isinstance(t, (PrimitiveType, TimestampType)):  # ints, date, time, timestamp: their ticks
         width = pa.int64() if isinstance(t, TimestampType) or column.type.bit_width == 64 else pa.int32()
@@ -77,6 +79,16 @@ def _float_key(x: np.ndarray) -> np.ndarray:
     x = np.where(np.isnan(x), np.nan, x)  # one NaN: the positive quiet one
     raw = x.view(np.uint64)
     return np.where(raw & _SIGN, ~raw, raw | _SIGN)
+
+
+def _decimal_key(column: pa.Array, field: Field) -> np.ndarray:
+    """The unscaled integer as an integer key (exact: precision at most 18 fits an int64)."""
+    if field.type.precision > 18 or not pa.types.is_decimal128(column.type):
+        raise InvalidArgumentError(f"cannot Z-order by {field.name!r}: Z-order takes decimals of precision up "
+                                   f"to 18, not {field.type}")
+    words = np.frombuffer(column.buffers()[1], np.int64).reshape(-1, 2)  # little-endian 128-bit values
+    unscaled = words[column.offset:column.offset + len(column), 0]  # the low word is the value
+    return unscaled.view(np.uint64) ^ _SIGN
 
 
 def _prefix_key(column: pa.Array) -> np.ndarray:
