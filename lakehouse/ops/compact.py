@@ -3,8 +3,8 @@ into files near the target size, materialise deletion vectors, and optionally so
 
 Planning. The candidates are the live files that may hold rows matching `where` (partition and
 statistics pruning). Files are grouped by partition (same spec id and partition values), kept in
-commit order. A file's size in memory is estimated from its size on storage times the ratio of
-uncompressed to stored bytes read from a few files' Parquet footers. Rewritten are:
+commit order. A file's size in memory is estimated as its live rows times the bytes per row of
+the first rows of a few files (read to measure). Rewritten are:
 
 - *small* files: estimated below SMALL_FRACTION (3/4) of the target, Iceberg's default;
 - files whose deletion vector deletes at least DV_REWRITE_RATIO (10%) of their rows, whatever
@@ -70,7 +70,8 @@ SMALL_FRACTION = 0.75
 DV_REWRITE_RATIO = 0.1
 MEMORY_BUDGET = ("compact.memory-budget-bytes", 512 * 1024 * 1024)
 MAX_ATTEMPTS = 5
-_FOOTER_SAMPLES = 4
+_WIDTH_SAMPLES = 4
+_WIDTH_ROWS = 4096
 Progress = Callable[[int, int], None]
 
 
@@ -138,17 +139,17 @@ def plan_bins(store: Store, state: TableState, predicate, target: int, cap: int,
     if index.num_rows == 0:
         return []
     adds = adds_from_index(index, state)
-    ratio = _expansion(store, adds)
+    width = _row_width(store, adds)
     groups: dict[tuple, list[int]] = {}
     for i, a in enumerate(adds):
         groups.setdefault((a.spec_id, json.dumps(dict(a.partition), sort_keys=True)), []).append(i)
     bins: list[Bin] = []
     for members in groups.values():
-        chosen = [i for i in members if layout.explicit or _wants_rewrite(adds[i], ratio, target)]
+        chosen = [i for i in members if layout.explicit or _wants_rewrite(adds[i], width, target)]
         run: list[int] = []
         size = 0
         for i in chosen:
-            estimate = int(adds[i].size * ratio)
+            estimate = int(adds[i].live_count * width)
             if run and size + estimate > cap:
                 bins.append(_bin(run, adds, index))
                 run, size = [], 0
@@ -164,27 +165,26 @@ def _bin(run: list[int], adds: list[AddFile], index: pa.Table) -> Bin:
     return Bin(adds=tuple(adds[i] for i in run), index=index.take(pa.array(run, pa.int64())), first=run[0])
 
 
-def _wants_rewrite(add: AddFile, ratio: float, target: int) -> bool:
+def _wants_rewrite(add: AddFile, width: float, target: int) -> bool:
     dv = add.deletion_vector
     if dv is not None and dv.cardinality >= DV_REWRITE_RATIO * add.record_count:
         return True
-    return add.size * ratio < SMALL_FRACTION * target
+    return add.live_count * width < SMALL_FRACTION * target
 
 
-def _expansion(store: Store, adds: list[AddFile]) -> float:
-    """Uncompressed over stored bytes, from the footers of a few files spread over `adds`
-    (at least 1): what a file takes in memory per byte on storage, roughly."""
-    step = max(1, len(adds) // _FOOTER_SAMPLES)
-    stored = uncompressed = 0
-    for a in adds[::step][:_FOOTER_SAMPLES]:
+def _row_width(store: Store, adds: list[AddFile]) -> float:
+    """Bytes a row takes in memory, measured on the first rows of a few files spread over `adds`."""
+    step = max(1, len(adds) // _WIDTH_SAMPLES)
+    rows = nbytes = 0
+    for a in adds[::step][:_WIDTH_SAMPLES]:
         try:
             with store.arrow_fs.open_input_file(store.full_path(a.path)) as f:
-                meta = pq.ParquetFile(f).metadata
+                batch = next(pq.ParquetFile(f).iter_batches(batch_size=_WIDTH_ROWS), None)
         except (OSError, pa.ArrowException) as e:
-            raise StorageError(f"reading the footer of data file {a.path} failed: {e}") from None
-        stored += a.size
-        uncompressed += sum(meta.row_group(r).total_byte_size for r in range(meta.num_row_groups))
-    return max(1.0, uncompressed / stored) if stored else 1.0
+            raise StorageError(f"reading data file {a.path} failed: {e}") from None
+        if batch is not None:
+            rows, nbytes = rows + batch.num_rows, nbytes + batch.nbytes
+    return nbytes / rows if rows else 1.0
 
 
 def rewrite_bin(store: Store, state: TableState, b: Bin, layout: Layout, options: WriteOptions,
