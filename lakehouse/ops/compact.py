@@ -16,11 +16,17 @@ Consecutive rewritten files of a partition are packed into *bins* of at most one
 becoming one or more output files. A bin of one file with nothing to materialise or reorder is
 left alone.
 
-Memory is bounded: a bin's live rows are read as a stream and at most `cap` bytes of them (the
-target when bin-packing, the budget when sorting) are held before they are (sorted and) written,
-so at most `workers` x (cap + one batch) bytes are held, plus the Parquet encoding of one
-output per worker. Sorting and Z-ordering therefore order rows within each bin: a partition
-larger than the budget is ordered in runs of the budget's size.
+Memory is bounded; per worker (`workers` bins are rewritten at once, as many as the writer's
+file-writing tasks, or 2 when ordering):
+
+- bin-packing without an order streams: rows go into the output file one row group at a time
+  (at most `write.parquet.row-group-rows` rows and one target's bytes), so a worker holds one
+  row group, one input batch and two read-ahead runs of small files (8 MiB on storage each),
+  whatever the sizes of the target and the table;
+- sorting and Z-ordering (explicit, or the table's sort order) hold a bin's rows up to `cap`
+  bytes (the target; the memory budget `compact.memory-budget-bytes` shared by the workers for
+  `sort_by`/`zorder_by`), sort that run and write it: a partition larger than that is ordered
+  in runs of the cap, each run's files in order.
 
 Row order (spec 4.4): the outputs are added at the end, in the commit order of each bin's first
 file; a bin's rows keep their commit order unless sorted or Z-ordered.
@@ -35,11 +41,11 @@ CommitConflictError is raised.
 from __future__ import annotations
 
 import json
-import posixpath
 import time
-import uuid
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
+from itertools import islice
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import pyarrow as pa
@@ -52,14 +58,14 @@ from ..format.replay import load_state
 from ..format.schema import Schema
 from ..format.sort_order import SortField, live_sort_order, parse_sort_order, sort_indices
 from ..format.state import TableState
-from ..format.stats import compute_stats, stats_to_json
 from ..io import Store
 from ..read.data_files import read_batches
 from ..read.planning import plan_files
 from ..read.scan import bind_where
 from ..table.metrics import CompactMetrics
 from ..table.sizes import parse_size
-from ..table.writer import WriteOptions, dictionary_columns, write_parquet
+from ..table.writer import WriteOptions
+from .compact_files import StreamedFile, slices, write_whole
 from .delete import adds_from_index
 from .zorder import zorder_indices
 
@@ -70,6 +76,9 @@ SMALL_FRACTION = 0.75
 DV_REWRITE_RATIO = 0.1
 MEMORY_BUDGET = ("compact.memory-budget-bytes", 512 * 1024 * 1024)
 MAX_ATTEMPTS = 5
+_READ_GROUP_FILES = 64
+_READ_GROUP_BYTES = 8 * 1024 * 1024
+_READ_AHEAD = 2
 _WIDTH_SAMPLES = 4
 _WIDTH_ROWS = 4096
 Progress = Callable[[int, int], None]
@@ -82,6 +91,10 @@ class Layout:
     sort: tuple[SortField, ...] = ()
     zorder: tuple[int, ...] = ()
     explicit: bool = False  # asked for by this call: every candidate is rewritten
+
+    @property
+    def orders(self) -> bool:
+        return bool(self.sort or self.zorder)
 
     def order(self, table: pa.Table, schema: Schema) -> pa.Table:
         if table.num_rows < 2:
@@ -189,13 +202,14 @@ def _row_width(store: Store, adds: list[AddFile]) -> float:
 
 def rewrite_bin(store: Store, state: TableState, b: Bin, layout: Layout, options: WriteOptions,
                 cap: int) -> list[AddFile]:
-    """Write the live rows of bin `b` as new files (module docstring: at most `cap` bytes held)."""
-    schema = state.schema
-    fields = schema.fields
+    """Write the live rows of bin `b` as new files (module docstring: the memory they hold)."""
+    batches = _bin_batches(store, state, b, state.schema.fields)
+    if not layout.orders:
+        return _stream(store, state, b, batches, options)
     held: list[pa.RecordBatch] = []
     size = 0
     out: list[AddFile] = []
-    for batch in read_batches(store, state.metadata, b.index, fields, None):
+    for batch in batches:
         held.append(batch)
         size += batch.nbytes
         if size >= cap:
@@ -204,35 +218,85 @@ def rewrite_bin(store: Store, state: TableState, b: Bin, layout: Layout, options
     return out + _write_held(store, state, b, held, layout, options)
 
 
+def _stream(store: Store, state: TableState, b: Bin, batches: Iterator[pa.RecordBatch],
+            options: WriteOptions) -> list[AddFile]:
+    """The rows in order into files of about the target, one row group (at most
+    `write.parquet.row-group-rows` rows and the target's bytes) held at a time."""
+    out: list[AddFile] = []
+    current: StreamedFile | None = None
+    held: list[pa.RecordBatch] = []
+    rows = group_rows = 0
+    for batch in batches:
+        if not group_rows:  # rows per group: the table's, fewer if that many pass the target
+            per_row = max(1, batch.nbytes // max(1, batch.num_rows))
+            group_rows = max(1, min(options.row_group_rows, options.target_file_size // per_row))
+        held.append(batch)
+        rows += batch.num_rows
+        while rows >= group_rows:
+            table = pa.Table.from_batches(held, schema=state.schema.to_arrow())
+            current = current or StreamedFile(store, state, b.adds[0], options)
+            current.write(table.slice(0, group_rows))
+            rest = table.slice(group_rows)
+            held, rows = rest.to_batches(), rest.num_rows
+            if current.nbytes >= options.target_file_size:
+                out.append(current.close())
+                current = None
+    if held and rows:
+        current = current or StreamedFile(store, state, b.adds[0], options)
+        current.write(pa.Table.from_batches(held, schema=state.schema.to_arrow()))
+    if current is not None:
+        out.append(current.close())
+    return out
+
+
+def _bin_batches(store: Store, state: TableState, b: Bin, fields) -> Iterator[pa.RecordBatch]:
+    """The bin's live rows in commit order. Small files are latency-bound and a dataset scanner
+    opens only a few at once, so runs of consecutive files (at most _READ_GROUP_FILES files and
+    _READ_GROUP_BYTES on storage) are read beside the one being consumed, _READ_AHEAD at a time."""
+    groups = _read_groups(b)
+    if len(groups) == 1:
+        yield from read_batches(store, state.metadata, b.index, fields, None)
+        return
+
+    def read(group: pa.Table) -> list[pa.RecordBatch]:
+        return list(read_batches(store, state.metadata, group, fields, None))
+
+    with ThreadPoolExecutor(max_workers=_READ_AHEAD, thread_name_prefix="lakehouse-compact-read") as pool:
+        rest = iter(groups)
+        pending = deque(pool.submit(read, g) for g in islice(rest, _READ_AHEAD))
+        try:
+            while pending:
+                batches = pending.popleft().result()
+                following = next(rest, None)
+                if following is not None:
+                    pending.append(pool.submit(read, following))
+                yield from batches
+        finally:
+            for f in pending:
+                f.cancel()
+
+
+def _read_groups(b: Bin) -> list[pa.Table]:
+    """The bin's file-index rows cut into runs of consecutive small files."""
+    starts, stored = [0], 0
+    for i, a in enumerate(b.adds):
+        if i > starts[-1] and (i - starts[-1] >= _READ_GROUP_FILES or stored + a.size > _READ_GROUP_BYTES):
+            starts.append(i)
+            stored = 0
+        stored += a.size
+    ends = starts[1:] + [len(b.adds)]
+    return [b.index.slice(s, e - s) for s, e in zip(starts, ends)]
+
+
 def _write_held(store: Store, state: TableState, b: Bin, held: list[pa.RecordBatch], layout: Layout,
                 options: WriteOptions) -> list[AddFile]:
+    """Order the held rows and write them as files of about the target."""
     if not held:
         return []
     schema = state.schema
     table = layout.order(pa.Table.from_batches(held, schema=schema.to_arrow()), schema)
     held.clear()  # the ordered copy is all that is needed now
-    return [_write_file(store, state, b, chunk, options) for chunk in _chunks(table, options.target_file_size)]
-
-
-def _write_file(store: Store, state: TableState, b: Bin, table: pa.Table, options: WriteOptions) -> AddFile:
-    schema = state.schema
-    first = b.adds[0]
-    # Beside the bin's first file: its partition's directory (spec 1.1 allows any path under the root).
-    rel = posixpath.join(posixpath.dirname(first.path), f"{uuid.uuid4().hex}.parquet")
-    if store.is_local:
-        store.makedirs(posixpath.dirname(rel))
-    size = write_parquet(store, rel, table, options, dictionary_columns(schema))
-    stats = compute_stats(table, schema, truncate_length=options.stats_truncate)
-    return AddFile(path=rel, size=size, record_count=table.num_rows, spec_id=first.spec_id,
-                   schema_id=schema.schema_id, partition=first.partition, stats=stats_to_json(stats, schema),
-                   modification_time=int(time.time() * 1000), data_change=False)
-
-
-def _chunks(table: pa.Table, target: int) -> Iterator[pa.Table]:
-    per_row = max(1, table.nbytes // max(1, table.num_rows))
-    rows = max(1, target // per_row)
-    for start in range(0, table.num_rows, rows):
-        yield table.slice(start, rows)
+    return [write_whole(store, state, b.adds[0], part, options) for part in slices(table, options.target_file_size)]
 
 
 def compact_table(table: "Table", target_file_size: int | str | None = None, *, where: str | None = None,

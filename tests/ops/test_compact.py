@@ -5,14 +5,17 @@ and Z-ordered layouts, and memory held to one bin at a time."""
 import collections
 import uuid
 
-import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings, strategies as st
 
 import lakehouse
 from lakehouse.errors import InvalidArgumentError
 from lakehouse.format.schema import Schema
+from lakehouse.format.stats import compute_stats, stats_to_json
 from lakehouse.ops import compact as compact_module
+from lakehouse.ops.compact_files import StreamedFile
+from lakehouse.ops.delete import adds_from_index
 from lakehouse.ops.zorder import zorder_values
 from layout_helpers import files_rows
 
@@ -152,27 +155,35 @@ def test_bad_arguments(kwargs, match):
         _table(files=2).compact(**kwargs)
 
 
-def test_memory_is_held_to_one_bin(monkeypatch):
-    """A target far below the data's size: many bins, each written before the next is read
-    further, so no flush holds more than the cap plus one batch."""
+def test_bin_packing_streams_one_row_group_at_a_time(monkeypatch):
+    """A target far below the data's size: many bins and files, each written a row group at a
+    time, no row group bigger than the target."""
     t = _table(files=40, rows=50)
-    held = []
-    write_held = compact_module._write_held
-
-    def spy(store, state, b, batches, layout, options):
-        held.append(sum(x.nbytes for x in batches))
-        return write_held(store, state, b, batches, layout, options)
-
-    monkeypatch.setattr(compact_module, "_write_held", spy)
+    written = []
+    write = StreamedFile.write
+    monkeypatch.setattr(StreamedFile, "write", lambda self, table: written.append(table.nbytes) or write(self, table))
     target = 4096
     calls = []
     before = _rows(t)
     m = t.compact(target, progress=lambda done, total: calls.append((done, total)))
     total = calls[0][1]
     assert total >= 5 and calls[-1] == (total, total) and len(calls) == total + 1
-    batch = 50 * 3 * 8 * 2  # one file's rows, generously
-    assert max(held) <= target + batch
+    assert len(written) >= total and max(written) <= target
     assert m.files_added >= total and _rows(t) == before
+
+
+def test_streamed_statistics_equal_those_of_the_whole_file(tmp_path):
+    t = lakehouse.create_table(str(tmp_path / "t"), schema={"s": "string", "f": "double", "n": "int64"},
+                               properties={"write.parquet.row-group-rows": "3"})
+    rows = [("z" * 30 + str(i), [float("nan"), -0.0, 2.5, None][i % 4], None if i % 5 else i) for i in range(23)]
+    for k in range(0, 23, 4):
+        part = rows[k:k + 4]
+        t.append({"s": [r[0] for r in part], "f": [r[1] for r in part], "n": [r[2] for r in part]})
+    t.compact()
+    (add,) = adds_from_index(t.state.file_index(), t.state)
+    whole = compute_stats(t.to_arrow(), t.schema, truncate_length=16)
+    assert dict(add.stats) == stats_to_json(whole, t.schema)
+    assert pq.ParquetFile(t._store.full_path(add.path)).metadata.num_row_groups == 8  # 23 rows, 3 a group
 
 
 def test_sorting_holds_at_most_the_budget(monkeypatch):
