@@ -42,10 +42,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections import deque
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
-from itertools import islice
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import pyarrow as pa
@@ -65,7 +63,7 @@ from ..read.scan import bind_where
 from ..table.metrics import CompactMetrics
 from ..table.sizes import parse_size
 from ..table.writer import WriteOptions
-from .compact_files import StreamedFile, slices, write_whole
+from .compact_files import StreamedFile, bin_batches, slices, write_whole
 from .delete import adds_from_index
 from .zorder import zorder_indices
 
@@ -76,9 +74,6 @@ SMALL_FRACTION = 0.75
 DV_REWRITE_RATIO = 0.1
 MEMORY_BUDGET = ("compact.memory-budget-bytes", 512 * 1024 * 1024)
 MAX_ATTEMPTS = 5
-_READ_GROUP_FILES = 64
-_READ_GROUP_BYTES = 8 * 1024 * 1024
-_READ_AHEAD = 2
 _WIDTH_SAMPLES = 4
 _WIDTH_ROWS = 4096
 Progress = Callable[[int, int], None]
@@ -203,7 +198,7 @@ def _row_width(store: Store, adds: list[AddFile]) -> float:
 def rewrite_bin(store: Store, state: TableState, b: Bin, layout: Layout, options: WriteOptions,
                 cap: int) -> list[AddFile]:
     """Write the live rows of bin `b` as new files (module docstring: the memory they hold)."""
-    batches = _bin_batches(store, state, b, state.schema.fields)
+    batches = bin_batches(store, state, b.adds, b.index)
     if not layout.orders:
         return _stream(store, state, b, batches, options)
     held: list[pa.RecordBatch] = []
@@ -247,45 +242,6 @@ def _stream(store: Store, state: TableState, b: Bin, batches: Iterator[pa.Record
     if current is not None:
         out.append(current.close())
     return out
-
-
-def _bin_batches(store: Store, state: TableState, b: Bin, fields) -> Iterator[pa.RecordBatch]:
-    """The bin's live rows in commit order. Small files are latency-bound and a dataset scanner
-    opens only a few at once, so runs of consecutive files (at most _READ_GROUP_FILES files and
-    _READ_GROUP_BYTES on storage) are read beside the one being consumed, _READ_AHEAD at a time."""
-    groups = _read_groups(b)
-    if len(groups) == 1:
-        yield from read_batches(store, state.metadata, b.index, fields, None)
-        return
-
-    def read(group: pa.Table) -> list[pa.RecordBatch]:
-        return list(read_batches(store, state.metadata, group, fields, None))
-
-    with ThreadPoolExecutor(max_workers=_READ_AHEAD, thread_name_prefix="lakehouse-compact-read") as pool:
-        rest = iter(groups)
-        pending = deque(pool.submit(read, g) for g in islice(rest, _READ_AHEAD))
-        try:
-            while pending:
-                batches = pending.popleft().result()
-                following = next(rest, None)
-                if following is not None:
-                    pending.append(pool.submit(read, following))
-                yield from batches
-        finally:
-            for f in pending:
-                f.cancel()
-
-
-def _read_groups(b: Bin) -> list[pa.Table]:
-    """The bin's file-index rows cut into runs of consecutive small files."""
-    starts, stored = [0], 0
-    for i, a in enumerate(b.adds):
-        if i > starts[-1] and (i - starts[-1] >= _READ_GROUP_FILES or stored + a.size > _READ_GROUP_BYTES):
-            starts.append(i)
-            stored = 0
-        stored += a.size
-    ends = starts[1:] + [len(b.adds)]
-    return [b.index.slice(s, e - s) for s, e in zip(starts, ends)]
 
 
 def _write_held(store: Store, state: TableState, b: Bin, held: list[pa.RecordBatch], layout: Layout,

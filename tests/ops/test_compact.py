@@ -5,6 +5,7 @@ and Z-ordered layouts, and memory held to one bin at a time."""
 import collections
 import uuid
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -222,3 +223,18 @@ def test_any_history_compacts_to_the_same_rows(steps, partition_by, layout):
     assert t.state.file_index().num_rows <= max(files, 1)
     assert t.state.file_index()["deletion_vector"].null_count == t.state.file_index().num_rows
     assert all(_rows(t.at(version=v)) == rows for v, rows in versions.items())
+
+
+def test_files_of_older_schemas_are_rewritten_under_the_current_one():
+    t = lakehouse.create_table(_uri(), schema={"id": "int32", "s": "string"})
+    t.append({"id": [1, 2], "s": ["a", "b"]})
+    with t.update_schema() as u:
+        u.rename_column("s", "name").add_column("extra", pa.float64()).widen_column("id", pa.int64())
+    t.append({"id": [3], "name": ["c"], "extra": [0.5]})
+    before = _rows(t)
+    m = t.compact()
+    assert m.files_removed == 2 and _rows(t) == before
+    (add,) = adds_from_index(t.state.file_index(), t.state)
+    assert add.schema_id == t.schema.schema_id
+    assert t.to_arrow().to_pylist() == [{"id": 1, "name": "a", "extra": None}, {"id": 2, "name": "b", "extra": None},
+                                        {"id": 3, "name": "c", "extra": 0.5}]
