@@ -21,7 +21,7 @@ file-writing tasks, or 2 when ordering):
 
 - bin-packing without an order streams: rows go into the output file one row group at a time
   (at most `write.parquet.row-group-rows` rows and one target's bytes), so a worker holds one
-  row group, one input batch and two read-ahead runs of small files (8 MiB on storage each),
+  row group, one input batch and two read-ahead runs of small files (4 MiB on storage each),
   whatever the sizes of the target and the table;
 - sorting and Z-ordering (explicit, or the table's sort order) hold a bin's rows up to `cap`
   bytes (the target; the memory budget `compact.memory-budget-bytes` shared by the workers for

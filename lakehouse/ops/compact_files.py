@@ -34,7 +34,7 @@ from ..read.data_files import output_schema, read_batches
 from ..table.writer import WriteOptions, dictionary_columns, parquet_options, write_parquet
 
 READ_GROUP_FILES = 64
-READ_GROUP_BYTES = 8 * 1024 * 1024
+READ_GROUP_BYTES = 4 * 1024 * 1024
 READ_AHEAD = 2
 
 

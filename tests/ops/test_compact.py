@@ -238,3 +238,14 @@ def test_files_of_older_schemas_are_rewritten_under_the_current_one():
     assert add.schema_id == t.schema.schema_id
     assert t.to_arrow().to_pylist() == [{"id": 1, "name": "a", "extra": None}, {"id": 2, "name": "b", "extra": None},
                                         {"id": 3, "name": "c", "extra": 0.5}]
+
+
+def test_tables_read_from_a_checkpoint_compact_the_same():
+    t = _table(files=7, partition_by=["p"], properties={"checkpoint.interval": "3", "write.delete.mode": "merge-on-read"})
+    t.delete(where="id IN (4, 9)")
+    t = lakehouse.open_table(t.uri)  # its files come from the checkpoint's index, and the entries after it
+    before, versions = _rows(t), _snapshots(t)
+    m = t.compact()
+    assert m.partitions == 2 and m.files_added == 2 and m.dvs_materialized >= 1
+    assert _rows(lakehouse.open_table(t.uri)) == before
+    assert all(_rows(t.at(version=v)) == rows for v, rows in versions.items())
