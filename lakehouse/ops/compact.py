@@ -92,13 +92,16 @@ class Layout:
         return bool(self.sort or self.zorder)
 
     def order(self, table: pa.Table, schema: Schema) -> pa.Table:
-        if table.num_rows < 2:
+        """`table`'s rows in this order. They are moved column by column, each source column let
+        go once moved: with no other reference to `table`, its rows are held once, not twice."""
+        if table.num_rows < 2 or not self.orders:
             return table
-        if self.zorder:
-            return table.take(zorder_indices(table, self.zorder, schema))
-        if self.sort:
-            return table.take(sort_indices(table, self.sort, schema))
-        return table
+        indices = zorder_indices(table, self.zorder, schema) if self.zorder else sort_indices(table, self.sort, schema)
+        arrow_schema, columns = table.schema, []
+        while table.num_columns:
+            columns.append(table.column(0).take(indices))
+            table = table.remove_column(0)
+        return pa.Table.from_arrays(columns, schema=arrow_schema)
 
     def describe(self, schema: Schema) -> dict:
         if self.zorder:
@@ -250,8 +253,9 @@ def _write_held(store: Store, state: TableState, b: Bin, held: list[pa.RecordBat
     if not held:
         return []
     schema = state.schema
-    table = layout.order(pa.Table.from_batches(held, schema=schema.to_arrow()), schema)
-    held.clear()  # the ordered copy is all that is needed now
+    table = pa.Table.from_batches(held, schema=schema.to_arrow())
+    held.clear()  # the table is their only holder now: ordering lets each column go once moved
+    table = layout.order(table, schema)
     return [write_whole(store, state, b.adds[0], part, options) for part in slices(table, options.target_file_size)]
 
 

@@ -34,6 +34,7 @@ from ..format.types import BINARY, BOOLEAN, FLOAT_TYPES, STRING, DecimalType, Pr
 
 _SIGN = np.uint64(1 << 63)
 MAX_COLUMNS = 64
+_BLOCK_ROWS = 1 << 16
 
 
 def zorder_indices(table: pa.Table, field_ids: Sequence[int], schema: Schema) -> pa.Array:
@@ -52,8 +53,13 @@ def zorder_values(table: pa.Table, field_ids: Sequence[int], schema: Schema) -> 
     scaled = []
     for fid in field_ids:
         field = schema.field_by_id(fid)
-        column = table.column(field.name).combine_chunks()
-        scaled.append(scale(column_key(column, field), np.asarray(column.is_valid()), bits))
+        key, valid = np.empty(table.num_rows, np.uint64), np.empty(table.num_rows, bool)
+        start = 0
+        for chunk in table.column(field.name).chunks:  # chunk by chunk: temporaries stay small
+            key[start:start + len(chunk)] = column_key(chunk, field)
+            valid[start:start + len(chunk)] = np.asarray(chunk.is_valid())
+            start += len(chunk)
+        scaled.append(scale(key, valid, bits))
     return interleave(scaled, bits)
 
 
@@ -71,14 +77,19 @@ def column_key(column: pa.Array, field: Field) -> np.ndarray:
     if isinstance(t, (PrimitiveType, TimestampType)):  # ints, date, time, timestamp: their ticks
         width = pa.int64() if isinstance(t, TimestampType) or column.type.bit_width == 64 else pa.int32()
         ticks = column.view(width) if pa.types.is_temporal(column.type) else column
-        return np.asarray(ticks.cast(pa.int64()).fill_null(0)).view(np.uint64) ^ _SIGN
+        key = np.array(ticks.cast(pa.int64()).fill_null(0)).view(np.uint64)  # a copy of our own
+        key ^= _SIGN
+        return key
     raise InvalidArgumentError(f"cannot Z-order by {field.name!r}: a {t} column has no order")
 
 
 def _float_key(x: np.ndarray) -> np.ndarray:
-    x = np.where(np.isnan(x), np.nan, x)  # one NaN: the positive quiet one
+    x = np.where(np.isnan(x), np.nan, x)  # one NaN: the positive quiet one (and a copy of our own)
     raw = x.view(np.uint64)
-    return np.where(raw & _SIGN, ~raw, raw | _SIGN)
+    negative = (raw & _SIGN).astype(bool)
+    np.invert(raw, out=raw, where=negative)
+    np.bitwise_or(raw, _SIGN, out=raw, where=~negative)
+    return raw
 
 
 def _decimal_key(column: pa.Array, field: Field) -> np.ndarray:
@@ -109,9 +120,13 @@ def scale(key: np.ndarray, valid: np.ndarray, bits: int) -> np.ndarray:
     """Keys shifted into `bits` bits over the range of the valid ones (step 2); nulls 0."""
     if not valid.any():
         return np.zeros(len(key), np.uint64)
-    low, high = key[valid].min(), key[valid].max()
+    present = key if valid.all() else key[valid]
+    low, high = present.min(), present.max()
     shift = max(0, int(high - low).bit_length() - bits)
-    return np.where(valid, (key - low) >> np.uint64(shift), np.uint64(0))
+    key -= low  # in place: `key` is the caller's own; nulls may wrap, and are zeroed below
+    key >>= np.uint64(shift)
+    key[~valid] = 0
+    return key
 
 
 def _spread_table(k: int) -> np.ndarray:
@@ -121,12 +136,16 @@ def _spread_table(k: int) -> np.ndarray:
 
 
 def interleave(scaled: Sequence[np.ndarray], bits: int) -> np.ndarray:
-    """Bit i of column c's value as bit i*k + (k - 1 - c) of the result (step 3)."""
+    """Bit i of column c's value as bit i*k + (k - 1 - c) of the result (step 3), computed in
+    blocks of rows so the temporaries stay small beside the result."""
     k = len(scaled)
     spread = _spread_table(k)
     z = np.zeros(len(scaled[0]), np.uint64)
-    for c, v in enumerate(scaled):
-        for t in range((bits + 7) // 8):
-            chunk = ((v >> np.uint64(8 * t)) & np.uint64(0xFF)).astype(np.intp)
-            z |= spread[chunk] << np.uint64(8 * t * k + k - 1 - c)
+    for start in range(0, len(z), _BLOCK_ROWS):
+        out = z[start:start + _BLOCK_ROWS]
+        for c, v in enumerate(scaled):
+            block = v[start:start + _BLOCK_ROWS]
+            for t in range((bits + 7) // 8):
+                chunk = ((block >> np.uint64(8 * t)) & np.uint64(0xFF)).astype(np.intp)
+                out |= spread[chunk] << np.uint64(8 * t * k + k - 1 - c)
     return z
