@@ -102,3 +102,29 @@ def test_compaction_gives_up_when_every_file_changed():
         t.compact(progress=lambda done, total: done == 0 and other.delete(where="id IN (0, 10)", mode="merge-on-read"))
     assert _ids(t) == [i for i in range(20) if i not in (0, 10)]
     assert len(t._store.list_names("data/p=a")) == 2  # the files written for it were deleted
+
+
+def test_compaction_racing_appenders_loses_no_row():
+    """Real threads: appenders commit while the compaction plans, rewrites and commits; every
+    row appended is there once, whoever won each race."""
+    import threading
+
+    t = _table(files=8)
+    errors = []
+
+    def appender(base):
+        handle = lakehouse.open_table(t.uri)
+        try:
+            for i in range(base, base + 8):
+                handle.append({"id": [i], "p": ["a" if i % 2 else "b"]})
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=appender, args=(base,)) for base in (100, 200)]
+    for th in threads:
+        th.start()
+    m = lakehouse.open_table(t.uri).compact()
+    for th in threads:
+        th.join()
+    assert not errors and m.version is not None
+    assert _ids(t) == [*range(40), *range(100, 108), *range(200, 208)]
