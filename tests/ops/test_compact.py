@@ -249,3 +249,16 @@ def test_tables_read_from_a_checkpoint_compact_the_same():
     assert m.partitions == 2 and m.files_added == 2 and m.dvs_materialized >= 1
     assert _rows(lakehouse.open_table(t.uri)) == before
     assert all(_rows(t.at(version=v)) == rows for v, rows in versions.items())
+
+
+def test_files_keep_their_partition_spec():
+    t = _table(files=4, partition_by=["p"])
+    t.update_partitioning([])
+    for k in range(3):
+        t.append({"id": [100 + k], "p": ["a"], "x": [1.0]})
+    before = _rows(t)
+    m = t.compact()
+    assert m.partitions == 3 and m.files_added == 3 and _rows(t) == before
+    index = t.state.file_index()
+    assert sorted(index["spec_id"].to_pylist()) == [0, 0, 1]
+    assert t.scan(where="p = 'a'").count() == sum(n for r, n in before.items() if r[1] == "a")
