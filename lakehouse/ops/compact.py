@@ -50,14 +50,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import CommitConflictError, InvalidArgumentError, StorageError
+from ..expressions.tree import Expr
 from ..format.actions import AddFile, RemoveFile
+from ..format.paths import check_relative_path
 from ..format.file_index import deletion_vectors
 from ..format.replay import load_state
 from ..format.schema import Schema
 from ..format.sort_order import SortField, live_sort_order, parse_sort_order, sort_indices
 from ..format.state import TableState
 from ..io import Store
-from ..read.data_files import read_batches
 from ..read.planning import plan_files
 from ..read.scan import bind_where
 from ..table.metrics import CompactMetrics
@@ -144,7 +145,7 @@ def resolve_layout(state: TableState, sort_by: Sequence[str] | None, zorder_by: 
     return Layout(sort=live_sort_order(state.metadata.sort_order, schema))
 
 
-def plan_bins(store: Store, state: TableState, predicate, target: int, cap: int, layout: Layout) -> list[Bin]:
+def plan_bins(store: Store, state: TableState, predicate: Expr | None, target: int, cap: int, layout: Layout) -> list[Bin]:
     """The bins to rewrite (module docstring), in the commit order of their first files."""
     index = plan_files(state, predicate).files
     if index.num_rows == 0:
@@ -189,7 +190,7 @@ def _row_width(store: Store, adds: list[AddFile]) -> float:
     rows = nbytes = 0
     for a in adds[::step][:_WIDTH_SAMPLES]:
         try:
-            with store.arrow_fs.open_input_file(store.full_path(a.path)) as f:
+            with store.arrow_fs.open_input_file(store.full_path(check_relative_path(a.path, "data file"))) as f:
                 batch = next(pq.ParquetFile(f).iter_batches(batch_size=_WIDTH_ROWS), None)
         except (OSError, pa.ArrowException) as e:
             raise StorageError(f"reading data file {a.path} failed: {e}") from None
