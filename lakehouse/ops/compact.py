@@ -41,6 +41,7 @@ CommitConflictError is raised.
 from __future__ import annotations
 
 import json
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
@@ -158,19 +159,25 @@ def plan_bins(store: Store, state: TableState, predicate: Expr | None, target: i
     bins: list[Bin] = []
     for members in groups.values():
         chosen = [i for i in members if layout.explicit or _wants_rewrite(adds[i], width, target)]
-        run: list[int] = []
-        size = 0
-        for i in chosen:
-            estimate = int(adds[i].live_count * width)
-            if run and size + estimate > cap:
-                bins.append(_bin(run, adds, index))
-                run, size = [], 0
-            run.append(i)
-            size += estimate
-        if run:
-            bins.append(_bin(run, adds, index))
+        bins += [_bin(run, adds, index) for run in _pack(chosen, [adds[i].live_count * width for i in chosen], cap)]
     worth = [b for b in bins if len(b.adds) > 1 or b.adds[0].deletion_vector is not None or layout.explicit]
     return sorted(worth, key=lambda b: b.first)
+
+
+def _pack(items: list[int], sizes: list[float], cap: int) -> list[list[int]]:
+    """`items` (in order) cut into the fewest runs of at most about `cap`, of even sizes: n runs
+    of about total / n each, not full runs and a small remainder (which would stay a small file
+    and leave a worker idle)."""
+    total = sum(sizes)
+    share = total / max(1, math.ceil(total / cap)) if total else cap
+    runs: list[list[int]] = []
+    done = 0.0
+    for item, item_size in zip(items, sizes):
+        if not runs or done + item_size / 2 > share * len(runs):  # its middle is past this run's end
+            runs.append([])
+        runs[-1].append(item)
+        done += item_size
+    return runs
 
 
 def _bin(run: list[int], adds: list[AddFile], index: pa.Table) -> Bin:
@@ -227,7 +234,7 @@ def _stream(store: Store, state: TableState, b: Bin, batches: Iterator[pa.Record
     rows = group_rows = 0
     for batch in batches:
         if not group_rows:  # rows per group: the table's, fewer if that many pass the target
-            per_row = max(1, batch.nbytes // max(1, batch.num_rows))
+            per_row = max(1, -(-batch.nbytes // max(1, batch.num_rows)))
             group_rows = max(1, min(options.row_group_rows, options.target_file_size // per_row))
         held.append(batch)
         rows += batch.num_rows
