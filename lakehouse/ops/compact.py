@@ -232,26 +232,32 @@ def _stream(store: Store, state: TableState, b: Bin, batches: Iterator[pa.Record
     current: StreamedFile | None = None
     held: list[pa.RecordBatch] = []
     rows = group_rows = 0
-    for batch in batches:
-        if not group_rows:  # rows per group: the table's, fewer if that many pass the target
-            per_row = max(1, -(-batch.nbytes // max(1, batch.num_rows)))
-            group_rows = max(1, min(options.row_group_rows, options.target_file_size // per_row))
-        held.append(batch)
-        rows += batch.num_rows
-        while rows >= group_rows:
-            table = pa.Table.from_batches(held, schema=state.schema.to_arrow())
+    try:
+        for batch in batches:
+            if not group_rows:  # rows per group: the table's, fewer if that many pass the target
+                per_row = max(1, -(-batch.nbytes // max(1, batch.num_rows)))
+                group_rows = max(1, min(options.row_group_rows, options.target_file_size // per_row))
+            held.append(batch)
+            rows += batch.num_rows
+            while rows >= group_rows:
+                table = pa.Table.from_batches(held, schema=state.schema.to_arrow())
+                current = current or StreamedFile(store, state, b.adds[0], options)
+                current.write(table.slice(0, group_rows))
+                rest = table.slice(group_rows)
+                held, rows = rest.to_batches(), rest.num_rows
+                if current.nbytes >= options.target_file_size:
+                    out.append(current.close())
+                    current = None
+        if held and rows:
             current = current or StreamedFile(store, state, b.adds[0], options)
-            current.write(table.slice(0, group_rows))
-            rest = table.slice(group_rows)
-            held, rows = rest.to_batches(), rest.num_rows
-            if current.nbytes >= options.target_file_size:
-                out.append(current.close())
-                current = None
-    if held and rows:
-        current = current or StreamedFile(store, state, b.adds[0], options)
-        current.write(pa.Table.from_batches(held, schema=state.schema.to_arrow()))
-    if current is not None:
-        out.append(current.close())
+            current.write(pa.Table.from_batches(held, schema=state.schema.to_arrow()))
+        if current is not None:
+            out.append(current.close())
+    except BaseException:
+        if current is not None:
+            current.abandon()
+        _delete_outputs(store, out)
+        raise
     return out
 
 

@@ -135,6 +135,7 @@ class StreamedFile:
         self.rows = 0
         self.nbytes = 0  # Arrow bytes written
         self.parts: list[tuple[dict[int, ColumnStats], int]] = []
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lakehouse-compact-stats")
         schema = state.schema
         try:
             self.sink = store.arrow_fs.open_output_stream(store.full_path(self.rel))
@@ -144,18 +145,19 @@ class StreamedFile:
             raise StorageError(f"writing data file {self.rel} failed: {e}") from None
 
     def write(self, table: pa.Table) -> None:
-        """Write `table` as one row group."""
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lakehouse-compact-stats") as pool:
-            stats = pool.submit(compute_stats, table, self.state.schema, truncate_length=self.options.stats_truncate)
-            try:
-                self.writer.write_table(table, row_group_size=max(1, table.num_rows))
-            except (OSError, pa.ArrowException) as e:
-                raise StorageError(f"writing data file {self.rel} failed: {e}") from None
+        """Write `table` as one row group (its statistics computed beside the encoding)."""
+        stats = self.pool.submit(compute_stats, table, self.state.schema, truncate_length=self.options.stats_truncate)
+        try:
+            self.writer.write_table(table, row_group_size=max(1, table.num_rows))
+        except (OSError, pa.ArrowException) as e:
+            raise StorageError(f"writing data file {self.rel} failed: {e}") from None
+        finally:
             self.parts.append((stats.result(), table.num_rows))
         self.rows += table.num_rows
         self.nbytes += table.nbytes
 
     def close(self) -> AddFile:
+        self.pool.shutdown()
         try:
             self.writer.close()
             size = self.sink.tell()
@@ -163,6 +165,16 @@ class StreamedFile:
         except (OSError, pa.ArrowException) as e:
             raise StorageError(f"writing data file {self.rel} failed: {e}") from None
         return _add(self.state, self.beside, self.rel, size, self.rows, merge_stats(self.parts))
+
+
+    def abandon(self) -> None:
+        """Give up on the file (an error elsewhere): threads stopped, the partial file deleted."""
+        self.pool.shutdown()
+        for close in (self.writer.close, self.sink.close, lambda: self.store.delete(self.rel)):
+            try:
+                close()
+            except (OSError, pa.ArrowException, StorageError):
+                pass
 
 
 def _add(state: TableState, beside: AddFile, rel: str, size: int, rows: int, stats: Mapping[int, ColumnStats]) -> AddFile:

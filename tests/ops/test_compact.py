@@ -273,3 +273,25 @@ def test_bins_are_even_and_keep_commit_order(sizes, cap):
     assert len(runs) == (-(-total // cap) if total else 0) or len(runs) <= -(-total // cap) + 1
     share = total / max(1, -(-total // cap))
     assert all(sum(sizes[i] for i in run) <= share + max(sizes) for run in runs)
+
+
+def test_a_failed_rewrite_commits_nothing_and_leaves_no_file(tmp_path, monkeypatch):
+    import threading
+
+    t = _table(str(tmp_path / "t"), files=30, rows=20)
+    files_before = sorted(p.name for p in (tmp_path / "t" / "data").iterdir())
+    write, calls = StreamedFile.write, []
+
+    def failing(self, table):
+        calls.append(1)
+        if len(calls) == 3:
+            raise lakehouse.StorageError("disk full")
+        write(self, table)
+
+    monkeypatch.setattr(StreamedFile, "write", failing)
+    threads = threading.active_count()
+    with pytest.raises(lakehouse.StorageError, match="disk full"):
+        t.compact(2048)
+    assert t.version == lakehouse.open_table(t.uri).version and t.history()[0].operation == "append"
+    assert sorted(p.name for p in (tmp_path / "t" / "data").iterdir()) == files_before
+    assert threading.active_count() == threads
