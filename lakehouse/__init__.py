@@ -19,19 +19,20 @@ from .errors import (
     UnsupportedFeatureError, VersionNotFoundError,
 )
 from .format.schema import Schema
+from .format.sort_order import SortField
 from .format.types import Field
 from .read.files import ColumnStatistics, DataFile, DataFiles
 from .read.scan import Explanation, Scan
 from .table import CommitSummary, HistoryEntry, Table, create_table, open_table
 from .table.merge_builder import MergeBuilder
-from .table.metrics import ExpireMetrics, MergeMetrics, UpdateMetrics, VacuumResult
+from .table.metrics import CompactMetrics, ExpireMetrics, MergeMetrics, UpdateMetrics, VacuumResult
 from . import catalog  # noqa: E402 - after the table layer it builds on
 
 __all__ = [
     "__version__",
     "create_table", "open_table", "Table", "Scan", "Schema", "Field", "DataFile", "DataFiles", "ColumnStatistics",
     "Explanation", "CommitSummary", "HistoryEntry", "UpdateMetrics", "MergeBuilder", "MergeMetrics",
-    "ExpireMetrics", "VacuumResult",
+    "ExpireMetrics", "VacuumResult", "CompactMetrics", "SortField",
     "LakehouseError", "TableNotFoundError", "TableExistsError", "CommitConflictError",
     "CommitRetriesExceededError", "SchemaMismatchError", "PredicateViolationError", "InvalidArgumentError", "InvalidExpressionError",
     "ColumnNotFoundError", "InvalidPartitionSpecError", "VersionNotFoundError", "CorruptTableError",

@@ -27,8 +27,8 @@ _TERM = re.compile(r"\s*(?P<name>.+?)(?:\s+(?P<dir>asc|desc))?(?:\s+nulls\s+(?P<
 class SortField:
     """One key of a sort order: the column's field id, its direction and where nulls go.
 
-    >>> SortField(source_id=2, descending=True).describe(Schema.from_arrow(pa.schema([("a", pa.int8()), ("b", pa.int8())])))
-    'b DESC NULLS LAST'
+    >>> SortField(source_id=2, descending=True)
+    SortField(source_id=2, descending=True, nulls_first=False)
     """
 
     source_id: int
@@ -36,16 +36,31 @@ class SortField:
     nulls_first: bool = False
 
     def describe(self, schema: Schema) -> str:
+        """The field as a sort term of `schema`'s names.
+
+        >>> SortField(source_id=2, descending=True).describe(Schema.from_arrow(pa.schema([("a", pa.int8()), ("b", pa.int8())])))
+        'b DESC NULLS LAST'
+        """
         field = schema.field_by_id(self.source_id)
         name = field.name if field is not None else f"<dropped column {self.source_id}>"
         return f"{name} {'DESC' if self.descending else 'ASC'} NULLS {'FIRST' if self.nulls_first else 'LAST'}"
 
     def to_json(self) -> dict:
+        """The JSON form (spec "Sort orders and Z-order").
+
+        >>> SortField(source_id=1, nulls_first=True).to_json()
+        {'source_id': 1, 'direction': 'asc', 'null_order': 'nulls-first'}
+        """
         return {"source_id": self.source_id, "direction": "desc" if self.descending else "asc",
                 "null_order": "nulls-first" if self.nulls_first else "nulls-last"}
 
     @classmethod
     def from_json(cls, obj: Any) -> "SortField":
+        """A sort field from its JSON form; CorruptTableError for any other shape.
+
+        >>> SortField.from_json({"source_id": 3, "direction": "desc"})
+        SortField(source_id=3, descending=True, nulls_first=False)
+        """
         if not isinstance(obj, dict):
             raise CorruptTableError(f"a sort field must be an object, not {obj!r:.100}")
         source_id, direction, nulls = obj.get("source_id"), obj.get("direction", "asc"), obj.get("null_order", "nulls-last")

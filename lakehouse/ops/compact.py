@@ -3,8 +3,8 @@ into files near the target size, materialise deletion vectors, and optionally so
 
 Planning. The candidates are the live files that may hold rows matching `where` (partition and
 statistics pruning). Files are grouped by partition (same spec id and partition values), kept in
-commit order. A file's size in memory is estimated from its size on storage times the ratio of
-uncompressed to stored bytes read from a few files' Parquet footers. Rewritten are:
+commit order. A file's size in memory is estimated as its live rows times the bytes per row of
+the first rows of a few files (read to measure). Rewritten are:
 
 - *small* files: estimated below SMALL_FRACTION (3/4) of the target, Iceberg's default;
 - files whose deletion vector deletes at least DV_REWRITE_RATIO (10%) of their rows, whatever
@@ -16,11 +16,17 @@ Consecutive rewritten files of a partition are packed into *bins* of at most one
 becoming one or more output files. A bin of one file with nothing to materialise or reorder is
 left alone.
 
-Memory is bounded: a bin's live rows are read as a stream and at most `cap` bytes of them (the
-target when bin-packing, the budget when sorting) are held before they are (sorted and) written,
-so at most `workers` x (cap + one batch) bytes are held, plus the Parquet encoding of one
-output per worker. Sorting and Z-ordering therefore order rows within each bin: a partition
-larger than the budget is ordered in runs of the budget's size.
+Memory is bounded; per worker (`workers` bins are rewritten at once, as many as the writer's
+file-writing tasks, or 2 when ordering):
+
+- bin-packing without an order streams: rows go into the output file one row group at a time
+  (at most `write.parquet.row-group-rows` rows and one target's bytes), so a worker holds one
+  row group, one input batch and two read-ahead runs of small files (4 MiB on storage each),
+  whatever the sizes of the target and the table;
+- sorting and Z-ordering (explicit, or the table's sort order) hold a bin's rows up to `cap`
+  bytes (the target; the memory budget `compact.memory-budget-bytes` shared by the workers for
+  `sort_by`/`zorder_by`), sort that run and write it: a partition larger than that is ordered
+  in runs of the cap, each run's files in order.
 
 Row order (spec 4.4): the outputs are added at the end, in the commit order of each bin's first
 file; a bin's rows keep their commit order unless sorted or Z-ordered.
@@ -35,9 +41,8 @@ CommitConflictError is raised.
 from __future__ import annotations
 
 import json
-import posixpath
+import math
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
@@ -46,20 +51,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import CommitConflictError, InvalidArgumentError, StorageError
+from ..expressions.tree import Expr
 from ..format.actions import AddFile, RemoveFile
+from ..format.paths import check_relative_path
 from ..format.file_index import deletion_vectors
 from ..format.replay import load_state
 from ..format.schema import Schema
 from ..format.sort_order import SortField, live_sort_order, parse_sort_order, sort_indices
 from ..format.state import TableState
-from ..format.stats import compute_stats, stats_to_json
 from ..io import Store
-from ..read.data_files import read_batches
 from ..read.planning import plan_files
 from ..read.scan import bind_where
 from ..table.metrics import CompactMetrics
 from ..table.sizes import parse_size
-from ..table.writer import WriteOptions, dictionary_columns, write_parquet
+from ..table.writer import WriteOptions
+from .compact_files import StreamedFile, bin_batches, slices, write_whole
 from .delete import adds_from_index
 from .zorder import zorder_indices
 
@@ -70,7 +76,8 @@ SMALL_FRACTION = 0.75
 DV_REWRITE_RATIO = 0.1
 MEMORY_BUDGET = ("compact.memory-budget-bytes", 512 * 1024 * 1024)
 MAX_ATTEMPTS = 5
-_FOOTER_SAMPLES = 4
+_WIDTH_SAMPLES = 4
+_WIDTH_ROWS = 4096
 Progress = Callable[[int, int], None]
 
 
@@ -82,14 +89,21 @@ class Layout:
     zorder: tuple[int, ...] = ()
     explicit: bool = False  # asked for by this call: every candidate is rewritten
 
+    @property
+    def orders(self) -> bool:
+        return bool(self.sort or self.zorder)
+
     def order(self, table: pa.Table, schema: Schema) -> pa.Table:
-        if table.num_rows < 2:
+        """`table`'s rows in this order. They are moved column by column, each source column let
+        go once moved: with no other reference to `table`, its rows are held once, not twice."""
+        if table.num_rows < 2 or not self.orders:
             return table
-        if self.zorder:
-            return table.take(zorder_indices(table, self.zorder, schema))
-        if self.sort:
-            return table.take(sort_indices(table, self.sort, schema))
-        return table
+        indices = zorder_indices(table, self.zorder, schema) if self.zorder else sort_indices(table, self.sort, schema)
+        arrow_schema, columns = table.schema, []
+        while table.num_columns:
+            columns.append(table.column(0).take(indices))
+            table = table.remove_column(0)
+        return pa.Table.from_arrays(columns, schema=arrow_schema)
 
     def describe(self, schema: Schema) -> dict:
         if self.zorder:
@@ -132,70 +146,76 @@ def resolve_layout(state: TableState, sort_by: Sequence[str] | None, zorder_by: 
     return Layout(sort=live_sort_order(state.metadata.sort_order, schema))
 
 
-def plan_bins(store: Store, state: TableState, predicate, target: int, cap: int, layout: Layout) -> list[Bin]:
+def plan_bins(store: Store, state: TableState, predicate: Expr | None, target: int, cap: int, layout: Layout) -> list[Bin]:
     """The bins to rewrite (module docstring), in the commit order of their first files."""
     index = plan_files(state, predicate).files
     if index.num_rows == 0:
         return []
     adds = adds_from_index(index, state)
-    ratio = _expansion(store, adds)
+    width = _row_width(store, adds)
     groups: dict[tuple, list[int]] = {}
     for i, a in enumerate(adds):
         groups.setdefault((a.spec_id, json.dumps(dict(a.partition), sort_keys=True)), []).append(i)
     bins: list[Bin] = []
     for members in groups.values():
-        chosen = [i for i in members if layout.explicit or _wants_rewrite(adds[i], ratio, target)]
-        run: list[int] = []
-        size = 0
-        for i in chosen:
-            estimate = int(adds[i].size * ratio)
-            if run and size + estimate > cap:
-                bins.append(_bin(run, adds, index))
-                run, size = [], 0
-            run.append(i)
-            size += estimate
-        if run:
-            bins.append(_bin(run, adds, index))
+        chosen = [i for i in members if layout.explicit or _wants_rewrite(adds[i], width, target)]
+        bins += [_bin(run, adds, index) for run in _pack(chosen, [adds[i].live_count * width for i in chosen], cap)]
     worth = [b for b in bins if len(b.adds) > 1 or b.adds[0].deletion_vector is not None or layout.explicit]
     return sorted(worth, key=lambda b: b.first)
+
+
+def _pack(items: list[int], sizes: list[float], cap: int) -> list[list[int]]:
+    """`items` (in order) cut into the fewest runs of at most about `cap`, of even sizes: n runs
+    of about total / n each, not full runs and a small remainder (which would stay a small file
+    and leave a worker idle)."""
+    total = sum(sizes)
+    share = total / max(1, math.ceil(total / cap)) if total else cap
+    runs: list[list[int]] = []
+    done = 0.0
+    for item, item_size in zip(items, sizes):
+        if not runs or done + item_size / 2 > share * len(runs):  # its middle is past this run's end
+            runs.append([])
+        runs[-1].append(item)
+        done += item_size
+    return runs
 
 
 def _bin(run: list[int], adds: list[AddFile], index: pa.Table) -> Bin:
     return Bin(adds=tuple(adds[i] for i in run), index=index.take(pa.array(run, pa.int64())), first=run[0])
 
 
-def _wants_rewrite(add: AddFile, ratio: float, target: int) -> bool:
+def _wants_rewrite(add: AddFile, width: float, target: int) -> bool:
     dv = add.deletion_vector
     if dv is not None and dv.cardinality >= DV_REWRITE_RATIO * add.record_count:
         return True
-    return add.size * ratio < SMALL_FRACTION * target
+    return add.live_count * width < SMALL_FRACTION * target
 
 
-def _expansion(store: Store, adds: list[AddFile]) -> float:
-    """Uncompressed over stored bytes, from the footers of a few files spread over `adds`
-    (at least 1): what a file takes in memory per byte on storage, roughly."""
-    step = max(1, len(adds) // _FOOTER_SAMPLES)
-    stored = uncompressed = 0
-    for a in adds[::step][:_FOOTER_SAMPLES]:
+def _row_width(store: Store, adds: list[AddFile]) -> float:
+    """Bytes a row takes in memory, measured on the first rows of a few files spread over `adds`."""
+    step = max(1, len(adds) // _WIDTH_SAMPLES)
+    rows = nbytes = 0
+    for a in adds[::step][:_WIDTH_SAMPLES]:
         try:
-            with store.arrow_fs.open_input_file(store.full_path(a.path)) as f:
-                meta = pq.ParquetFile(f).metadata
+            with store.arrow_fs.open_input_file(store.full_path(check_relative_path(a.path, "data file"))) as f:
+                batch = next(pq.ParquetFile(f).iter_batches(batch_size=_WIDTH_ROWS), None)
         except (OSError, pa.ArrowException) as e:
-            raise StorageError(f"reading the footer of data file {a.path} failed: {e}") from None
-        stored += a.size
-        uncompressed += sum(meta.row_group(r).total_byte_size for r in range(meta.num_row_groups))
-    return max(1.0, uncompressed / stored) if stored else 1.0
+            raise StorageError(f"reading data file {a.path} failed: {e}") from None
+        if batch is not None:
+            rows, nbytes = rows + batch.num_rows, nbytes + batch.nbytes
+    return nbytes / rows if rows else 1.0
 
 
 def rewrite_bin(store: Store, state: TableState, b: Bin, layout: Layout, options: WriteOptions,
                 cap: int) -> list[AddFile]:
-    """Write the live rows of bin `b` as new files (module docstring: at most `cap` bytes held)."""
-    schema = state.schema
-    fields = schema.fields
+    """Write the live rows of bin `b` as new files (module docstring: the memory they hold)."""
+    batches = bin_batches(store, state, b.adds, b.index)
+    if not layout.orders:
+        return _stream(store, state, b, batches, options)
     held: list[pa.RecordBatch] = []
     size = 0
     out: list[AddFile] = []
-    for batch in read_batches(store, state.metadata, b.index, fields, None):
+    for batch in batches:
         held.append(batch)
         size += batch.nbytes
         if size >= cap:
@@ -204,35 +224,53 @@ def rewrite_bin(store: Store, state: TableState, b: Bin, layout: Layout, options
     return out + _write_held(store, state, b, held, layout, options)
 
 
+def _stream(store: Store, state: TableState, b: Bin, batches: Iterator[pa.RecordBatch],
+            options: WriteOptions) -> list[AddFile]:
+    """The rows in order into files of about the target, one row group (at most
+    `write.parquet.row-group-rows` rows and the target's bytes) held at a time."""
+    out: list[AddFile] = []
+    current: StreamedFile | None = None
+    held: list[pa.RecordBatch] = []
+    rows = group_rows = 0
+    try:
+        for batch in batches:
+            if not group_rows:  # rows per group: the table's, fewer if that many pass the target
+                per_row = max(1, -(-batch.nbytes // max(1, batch.num_rows)))
+                group_rows = max(1, min(options.row_group_rows, options.target_file_size // per_row))
+            held.append(batch)
+            rows += batch.num_rows
+            while rows >= group_rows:
+                table = pa.Table.from_batches(held, schema=state.schema.to_arrow())
+                current = current or StreamedFile(store, state, b.adds[0], options)
+                current.write(table.slice(0, group_rows))
+                rest = table.slice(group_rows)
+                held, rows = rest.to_batches(), rest.num_rows
+                if current.nbytes >= options.target_file_size:
+                    out.append(current.close())
+                    current = None
+        if held and rows:
+            current = current or StreamedFile(store, state, b.adds[0], options)
+            current.write(pa.Table.from_batches(held, schema=state.schema.to_arrow()))
+        if current is not None:
+            out.append(current.close())
+    except BaseException:
+        if current is not None:
+            current.abandon()
+        _delete_outputs(store, out)
+        raise
+    return out
+
+
 def _write_held(store: Store, state: TableState, b: Bin, held: list[pa.RecordBatch], layout: Layout,
                 options: WriteOptions) -> list[AddFile]:
+    """Order the held rows and write them as files of about the target."""
     if not held:
         return []
     schema = state.schema
-    table = layout.order(pa.Table.from_batches(held, schema=schema.to_arrow()), schema)
-    held.clear()  # the ordered copy is all that is needed now
-    return [_write_file(store, state, b, chunk, options) for chunk in _chunks(table, options.target_file_size)]
-
-
-def _write_file(store: Store, state: TableState, b: Bin, table: pa.Table, options: WriteOptions) -> AddFile:
-    schema = state.schema
-    first = b.adds[0]
-    # Beside the bin's first file: its partition's directory (spec 1.1 allows any path under the root).
-    rel = posixpath.join(posixpath.dirname(first.path), f"{uuid.uuid4().hex}.parquet")
-    if store.is_local:
-        store.makedirs(posixpath.dirname(rel))
-    size = write_parquet(store, rel, table, options, dictionary_columns(schema))
-    stats = compute_stats(table, schema, truncate_length=options.stats_truncate)
-    return AddFile(path=rel, size=size, record_count=table.num_rows, spec_id=first.spec_id,
-                   schema_id=schema.schema_id, partition=first.partition, stats=stats_to_json(stats, schema),
-                   modification_time=int(time.time() * 1000), data_change=False)
-
-
-def _chunks(table: pa.Table, target: int) -> Iterator[pa.Table]:
-    per_row = max(1, table.nbytes // max(1, table.num_rows))
-    rows = max(1, target // per_row)
-    for start in range(0, table.num_rows, rows):
-        yield table.slice(start, rows)
+    table = pa.Table.from_batches(held, schema=schema.to_arrow())
+    held.clear()  # the table is their only holder now: ordering lets each column go once moved
+    table = layout.order(table, schema)
+    return [write_whole(store, state, b.adds[0], part, options) for part in slices(table, options.target_file_size)]
 
 
 def compact_table(table: "Table", target_file_size: int | str | None = None, *, where: str | None = None,

@@ -119,7 +119,15 @@ class CompactMetrics:
     """What `Table.compact` did: the committed `version` (None when there was nothing to
     rewrite), data files removed and added, `rows` rewritten (live rows only), bytes removed and
     added on storage, files whose deletion vector was materialised (their deleted rows left
-    out), `partitions` touched and `retries` after conflicts with concurrent commits."""
+    out), `partitions` touched and `retries` after conflicts with concurrent commits.
+
+    >>> import lakehouse
+    >>> t = lakehouse.create_table("memory://docs/compact-metrics", schema={"id": "int64"})
+    >>> _ = t.append({"id": [1]}), t.append({"id": [2]})
+    >>> m = t.compact()
+    >>> m.version, m.files_removed, m.files_added, m.rows, m.retries
+    (3, 2, 1, 2, 0)
+    """
 
     version: int | None
     files_removed: int

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 
 from ..errors import InvalidArgumentError
 
@@ -40,7 +41,7 @@ def parse_size(size: int | str) -> int:
         unit = _UNITS.get(match.group(2).lower()) if match else None
         if unit is None:
             raise InvalidArgumentError(f"not a size: {size!r} (examples: '128MiB', '1.5GB', '4096')")
-        value = math.ceil(float(match.group(1)) * unit)
+        value = math.ceil(Decimal(match.group(1)) * unit)  # exact: a float would round large sizes
     if value <= 0:
         raise InvalidArgumentError(f"a size must be positive, not {size!r}")
     return value

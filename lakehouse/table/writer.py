@@ -248,14 +248,18 @@ class _FileWriter:
 def write_parquet(store: Store, rel: str, table: pa.Table, options: WriteOptions, dictionary: list[str]) -> int:
     """Write `table` as the Parquet file `rel` (its directory made already) with the table's
     Parquet options; returns its size. Compaction writes its files through this too."""
-    o = options
     try:
         with store.arrow_fs.open_output_stream(store.full_path(rel)) as sink:
-            pq.write_table(table, sink, compression=o.compression, compression_level=o.compression_level,
-                           row_group_size=o.row_group_rows, write_statistics=True, use_dictionary=dictionary)
+            pq.write_table(table, sink, row_group_size=options.row_group_rows, **parquet_options(options, dictionary))
             return sink.tell()
     except (OSError, pa.ArrowException) as e:
         raise StorageError(f"writing data file {rel} failed: {e}") from None
+
+
+def parquet_options(options: WriteOptions, dictionary: list[str]) -> dict:
+    """The Parquet writer's options for data files (`pq.write_table` and `pq.ParquetWriter` both take them)."""
+    return {"compression": options.compression, "compression_level": options.compression_level,
+            "write_statistics": True, "use_dictionary": dictionary}
 
 
 @dataclass(slots=True)
