@@ -16,6 +16,7 @@ from ..errors import CorruptTableError, LakehouseError
 from .partitioning import PartitionSpec
 from .paths import check_relative_path
 from .schema import Schema
+from .sort_order import SortField
 from .types import TimestampType
 
 T = TypeVar("T")
@@ -155,9 +156,11 @@ class TableMetadata:
     default_spec_id: int
     last_partition_id: int
     properties: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
+    sort_order: tuple[SortField, ...] = ()  # spec "Sort orders and Z-order"; () is none
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "properties", _frozen(self.properties))
+        object.__setattr__(self, "sort_order", tuple(self.sort_order))
 
     @property
     def schema(self) -> Schema:
@@ -197,6 +200,8 @@ class TableMetadata:
             "partition_specs": [s.to_json() for s in self.partition_specs],
             "default_spec_id": self.default_spec_id, "last_partition_id": self.last_partition_id,
             "properties": dict(self.properties),
+            # absent when empty: entries of tables without a sort order stay as they were
+            **({"sort_order": [f.to_json() for f in self.sort_order]} if self.sort_order else {}),
         }
 
     @classmethod
@@ -211,7 +216,15 @@ class TableMetadata:
             default_spec_id=_int(obj, "default_spec_id", **ids),
             last_partition_id=_int(obj, "last_partition_id", **ids),
             properties=_object(obj, "properties", lambda v: isinstance(v, str), "strings"),
+            sort_order=tuple(SortField.from_json(f) for f in _sort_order(obj)),
         ))
+
+
+def _sort_order(obj: dict) -> list:
+    value = _get(obj, "sort_order", None)
+    if value is not None and not isinstance(value, list):
+        raise CorruptTableError(f"field 'sort_order' must be a list, got {_show(value)}")
+    return value or []
 
 
 def _checked(meta: TableMetadata) -> TableMetadata:

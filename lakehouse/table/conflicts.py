@@ -98,7 +98,9 @@ def check(txn: Transaction, winner: LogEntry, base: TableState) -> None:
         read = (w_removed - w_deleted_rows) & txn.read_files
         if read:
             conflict(f"it removed {sorted(read)[0]}, which this transaction read")
-    w_added = [a for a in w_actions if isinstance(a, AddFile) and a.path not in w_deleted_rows]
+    # A `data_change: false` add (compaction) only moves rows of files W removed: if T read those,
+    # the remove conflicts above; if not, their rows could not match T's predicate.
+    w_added = [a for a in w_actions if isinstance(a, AddFile) and a.path not in w_deleted_rows and a.data_change]
     if not txn.blind_appends_conflict and _is_blind_append(winner):
         w_added = []
     if w_added and txn.read_predicate is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
-from typing import Any, Iterator, Literal, Mapping, Sequence
+from typing import Any, Callable, Iterator, Literal, Mapping, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,9 +19,11 @@ from ..format.partitioning import PartitionSpec, evolve_spec, partition_terms
 from ..format.refs import drop_tag_actions, resolve_ref, tag_actions
 from ..format.replay import load_state, version_at
 from ..format.schema import Schema
+from ..format.sort_order import SortField, live_sort_order, parse_sort_order
 from ..format.state import TableState
 from ..io import Store
 from ..ops.change_data import rewrite_change_data
+from ..ops.compact import compact_table
 from ..ops.restore import plan_restore
 from ..ops.rewrite import remove_matching
 from ..read.changes import read_changes
@@ -31,7 +33,7 @@ from .conflicts import Transaction
 from .merge_builder import MergeBuilder
 from .conform import conform_batches, merged_schema, schema_differences, supplied_field_ids, to_reader
 from .schema_update import UpdateSchema
-from .metrics import CommitSummary, DeleteMetrics, HistoryEntry, UpdateMetrics
+from .metrics import CommitSummary, CompactMetrics, DeleteMetrics, HistoryEntry, UpdateMetrics
 from .properties import WriteMode, check_properties, wants_deletion_vectors, with_deletion_vectors
 from .row_level import delete_table_rows, update_table_rows
 from .travel import AsOf, check_travel
@@ -616,6 +618,70 @@ class Table:
         if state.version > self._state.version:
             self._state = state
         return CommitSummary(version=result.version, operation=operation, metrics=metrics)
+
+
+    # ------------------------------------------------------------ maintenance: compaction, sort order
+    def compact(self, target_file_size: int | str | None = None, *, where: str | None = None,
+                sort_by: Sequence[str] | None = None, zorder_by: Sequence[str] | None = None,
+                progress: Callable[[int, int], None] | None = None) -> CompactMetrics:
+        """Rewrite small files into files near `target_file_size` (bytes in memory, an int or a
+        string such as "128MiB"; default: the `write.target-file-size-bytes` property), per
+        partition; deleted rows of files with deletion vectors are left out. `where` restricts
+        it to files that may hold matching rows. `sort_by` (sort terms as `set_sort_order`
+        takes) or `zorder_by` (column names) rewrite every candidate file in that order;
+        otherwise the table's sort order, if any, orders each new file. The commit (operation
+        "compact") changes no row: the change feed reports nothing for it, time travel still
+        reads every earlier version, and concurrent appends never conflict with it.
+        `progress(done_bins, total_bins)` is called as bins are rewritten. Memory and the
+        rules for which files are rewritten: `lakehouse.ops.compact`.
+
+        >>> import lakehouse
+        >>> t = lakehouse.create_table("memory://docs/handle-compact", schema={"id": "int64"})
+        >>> for i in range(3):
+        ...     _ = t.append({"id": [i]})
+        >>> m = t.compact()
+        >>> (m.files_removed, m.files_added, m.rows), len(t.state.file_index()), t.to_arrow()["id"].to_pylist()
+        ((3, 1, 3), 1, [0, 1, 2])
+        """
+        return compact_table(self, target_file_size, where=where, sort_by=sort_by, zorder_by=zorder_by,
+                             progress=progress)
+
+    @property
+    def sort_order(self) -> tuple[SortField, ...]:
+        """The order new data files' rows are written in (`set_sort_order`); () for none. A
+        field of a dropped column is left out.
+
+        >>> import lakehouse
+        >>> t = lakehouse.create_table("memory://docs/handle-sort-order", schema={"ts": "int64", "id": "int64"})
+        >>> _ = t.set_sort_order(["ts", "id DESC"])
+        >>> [f.describe(t.schema) for f in t.sort_order]
+        ['ts ASC NULLS LAST', 'id DESC NULLS LAST']
+        """
+        return live_sort_order(self._state.metadata.sort_order, self._state.schema)
+
+    def set_sort_order(self, columns: Sequence[str] | None) -> CommitSummary:
+        """Sort the rows of every data file written from now on (appends, overwrites, row-level
+        rewrites, compactions) by `columns`: terms such as "ts", "user_id DESC",
+        "x ASC NULLS FIRST" (defaults as DuckDB's: ASC, NULLS LAST); None or [] clears it. The
+        order is table metadata kept by column id, so renaming a column keeps it
+        (spec/format.md, "Sort orders and Z-order"). Setting the order the table has commits
+        nothing.
+
+        >>> import lakehouse
+        >>> t = lakehouse.create_table("memory://docs/handle-set-sort-order", schema={"id": "int64"})
+        >>> t.set_sort_order(["id DESC"]).version
+        1
+        >>> _ = t.append({"id": [1, 3, 2]})
+        >>> t.to_arrow()["id"].to_pylist()
+        [3, 2, 1]
+        """
+        state = self._state
+        order = parse_sort_order(columns, state.schema)
+        if order == live_sort_order(state.metadata.sort_order, state.schema):
+            return CommitSummary(version=state.version, operation="set_sort_order")
+        metadata = replace(state.metadata, sort_order=order)
+        return self._commit(state, "set_sort_order", [metadata],
+                            parameters={"sort_order": [f.describe(state.schema) for f in order]})
 
 
 def _apply_schema_mode(state: TableState, data: pa.Schema, mode: SchemaMode) -> tuple[TableState, list]:

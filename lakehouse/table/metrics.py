@@ -112,3 +112,21 @@ class MergeMetrics:
     num_added_files: int
     num_deletion_vectors: int
     num_files_read: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompactMetrics:
+    """What `Table.compact` did: the committed `version` (None when there was nothing to
+    rewrite), data files removed and added, `rows` rewritten (live rows only), bytes removed and
+    added on storage, files whose deletion vector was materialised (their deleted rows left
+    out), `partitions` touched and `retries` after conflicts with concurrent commits."""
+
+    version: int | None
+    files_removed: int
+    files_added: int
+    rows: int
+    bytes_removed: int
+    bytes_added: int
+    dvs_materialized: int
+    partitions: int
+    retries: int

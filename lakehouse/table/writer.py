@@ -30,6 +30,7 @@ from ..errors import SchemaMismatchError, StorageError
 from ..format.actions import AddFile, TableMetadata
 from ..format.partitioning import PartitionSpec, partition_path, partition_values
 from ..format.schema import Schema
+from ..format.sort_order import SortField, live_sort_order, sort_table
 from ..format.stats import compute_stats, stats_to_json
 from ..format.types import BINARY, STRING
 from ..format.values import encode_value
@@ -91,7 +92,7 @@ def write_data_files(store: Store, batches: Iterable[pa.RecordBatch], metadata: 
                      options: WriteOptions) -> list[AddFile]:
     """Write `batches` (already conformed to the current schema) as data files under the
     default partition spec. Files are not part of the table until a commit adds them."""
-    writer = _FileWriter(store, metadata.schema, metadata.partition_spec, options)
+    writer = _FileWriter(store, metadata.schema, metadata.partition_spec, options, metadata.sort_order)
     try:
         for batch in batches:
             if batch.num_rows:
@@ -106,8 +107,10 @@ class _FileWriter:
     """Buffers rows per partition and flushes a file whenever a buffer reaches the target size,
     or the largest buffers when all of them together pass their budget."""
 
-    def __init__(self, store: Store, schema: Schema, spec: PartitionSpec, options: WriteOptions) -> None:
+    def __init__(self, store: Store, schema: Schema, spec: PartitionSpec, options: WriteOptions,
+                 sort_order: tuple[SortField, ...] = ()) -> None:
         self.store, self.schema, self.spec, self.options = store, schema, spec, options
+        self.sort_order = live_sort_order(sort_order, schema)
         self.arrow_schema = schema.to_arrow()
         self.dictionary_columns = dictionary_columns(schema)
         self.buffers: dict[tuple, _Buffer] = {}
@@ -175,6 +178,9 @@ class _FileWriter:
         buf = self.buffers.pop(key)
         self.buffered -= buf.nbytes
         table = pa.Table.from_batches(buf.batches, schema=self.arrow_schema)
+        # The table's sort order orders each file's rows (spec "Sort orders and Z-order"): a
+        # buffer is at most about one target file, so sorting it costs no more memory than writing.
+        table = sort_table(table, self.sort_order, self.schema)
         for chunk in _chunks(table, self.options.target_file_size):
             if chunk.nbytes < _PARALLEL_STATS_BYTES:
                 self.outputs.append(self._submit(self._write_with_stats, chunk, buf.part))
@@ -243,18 +249,9 @@ class _FileWriter:
         if self.spec.fields:
             directory = posixpath.join(DATA_DIR, partition_path(self.spec, self.schema, part))
         rel = posixpath.join(directory, f"{uuid.uuid4().hex}.parquet")
-        path = self.store.full_path(rel)
-        o = self.options
-        try:
-            if self.store.is_local:
-                self._make_dir(posixpath.dirname(path))
-            with self.store.arrow_fs.open_output_stream(path) as sink:
-                pq.write_table(table, sink, compression=o.compression, compression_level=o.compression_level,
-                               row_group_size=o.rows_per_group(table), write_statistics=True,
-                               write_page_index=o.page_index, use_dictionary=self.dictionary_columns)
-                size = sink.tell()
-        except (OSError, pa.ArrowException) as e:
-            raise StorageError(f"writing data file {rel} failed: {e}") from None
+        if self.store.is_local:
+            self._make_dir(posixpath.dirname(self.store.full_path(rel)))
+        size = write_parquet(self.store, rel, table, self.options, self.dictionary_columns)
         return AddFile(
             path=rel, size=size, record_count=table.num_rows, spec_id=self.spec.spec_id,
             schema_id=self.schema.schema_id, partition=_encode_partition(self.spec, self.schema, part),
@@ -266,6 +263,24 @@ class _FileWriter:
             if path not in self.dirs_made:
                 os.makedirs(path, exist_ok=True)
                 self.dirs_made.add(path)
+
+
+def write_parquet(store: Store, rel: str, table: pa.Table, options: WriteOptions, dictionary: list[str]) -> int:
+    """Write `table` as the Parquet file `rel` (its directory made already) with the table's
+    Parquet options; returns its size. Compaction writes its files through this too."""
+    try:
+        with store.arrow_fs.open_output_stream(store.full_path(rel)) as sink:
+            pq.write_table(table, sink, row_group_size=options.rows_per_group(table),
+                           **parquet_options(options, dictionary))
+            return sink.tell()
+    except (OSError, pa.ArrowException) as e:
+        raise StorageError(f"writing data file {rel} failed: {e}") from None
+
+
+def parquet_options(options: WriteOptions, dictionary: list[str]) -> dict:
+    """The Parquet writer's options for data files (`pq.write_table` and `pq.ParquetWriter` both take them)."""
+    return {"compression": options.compression, "compression_level": options.compression_level,
+            "write_statistics": True, "write_page_index": options.page_index, "use_dictionary": dictionary}
 
 
 @dataclass(slots=True)
