@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from statistics import median
 from typing import Callable
 
@@ -42,6 +43,7 @@ from _common import events, optional, report, scratch, utcnow  # noqa: E402
 from bench_read_order import interleaved  # noqa: E402
 
 import lakehouse  # noqa: E402
+from lakehouse.table.writer import WriteOptions, write_data_files  # noqa: E402
 
 FILE_ROWS = 1_000
 ZORDER_COLUMNS = ["user_id", "ts"]
@@ -144,14 +146,17 @@ def bench_compact(files: int, runs: int) -> list[tuple[str, str, str]]:
 
 
 def _small_files_lakehouse(path: str, data: pa.Table) -> str:
-    """One commit of FILE_ROWS-row files: a target size of exactly FILE_ROWS rows while writing,
-    then the default target again (what compaction uses)."""
-    per_row = max(1, data.nbytes // data.num_rows)
-    t = lakehouse.create_table(path, schema=data.schema,
-                               properties={"write.target-file-size-bytes": str(per_row * FILE_ROWS)})
-    t.append(pa.RecordBatchReader.from_batches(data.schema, data.to_batches(max_chunksize=FILE_ROWS)))
-    t.set_properties({"write.target-file-size-bytes": str(128 * 1024 * 1024)})
-    assert len(t.refresh().scan().files()) == data.num_rows // FILE_ROWS
+    """FILE_ROWS-row data files written by the table's writer, added in one commit (as deltalake's)."""
+    t = lakehouse.create_table(path, schema=data.schema)
+    metadata = t.state.metadata
+    options = WriteOptions.from_metadata(metadata)
+    data = data.cast(metadata.schema.to_arrow())
+    slices = [data.slice(start, FILE_ROWS) for start in range(0, data.num_rows, FILE_ROWS)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        written = pool.map(lambda part: write_data_files(t._store, part.to_batches(), metadata, options), slices)
+        adds = [add for files in written for add in files]
+    t._commit(t.state, "append", adds, parameters={})
+    assert len(t.refresh().scan().files()) == len(slices)
     return path
 
 
