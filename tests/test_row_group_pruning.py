@@ -158,7 +158,8 @@ def test_default_layout_small_row_groups_with_a_page_index(tmp_path):
 
 def test_row_groups_of_wide_rows_are_capped_by_bytes(tmp_path):
     t = lakehouse.create_table(str(tmp_path / "t"), schema=pa.schema([("s", pa.string())]),
-                               properties={"write.parquet.row-group-bytes": "100000", "write.parquet.page-index": "false"})
+                               properties={"write.parquet.row-group-bytes": "100000",
+                                           "write.parquet.page-index": "false"})
     t.append(pa.table({"s": ["x" * 1000] * 1000}))  # about 1 KB a row: about 100 rows a group
     (md,) = _layout(t)
     sizes = [md.row_group(r).num_rows for r in range(md.num_row_groups)]
