@@ -236,7 +236,7 @@ def _stream(store: Store, state: TableState, b: Bin, batches: Iterator[pa.Record
         for batch in batches:
             if not group_rows:  # rows per group: the table's, fewer if that many pass the target
                 per_row = max(1, -(-batch.nbytes // max(1, batch.num_rows)))
-                group_rows = max(1, min(options.row_group_rows, options.target_file_size // per_row))
+                group_rows = max(1, min(options.rows_per_group(batch), options.target_file_size // per_row))
             held.append(batch)
             rows += batch.num_rows
             while rows >= group_rows:

@@ -17,6 +17,7 @@ import pyarrow.dataset as ds
 
 from ..errors import StorageError
 from ..expressions.arrow_filter import RowFilter
+from ..expressions.tree import Expr
 from ..format.actions import TableMetadata
 from ..format.deletion_vectors import live_mask, positions_array, read_deletion_vectors
 from ..format.file_index import deletion_vectors
@@ -24,6 +25,7 @@ from ..format.paths import check_relative_path
 from ..format.schema import Schema
 from ..format.types import FLOAT_TYPES, Field, ListType, StructType, Type, to_arrow_type
 from ..io import Store
+from .row_groups import matching_row_groups, nan_free_files
 
 BATCH_ROWS = 128 * 1024
 DV_GROUP_FILES = 16  # files with deletion vectors read as one dataset (their DVs held at once)
@@ -61,6 +63,7 @@ def read_batches(store: Store, metadata: TableMetadata, files: pa.Table, fields:
     the files are grouped by schema first (fewer, larger reads; rows in no defined order)."""
     target = output_schema(fields)
     needed = _unique(fields + filter_fields)
+    nan_free = {} if row_filter is None else nan_free_files(files, row_filter.expr)
     for schema_id, has_dvs, group in _groups(files, ordered):
         paths = [(store.full_path(check_relative_path(p, "data file")), size) for _, p, size, _, _ in group]
         file_schema = metadata.schema_by_id(schema_id)
@@ -69,7 +72,8 @@ def read_batches(store: Store, metadata: TableMetadata, files: pa.Table, fields:
             deleted = _deleted_positions(store, group, paths) if has_dvs else None
             yield from _read_group(store, paths, file_schema, needed, target, row_filter, deleted,
                                    push_down=row_filter is None or (row_filter.pushable
-                                                                    and _safe_to_push_down(filter_fields)))
+                                                                    and _safe_to_push_down(filter_fields)),
+                                   nan_free=[nan_free.get(p, frozenset()) for _, p, _, _, _ in group])
         except (OSError, pa.ArrowException) as e:
             if isinstance(e, pa.ArrowInvalid) and "expression" in str(e).lower():
                 raise
@@ -109,10 +113,10 @@ def _dataset(store: Store, paths: list[tuple[str, int]], schema: pa.Schema) -> d
 
 def _read_group(store: Store, paths: list[tuple[str, int]], file_schema: Schema, needed: tuple[Field, ...],
                 target: pa.Schema, row_filter: RowFilter | None, deleted: dict[str, np.ndarray] | None, *,
-                push_down: bool) -> Iterator[pa.RecordBatch]:
+                push_down: bool, nan_free: list[frozenset[int]]) -> Iterator[pa.RecordBatch]:
     """The group's rows; `deleted`: the files' deleted positions (spec 15.3), so the rows are
     read unfiltered, less the deleted ones, then filtered (a pushed-down filter loses positions;
-    it only prunes row groups then)."""
+    it only prunes row groups then). `nan_free`: per file, the float field ids it holds no NaN in."""
     dataset = _dataset(store, paths, file_schema.to_arrow())
     native = push_down and all(file_schema.find_top(f.id) == f for f in needed)
     if native and deleted is None:
@@ -126,8 +130,8 @@ def _read_group(store: Store, paths: list[tuple[str, int]], file_schema: Schema,
     present = [file_schema.find_top(f.id) for f in needed]
     columns = [p.name for p in present if p is not None]
     starts = None
-    if deleted is not None and native and row_filter is not None:
-        dataset, starts = _matching_row_groups(dataset, row_filter.expression())
+    if row_filter is not None and not row_filter.negate:  # pyarrow prunes nothing here: prune soundly
+        dataset, starts = _matching_row_groups(dataset, row_filter.expr, nan_free, split=deleted is not None)
     scanner = dataset.scanner(columns=columns, batch_size=BATCH_ROWS)
     batches = scanner.to_batches() if deleted is None else _live_batches(scanner, deleted, starts)
     for batch in batches:
@@ -144,18 +148,23 @@ def _read_group(store: Store, paths: list[tuple[str, int]], file_schema: Schema,
             yield _shaped(out, target)
 
 
-def _matching_row_groups(dataset: ds.FileSystemDataset, expression: ds.Expression
-                         ) -> tuple[ds.FileSystemDataset, dict[tuple[str, int], int]]:
-    """The dataset of the row groups whose statistics may match `expression`, in file order,
-    and the position in its file of each one's first row (by path and row group id)."""
-    parts, starts = [], {}
-    for fragment in dataset.get_fragments():
+def _matching_row_groups(dataset: ds.FileSystemDataset, expr: Expr, nan_free: list[frozenset[int]], *,
+                         split: bool) -> tuple[ds.FileSystemDataset, dict[tuple[str, int], int] | None]:
+    """The dataset of the row groups whose statistics may match `expr` (row_groups.py), in file
+    order. `split`: one fragment per row group, with the position in its file of each one's
+    first row (by path and row group id), for reads that drop deleted positions."""
+    fragments = list(dataset.get_fragments())
+    parts, starts = [], ({} if split else None)
+    for fragment, ids in zip(fragments, matching_row_groups(fragments, expr, nan_free)):
+        if not split:
+            if ids:
+                parts.append(fragment if len(ids) == fragment.num_row_groups else fragment.subset(row_group_ids=ids))
+            continue
         counts = [fragment.metadata.row_group(i).num_rows for i in range(fragment.metadata.num_row_groups)]
         first = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
-        for part in sorted(fragment.split_by_row_group(expression), key=lambda f: f.row_groups[0].id):
-            rg = part.row_groups[0].id
-            starts[(part.path, rg)] = int(first[rg])
-            parts.append(part)
+        for rg in ids:
+            starts[(fragment.path, rg)] = int(first[rg])
+            parts.append(fragment.subset(row_group_ids=[rg]))
     return ds.FileSystemDataset(parts, schema=dataset.schema, format=dataset.format,
                                 filesystem=dataset.filesystem), starts
 
