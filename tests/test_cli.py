@@ -1,6 +1,4 @@
-import contextlib
 import datetime as dt
-import io
 import json
 import os
 import re
@@ -17,7 +15,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import lakehouse
-from lakehouse.cli import app, main
+from cli_helpers import run_lh
+from lakehouse.cli import app
 from lakehouse.cli.app import lh, parse_duration
 from lakehouse.cli.output import format_duration
 
@@ -29,12 +28,7 @@ def _table(uri):
     return t
 
 
-def _run(*argv):
-    """(exit code, stdout, stderr) of `lh argv`, without pytest fixtures (usable under hypothesis)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
+_run = run_lh
 
 
 def _one_line_error(err, code, rc):

@@ -1,8 +1,6 @@
 """`lh compact | vacuum | expire | checkpoint | restore | tag | tags`: each as a real process in
 human and JSON form, and in-process for exit codes, usage errors and what the commands did."""
 
-import contextlib
-import io
 import json
 import os
 import subprocess
@@ -14,8 +12,8 @@ import pyarrow as pa
 import pytest
 
 import lakehouse
+from cli_helpers import run_lh
 from conftest import KEY_ID, SECRET
-from lakehouse.cli import main
 
 
 def _table(uri, appends=4):
@@ -25,11 +23,7 @@ def _table(uri, appends=4):
     return t
 
 
-def _run(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
+_run = run_lh
 
 
 def _lh(*argv, **env):

@@ -29,7 +29,8 @@ from ..table.casting import cast_array
 from ..table.conform import conform_batches
 from .change_data import ChangeReferences
 from .delete import RowChanges, adds_from_index
-from .update import MERGE_ON_READ, ChangeBuffer, FileRows, RowRewrite, VectorChanges, WriteFn, in_place, read_file, removal
+from .update import (MERGE_ON_READ, ChangeBuffer, FileRows, RowRewrite, VectorChanges, WriteFn, finish_update, in_place,
+                     read_file, removal)
 
 POSITION = "__lh_pos"  # the column of an update's rows holding each row's position in its file
 
@@ -119,13 +120,7 @@ def update_at(store: Store, state: TableState, updates: Iterator[tuple[str, pa.T
         cdc = changes.actions()
     finally:
         changes.abandon()
-    if mode != MERGE_ON_READ:
-        return RowRewrite(removes, written, read_files, updated, removed_files=len(removes), cdc=cdc)
-    references.whole("update_postimage", written)
-    cdc = references.actions(store)
-    removes, re_adds, gone, fresh = vectors.finish(store)
-    return RowRewrite(removes, [*re_adds, *written], read_files, updated, removed_files=gone,
-                      deletion_vectors=len(re_adds), new_positions=fresh, cdc=cdc)
+    return finish_update(store, mode, removes, written, read_files, updated, cdc, vectors, references)
 
 
 def _vector_only(store: Store, add: AddFile) -> FileRows:

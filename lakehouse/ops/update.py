@@ -274,7 +274,15 @@ def update_rows(store: Store, state: TableState, predicate: Expr | None, set_sql
             cdc = changes.actions()
         finally:
             changes.abandon()
-    read = frozenset(index["path"].to_pylist())
+    return finish_update(store, mode, removes, written, frozenset(index["path"].to_pylist()), updated, cdc,
+                         vectors, references)
+
+
+def finish_update(store: Store, mode: str, removes: list[RemoveFile], written: list[AddFile], read: frozenset[str],
+                  updated: int, cdc: list, vectors: VectorChanges, references: ChangeReferences) -> RowRewrite:
+    """An update's actions once its rows are written. Copy-on-write: the removed files and
+    their rewrites, with the change data written. Merge-on-read: the new deletion vectors (a
+    same-path re-add per file), the updated rows' new files, and change data by reference."""
     if mode != MERGE_ON_READ:
         return RowRewrite(removes, written, read, updated, removed_files=len(removes), cdc=cdc)
     references.whole("update_postimage", written)

@@ -26,7 +26,6 @@ from typing import Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..errors import InvalidArgumentError
 from ..format.schema import Schema
