@@ -67,11 +67,16 @@ class Grouped:
     meaning can depend on its neighbours (`int_col IN ('1.5', 2.5)` compares '1.5' as a decimal,
     `int_col = '1.5'` as an integer). The binder unwraps it and refuses the column types where
     binding each literal alone would differ. `kinds`: "string", "float", "exact number",
-    "date/time", "datetime"; `scale`: the most fraction digits of an exact number in the group.
+    "date/time", "datetime"; `scale`: the most fraction digits of an exact number in the group;
+    `ints`: the least and greatest integer literal (None if none); `digits`: the most integer
+    digits of a decimal literal (0 if none), DuckDB's DECIMAL(p, s) literal type having p - s >= 1.
+    These give DuckDB's common type, to which a string of the group is cast (binder._ungroup).
     """
     value: Any
     kinds: frozenset[str]
     scale: int = 0
+    ints: tuple[int, int] | None = None
+    digits: int = 0
 
 
 @dataclass(frozen=True, slots=True)
