@@ -117,6 +117,11 @@ def test_overwrite_keeps_what_duckdb_does_not_match(where):
     ("d IN (12345678901, '1.995')", 1),  # DECIMAL(21, 2)
     ("d IN (9223372036854775808, '1.5')", 1),  # DECIMAL(38, 2), capped at 38 digits
     ("e BETWEEN 1 AND '12345.5'", 3),  # DECIMAL(11, 1)
+    ("i IN ('1.5', 2.5)", 0),  # DECIMAL(11, 1): '1.5' stays 1.5 (alone it is 2)
+    ("i BETWEEN -1.5 AND '1.95'", 1),  # DECIMAL(11, 1): '1.95' is 2.0
+    ("e BETWEEN '1.255' AND 2.125", 2),  # DECIMAL(6, 3)
+    ("d IN (0.125, '2.0004')", 1),  # DECIMAL(10, 3): '2.0004' is 2.000
+    ("d IN (-2147483648, '12345678901.5')", 0),  # DECIMAL(21, 2): -2147483648 is a BIGINT
 ])
 def test_string_takes_the_common_type(where, count):
     assert duckdb_rows(DATA, where) is not None and len(duckdb_rows(DATA, where)) == count

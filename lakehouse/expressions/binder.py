@@ -167,9 +167,8 @@ def _ungroup(ref: BoundRef, value: Any) -> Any:
     if not isinstance(value, Grouped):
         return value
     kinds, t = value.kinds, ref.type
-    scale = t.scale if isinstance(t, DecimalType) else 0
-    clash = ((t in INTEGER_TYPES or isinstance(t, DecimalType))  # the common type is a decimal or a double
-             and "string" in kinds and ("float" in kinds or value.scale > scale)) \
+    clash = ((t in INTEGER_TYPES or isinstance(t, DecimalType))  # the common type is a double
+             and "string" in kinds and "float" in kinds) \
         or (t == DATE and "string" in kinds and "datetime" in kinds) \
         or (t == FLOAT32 and "float" in kinds)  # the common type is DOUBLE
     if clash:
@@ -187,9 +186,9 @@ def _ungroup(ref: BoundRef, value: Any) -> Any:
 def _string_in_common_type(ref: BoundRef, g: Grouped) -> int | Decimal:
     """A string of a group with exact numbers, against an integer or decimal column, cast as DuckDB
     does: to the common type of the column and those numbers (`i IN (2147483648, '2147483648')`
-    on an INTEGER casts to BIGINT), whose scale is the column's here (else `_ungroup` refused)."""
+    on an INTEGER casts to BIGINT; `i IN (1.5, '1.45')` to DECIMAL(11, 1), so '1.45' is 1.5)."""
     t = ref.type
-    scale = t.scale if isinstance(t, DecimalType) else 0
+    scale = max(t.scale if isinstance(t, DecimalType) else 0, g.scale)
     common = common_type(t, g)
     if common is None:
         raise InvalidExpressionError(

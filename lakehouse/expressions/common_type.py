@@ -13,8 +13,8 @@ from .tree import Grouped
 __all__ = ["common_type"]
 
 
-# DuckDB types an integer literal as the narrowest of these that holds it (an integer column's own
-# type when that holds it), and a DECIMAL(w, 0) of these widths stands for each integer type.
+# DuckDB types an integer literal as the narrowest of these that holds its magnitude (an integer
+# column's own type when that holds it), and a DECIMAL(w, 0) of these widths stands for each.
 _LITERAL_BITS = (32, 64, 128)
 _DECIMAL_WIDTH = {8: 3, 16: 5, 32: 10, 64: 19, 128: 38}
 
@@ -32,14 +32,16 @@ def common_type(t: Type, g: Grouped) -> tuple[str, tuple[int, int]] | None:
     column_bits = int(t.name[3:]) if t in INTEGER_TYPES else 0
     bits = 0
     if g.ints is not None and not (column_bits and _fits(g.ints, column_bits)):
-        bits = next((b for b in _LITERAL_BITS if _fits(g.ints, b)), None)
+        magnitude = max(-g.ints[0], g.ints[1])  # -2147483648 is the BIGINT 2147483648 negated
+        bits = next((b for b in _LITERAL_BITS if magnitude < 1 << (b - 1)), None)
         if bits is None:  # beyond HUGEINT: UHUGEINT or DOUBLE in DuckDB
             return None
     if column_bits and not g.digits:  # integers only: an integer type
         b = max(column_bits, bits)
         return f"INT{b}", (-(1 << (b - 1)), (1 << (b - 1)) - 1)
-    scale = t.scale if isinstance(t, DecimalType) else 0
-    whole = t.precision - scale if isinstance(t, DecimalType) else _DECIMAL_WIDTH[column_bits]
+    column_scale = t.scale if isinstance(t, DecimalType) else 0
+    scale = max(column_scale, g.scale)  # the most fraction digits of the column and the literals
+    whole = t.precision - column_scale if isinstance(t, DecimalType) else _DECIMAL_WIDTH[column_bits]
     width = max(min(38, max(whole, g.digits, _DECIMAL_WIDTH.get(bits, 0)) + scale), whole + scale)
     longest = max([g.digits] + [len(str(abs(n))) for n in g.ints or ()])
     if longest > width - scale:  # DuckDB fails to cast such a number to the common type
