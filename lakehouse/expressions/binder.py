@@ -198,8 +198,8 @@ def _string_in_common_type(ref: BoundRef, g: Grouped) -> int | Decimal:
     try:
         n = int(_cast_text(g.value, scale, domain, f"{name}'s"))
     except ValueError as e:
-        raise _bad_value(ref, g.value, f": {e}, DuckDB's common type of the column and the numbers it is "
-                                       "listed with") from None
+        why = ", DuckDB's common type of the column and the numbers it is listed with" if name in str(e) else ""
+        raise _bad_value(ref, g.value, f": {e}{why}") from None
     return Decimal(n).scaleb(-scale, DECIMAL_CONTEXT) if scale else n
 
 
