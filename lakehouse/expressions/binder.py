@@ -20,7 +20,9 @@ Literal rules (a literal that fits none raises InvalidExpressionError naming col
   true/t/yes/y/1 and false/f/no/n/0 in any case. Against a timestamp column it may not carry
   a UTC offset when the column is naive, nor digits finer than the column's unit (DuckDB drops
   the offset, and rounds or truncates those digits depending on the unit): both are errors.
-  Typed literals (`DATE '...'`, `TIMESTAMP '...'`, numbers) compare exactly.
+  Typed literals (`DATE '...'`, `TIMESTAMP '...'`, numbers) compare exactly. A string in an IN
+  list or BETWEEN with exact numbers is cast to DuckDB's common type of the column and those
+  numbers instead (`int32_col IN (2147483648, '2147483648')` casts to BIGINT: no error).
 - A float literal (DuckDB's DOUBLE), or any number of an IN list or BETWEEN that holds one,
   against an integer or decimal column compares in double precision, as DuckDB rounds the column
   to double: `l = 9223372036854775808e0` holds for 2^63 - 1. The values rounding to a double are
@@ -62,6 +64,7 @@ from ..format.types import (
     BINARY, BOOLEAN, DATE, DECIMAL_CONTEXT, FLOAT32, FLOAT_TYPES, INTEGER_TYPES, STRING, TICKS_PER_SECOND,
     TIME, DecimalType, ListType, MapType, StructType, TimestampType, Type, to_arrow_type,
 )
+from .common_type import common_type
 from .doubles import BEYOND, as_double, double_bounds
 from .parser import parse_time, parse_timestamp
 from .tree import (
@@ -164,9 +167,8 @@ def _ungroup(ref: BoundRef, value: Any) -> Any:
     if not isinstance(value, Grouped):
         return value
     kinds, t = value.kinds, ref.type
-    scale = t.scale if isinstance(t, DecimalType) else 0
-    clash = ((t in INTEGER_TYPES or isinstance(t, DecimalType))  # the common type is a decimal or a double
-             and "string" in kinds and ("float" in kinds or value.scale > scale)) \
+    clash = ((t in INTEGER_TYPES or isinstance(t, DecimalType))  # the common type is a double
+             and "string" in kinds and "float" in kinds) \
         or (t == DATE and "string" in kinds and "datetime" in kinds) \
         or (t == FLOAT32 and "float" in kinds)  # the common type is DOUBLE
     if clash:
@@ -176,7 +178,29 @@ def _ungroup(ref: BoundRef, value: Any) -> Any:
             "mean: write every value the same way")
     if (t in INTEGER_TYPES or isinstance(t, DecimalType)) and "float" in kinds and _is_number(value.value):
         return as_double(value.value)  # the common type is DOUBLE: each literal is rounded to one
+    if (t in INTEGER_TYPES or isinstance(t, DecimalType)) and isinstance(value.value, str):
+        return _string_in_common_type(ref, value)
     return value.value
+
+
+def _string_in_common_type(ref: BoundRef, g: Grouped) -> int | Decimal:
+    """A string of a group with exact numbers, against an integer or decimal column, cast as DuckDB
+    does: to the common type of the column and those numbers (`i IN (2147483648, '2147483648')`
+    on an INTEGER casts to BIGINT; `i IN (1.5, '1.45')` to DECIMAL(11, 1), so '1.45' is 1.5)."""
+    t = ref.type
+    scale = max(t.scale if isinstance(t, DecimalType) else 0, g.scale)
+    common = common_type(t, g)
+    if common is None:
+        raise InvalidExpressionError(
+            f"the IN list or BETWEEN on {ref.name!r} ({t}) mixes strings with numbers too large for DuckDB's "
+            "common type of them and the column; write every value the same way")
+    name, domain = common
+    try:
+        n = int(_cast_text(g.value, scale, domain, f"{name}'s"))
+    except ValueError as e:
+        why = ", DuckDB's common type of the column and the numbers it is listed with" if name in str(e) else ""
+        raise _bad_value(ref, g.value, f": {e}{why}") from None
+    return Decimal(n).scaleb(-scale, DECIMAL_CONTEXT) if scale else n
 
 
 def _compared_as_double(ref: BoundRef, value: Any) -> bool:
@@ -408,7 +432,7 @@ def _units(ref: BoundRef, value: Any) -> Fraction | float:
     raise _bad_value(ref, value, "")
 
 
-def _cast_text(text: str, scale: int, domain: tuple[int, int]) -> Fraction:
+def _cast_text(text: str, scale: int, domain: tuple[int, int], name: str = "the column's") -> Fraction:
     """A string cast to an integer or decimal(p, scale) column, in its units: rounded half away
     from zero, and an error outside the type (DuckDB's cast)."""
     try:
@@ -420,7 +444,7 @@ def _cast_text(text: str, scale: int, domain: tuple[int, int]) -> Fraction:
     q = abs(Fraction(d)) * 10 ** scale  # exact, unlike Decimal arithmetic in a 28-digit context
     n = math.floor(q + Fraction(1, 2)) * (-1 if d < 0 else 1)
     if not domain[0] <= n <= domain[1]:
-        raise ValueError("out of the column's range")
+        raise ValueError(f"out of {name} range")
     return Fraction(n)
 
 

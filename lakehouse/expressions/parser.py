@@ -225,8 +225,12 @@ def _grouped(values: tuple) -> tuple:
     kinds = frozenset(_kind_of(v) for v in values) - {None}
     if len({"date/time" if k == "datetime" else k for k in kinds}) <= 1:  # dates and timestamps agree
         return values
-    scale = max((-v.as_tuple().exponent for v in values if isinstance(v, Decimal)), default=0)
-    return tuple(Grouped(v, kinds, max(scale, 0)) for v in values)
+    decimals = [v for v in values if isinstance(v, Decimal)]
+    ints = [v for v in values if type(v) is int]
+    scale = max((-v.as_tuple().exponent for v in decimals), default=0)
+    digits = max((max(v.adjusted() + 1, 1) if v else 1 for v in decimals), default=0)
+    span = (min(ints), max(ints)) if ints else None
+    return tuple(Grouped(v, kinds, max(scale, 0), span, digits) for v in values)
 
 
 def _kind_of(v: Any) -> str | None:

@@ -65,13 +65,18 @@ class Grouped:
 
     DuckDB casts such a group and the column to one common type before comparing, so a literal's
     meaning can depend on its neighbours (`int_col IN ('1.5', 2.5)` compares '1.5' as a decimal,
-    `int_col = '1.5'` as an integer). The binder unwraps it and refuses the column types where
-    binding each literal alone would differ. `kinds`: "string", "float", "exact number",
-    "date/time", "datetime"; `scale`: the most fraction digits of an exact number in the group.
+    `int_col = '1.5'` as an integer). The binder casts it to that common type, or refuses the
+    groups whose common type it does not follow (a DOUBLE with a string, ...). `kinds`: "string", "float", "exact number",
+    "date/time", "datetime"; `scale`: the most fraction digits of an exact number in the group;
+    `ints`: the least and greatest integer literal (None if none); `digits`: the most integer
+    digits of a decimal literal (0 if none), DuckDB's DECIMAL(p, s) literal type having p - s >= 1.
+    These give DuckDB's common type, to which a string of the group is cast (binder._ungroup).
     """
     value: Any
     kinds: frozenset[str]
     scale: int = 0
+    ints: tuple[int, int] | None = None
+    digits: int = 0
 
 
 @dataclass(frozen=True, slots=True)
