@@ -541,10 +541,12 @@ def _float_literal(value: Any, *, single: bool) -> float:
         try:
             value = Decimal(value)
         except ArithmeticError:
-            return float(value)  # 'nan', 'inf', '-infinity' and the like; ValueError otherwise
+            value = float(value)  # 'nan', 'inf', '-infinity' and the like; ValueError otherwise
     if not isinstance(value, (int, float, Decimal)):
         raise TypeError
     f = float(value)
+    if math.isnan(f):  # every NaN is one value (DuckDB's): '-NaN' keeps no sign bit to tell apart
+        return math.nan
     if math.isinf(f) and not (isinstance(value, (float, Decimal)) and math.isinf(value)):
         raise OverflowError  # a finite literal beyond float64's range
     if not single or not math.isfinite(f):
