@@ -184,11 +184,15 @@ def _value_set(expr: In) -> tuple[pa.Array, bool]:
     at = to_arrow_type(expr.term.type)
     if not pa.types.is_floating(at):
         return pa.array(list(expr.values), type=at), False
-    numbers = [v for v in expr.values if not math.isnan(scalar_value(v))]
+    numbers = [v for v in expr.values if not _is_nan(scalar_value(v))]  # a null stays (projection's)
     with_nan = len(numbers) < len(expr.values)
     if any(scalar_value(v) == 0.0 for v in numbers):
         numbers += [pa.scalar(0.0, at), pa.scalar(-0.0, at)]
     return pa.array(numbers, type=at), with_nan
+
+
+def _is_nan(v) -> bool:
+    return isinstance(v, float) and math.isnan(v)
 
 
 def _string_match(expr: Expr, arg):
