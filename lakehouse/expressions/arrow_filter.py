@@ -72,7 +72,7 @@ class RowFilter:
 def _equalities_as_in(expr: Expr) -> Expr:
     """`x = 1 OR x = 2 OR ...` as `x IN (1, 2, ...)`: one hash lookup per row instead of a kernel
     per term. Exact under three-valued logic (a NULL x is NULL either way), floats included:
-    `is_in` matches NaN with NaN as `=` does here, and `_value_set` adds the other zero."""
+    `_value_set` matches every NaN and both zeros, as `=` does here."""
     if not isinstance(expr, Or):
         return expr
     terms, stack, groups = [], [expr], {}
@@ -124,7 +124,8 @@ def _filter(expr: Expr) -> pc.Expression:
     if isinstance(expr, In):
         # is_in says FALSE (not NULL) for NULL rows: fine for a filter with no NOT above it,
         # and NOT IN must not keep NULL rows, hence is_valid.
-        hit = field.isin(_value_set(expr))
+        values, with_nan = _value_set(expr)
+        hit = field.isin(values) | pc.is_nan(field) if with_nan else field.isin(values)
         return (~hit & field.is_valid()) if expr.negated else hit
     if isinstance(expr, IsNull):
         return field.is_valid() if expr.negated else field.is_null()
@@ -148,7 +149,9 @@ def evaluate(expr: Expr, table: pa.Table) -> pa.ChunkedArray | pa.Array:
     if isinstance(expr, Compare):
         return _compare(expr.op, column, expr.value)
     if isinstance(expr, In):
-        hit = pc.is_in(column, value_set=_value_set(expr))
+        values, with_nan = _value_set(expr)
+        hit = pc.is_in(column, value_set=values)
+        hit = pc.or_(hit, pc.is_nan(column)) if with_nan else hit
         hit = pc.if_else(pc.is_valid(column), hit, pa.scalar(None, pa.bool_()))
         return pc.invert(hit) if expr.negated else hit
     if isinstance(expr, IsNull):
@@ -174,14 +177,22 @@ def _compare(op: str, arg, value):
     return getattr(pc, _KERNELS[op])(arg, value)
 
 
-def _value_set(expr: In) -> pa.Array:
-    """The IN list as an array; for floats with both zeros, since `is_in` tells -0.0 from 0.0
-    while `=` does not (is_in already matches NaN with NaN)."""
+def _value_set(expr: In) -> tuple[pa.Array, bool]:
+    """The IN list as an array, and whether it holds NaN. `is_in` tells NaN bit patterns apart
+    (a sign, a payload) and -0.0 from 0.0, while `=` here does neither: NaN is left out of the
+    array for an `is_nan` test, and a zero brings the other zero."""
     at = to_arrow_type(expr.term.type)
-    values = list(expr.values)
-    if pa.types.is_floating(at) and any(scalar_value(v) == 0.0 for v in values):
-        values += [pa.scalar(0.0, at), pa.scalar(-0.0, at)]
-    return pa.array(values, type=at)
+    if not pa.types.is_floating(at):
+        return pa.array(list(expr.values), type=at), False
+    numbers = [v for v in expr.values if not _is_nan(scalar_value(v))]  # a null stays (projection's)
+    with_nan = len(numbers) < len(expr.values)
+    if any(scalar_value(v) == 0.0 for v in numbers):
+        numbers += [pa.scalar(0.0, at), pa.scalar(-0.0, at)]
+    return pa.array(numbers, type=at), with_nan
+
+
+def _is_nan(v) -> bool:
+    return isinstance(v, float) and math.isnan(v)
 
 
 def _string_match(expr: Expr, arg):

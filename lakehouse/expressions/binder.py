@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import struct
 from dataclasses import replace
 from decimal import Decimal
@@ -537,14 +538,12 @@ def _float_literal(value: Any, *, single: bool) -> float:
     if isinstance(value, bool):
         raise TypeError
     if isinstance(value, str):
-        value = value.strip()
-        try:
-            value = Decimal(value)
-        except ArithmeticError:
-            return float(value)  # 'nan', 'inf', '-infinity' and the like; ValueError otherwise
+        return _float_text(value, single=single)
     if not isinstance(value, (int, float, Decimal)):
         raise TypeError
     f = float(value)
+    if math.isnan(f):  # every NaN is one value (DuckDB's): '-NaN' keeps no sign bit to tell apart
+        return math.nan
     if math.isinf(f) and not (isinstance(value, (float, Decimal)) and math.isinf(value)):
         raise OverflowError  # a finite literal beyond float64's range
     if not single or not math.isfinite(f):
@@ -556,6 +555,28 @@ def _float_literal(value: Any, *, single: bool) -> float:
     bits = struct.unpack("<I", struct.pack("<f", f32))[0]
     near = [f32] + [c for c in (_f32_bits(bits - 1), _f32_bits(bits + 1)) if c is not None and math.isfinite(c)]
     return min(near, key=lambda c: (abs(Fraction(c) - exact), struct.unpack("<I", struct.pack("<f", c))[0] & 1))
+
+
+def _float_text(text: str, *, single: bool) -> float:
+    """A string cast to DOUBLE or FLOAT (`single`) as DuckDB casts it: surrounding spaces and one
+    leading '+' go ('+-1' is -1); a value past the type's range is ±inf, as '1e39' is a FLOAT's."""
+    body = text.strip()
+    body = body[1:] if body[:1] == "+" else body
+    special = _FLOAT_SPECIAL.fullmatch(body)
+    if special:
+        return math.nan if special[1] else -math.inf if body[0] == "-" else math.inf
+    value = Decimal(body) if body[:1] != "+" else Decimal("x")  # InvalidOperation on other text
+    if not value.is_finite():  # Decimal's own 'sNaN', 'NaN123': DuckDB refuses them
+        raise ValueError
+    try:
+        return _float_literal(value, single=single)
+    except OverflowError:
+        return math.copysign(math.inf, value)
+
+
+# The special values DuckDB casts from text (case aside, after a leading '+'): NaN is one value
+# whatever its sign or C99 `nan(chars)` payload; Decimal's 'sNaN' and 'NaN123' DuckDB refuses.
+_FLOAT_SPECIAL = re.compile(r"-?(nan(?:\([0-9a-z_]*\))?)|-?inf(?:inity)?", re.IGNORECASE)
 
 
 def _is_float32(d: float) -> bool:
