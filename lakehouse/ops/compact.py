@@ -54,7 +54,7 @@ from ..errors import CommitConflictError, InvalidArgumentError, StorageError
 from ..expressions.tree import Expr
 from ..format.actions import AddFile, RemoveFile
 from ..format.paths import check_relative_path
-from ..format.file_index import deletion_vectors
+from ..format.file_index import DV_COLUMN, DV_TYPE, deletion_vectors
 from ..format.replay import load_state
 from ..format.schema import Schema
 from ..format.sort_order import SortField, live_sort_order, parse_sort_order, sort_indices
@@ -148,10 +148,9 @@ def resolve_layout(state: TableState, sort_by: Sequence[str] | None, zorder_by: 
 
 def plan_bins(store: Store, state: TableState, predicate: Expr | None, target: int, cap: int, layout: Layout) -> list[Bin]:
     """The bins to rewrite (module docstring), in the commit order of their first files."""
-    index = plan_files(state, predicate).files
-    if index.num_rows == 0:
+    index, adds = _candidates(state, predicate)
+    if not adds:
         return []
-    adds = adds_from_index(index, state)
     width = _row_width(store, adds)
     groups: dict[tuple, list[int]] = {}
     for i, a in enumerate(adds):
@@ -162,6 +161,25 @@ def plan_bins(store: Store, state: TableState, predicate: Expr | None, target: i
         bins += [_bin(run, adds, index) for run in _pack(chosen, [adds[i].live_count * width for i in chosen], cap)]
     worth = [b for b in bins if len(b.adds) > 1 or b.adds[0].deletion_vector is not None or layout.explicit]
     return sorted(worth, key=lambda b: b.first)
+
+
+def _candidates(state: TableState, predicate: Expr | None) -> tuple[pa.Table, list[AddFile]]:
+    """The live files that may hold rows matching `predicate`, as file-index rows and add actions
+    (commit order). Without a predicate nothing is pruned, so files known from the log alone need
+    no decoded statistics: their rows are built without them (decoding every file's JSON
+    statistics is the largest serial step of compacting many small files, ~0.1 ms a file)."""
+    if predicate is not None or state.files.base is not None:
+        index = plan_files(state, predicate).files
+        return index, adds_from_index(index, state)
+    adds = list(state.files.added.values())
+    index = pa.table({
+        "path": pa.array([a.path for a in adds], pa.string()),
+        "size": pa.array([a.size for a in adds], pa.int64()),
+        "record_count": pa.array([a.record_count for a in adds], pa.int64()),
+        "schema_id": pa.array([a.schema_id for a in adds], pa.int32()),
+        DV_COLUMN: pa.array([a.deletion_vector and a.deletion_vector.to_json() for a in adds], DV_TYPE),
+    })
+    return index, adds
 
 
 def _pack(items: list[int], sizes: list[float], cap: int) -> list[list[int]]:

@@ -295,3 +295,21 @@ def test_a_failed_rewrite_commits_nothing_and_leaves_no_file(tmp_path, monkeypat
     assert t.version == lakehouse.open_table(t.uri).version and t.history()[0].operation == "append"
     assert sorted(p.name for p in (tmp_path / "t" / "data").iterdir()) == files_before
     assert threading.active_count() == threads
+
+
+def test_plan_without_where_decodes_no_statistics(monkeypatch):
+    """Compacting everything prunes nothing: the files' JSON statistics are not decoded (the
+    largest serial step with many small files); files with deletion vectors still materialise."""
+    t = _table(files=5, properties={"write.delete.mode": "merge-on-read"})
+    t.delete(where="id = 3")
+    before = _rows(t)
+    t = lakehouse.open_table(t.uri)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("statistics decoded")
+
+    monkeypatch.setattr("lakehouse.format.file_index.stats_from_json", refuse)
+    m = t.compact()
+    monkeypatch.undo()
+    assert (m.files_removed, m.files_added, m.dvs_materialized) == (5, 1, 1)
+    assert _rows(t.refresh()) == before
