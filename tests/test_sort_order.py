@@ -143,3 +143,16 @@ def test_checkpoints_keep_the_sort_order():
     for i in range(3):
         t.append({"a": [i, i + 10]})
     assert lakehouse.open_table(t.uri).sort_order == (SortField(source_id=1, descending=True),)
+
+
+def test_a_sort_order_lists_its_writer_feature_so_older_writers_refuse(monkeypatch):
+    t = lakehouse.create_table(f"memory://sort/{uuid.uuid4().hex}", schema={"id": "int64"})
+    assert "sort_order" not in t.state.protocol.writer_features
+    t.set_sort_order(["id"])
+    assert "sort_order" in t.state.protocol.writer_features
+    assert "sort_order" in lakehouse.open_table(t.uri).state.protocol.writer_features
+    # A writer that does not know the feature refuses the table instead of dropping the order.
+    from lakehouse.format import state as state_module
+    monkeypatch.setattr(state_module, "KNOWN_WRITER_FEATURES", state_module.KNOWN_WRITER_FEATURES - {"sort_order"})
+    with pytest.raises(lakehouse.UnsupportedFeatureError):
+        lakehouse.open_table(t.uri).append({"id": [1]})

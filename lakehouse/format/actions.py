@@ -27,7 +27,7 @@ WRITER_VERSION = 1
 # Features (spec/format.md, "Protocol") this library implements.
 DELETION_VECTORS = "deletion_vectors"
 KNOWN_READER_FEATURES: frozenset[str] = frozenset({DELETION_VECTORS})
-KNOWN_WRITER_FEATURES: frozenset[str] = frozenset({DELETION_VECTORS, "change_feed", "tags"})
+KNOWN_WRITER_FEATURES: frozenset[str] = frozenset({DELETION_VECTORS, "change_feed", "tags", "sort_order"})
 
 
 def _frozen(mapping: Mapping | None) -> Mapping:

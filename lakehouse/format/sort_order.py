@@ -23,6 +23,8 @@ _TERM = re.compile(r"\s*(?P<name>.+?)(?:\s+(?P<dir>asc|desc))?(?:\s+nulls\s+(?P<
                    re.IGNORECASE | re.DOTALL)
 
 
+SORT_ORDER_FEATURE = "sort_order"  # writer feature of tables with a sort order (spec section 3)
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SortField:
     """One key of a sort order: the column's field id, its direction and where nulls go.

@@ -19,8 +19,8 @@ from ..format.partitioning import PartitionSpec, evolve_spec, partition_terms
 from ..format.refs import drop_tag_actions, resolve_ref, tag_actions
 from ..format.replay import load_state, version_at
 from ..format.schema import Schema
-from ..format.sort_order import SortField, live_sort_order, parse_sort_order
-from ..format.state import TableState
+from ..format.sort_order import SORT_ORDER_FEATURE, SortField, live_sort_order, parse_sort_order
+from ..format.state import TableState, with_writer_feature
 from ..io import Store
 from ..ops.change_data import rewrite_change_data
 from ..ops.compact import compact_table
@@ -747,7 +747,10 @@ class Table:
         if order == live_sort_order(state.metadata.sort_order, state.schema):
             return CommitSummary(version=state.version, operation="set_sort_order")
         metadata = replace(state.metadata, sort_order=order)
-        return self._commit(state, "set_sort_order", [metadata],
+        # A writer that predates sort orders would drop the field from its metadata actions:
+        # the feature makes it refuse the table instead (spec section 3).
+        actions = [*with_writer_feature(state.protocol, SORT_ORDER_FEATURE), metadata] if order else [metadata]
+        return self._commit(state, "set_sort_order", actions,
                             parameters={"sort_order": [f.describe(state.schema) for f in order]})
 
 
