@@ -8,6 +8,7 @@ partition values of old files, so pruning skipped rows.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Context, Decimal
 
 import pyarrow as pa
@@ -83,7 +84,7 @@ class PendingSchemaUpdates(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.table = lakehouse.create_table("memory://evolution-" + str(id(self)),
+        self.table = lakehouse.create_table(f"memory://evolution-{uuid.uuid4().hex}",
                                             schema=pa.schema([("id", pa.int64())]))
         self.pending: list = []
         self.expected: set[str] = {"id"}
