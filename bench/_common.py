@@ -106,3 +106,14 @@ def optional(module: str):
 
 def utcnow() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM) in MB. Not getrusage's ru_maxrss, which a child
+    started by fork + exec inherits from its parent's high-water mark."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

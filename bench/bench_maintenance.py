@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import events, optional, report, scratch, utcnow  # noqa: E402
+from _common import events, optional, peak_rss_mb, report, scratch, utcnow  # noqa: E402
 from bench_read_order import interleaved  # noqa: E402
 
 import lakehouse  # noqa: E402
@@ -53,16 +53,6 @@ VARIANTS = ("lakehouse", "deltalake")
 
 
 # ---------------------------------------------------------------- child processes
-
-def _peak_rss_mb() -> float:
-    """This process's peak resident set (VmHWM), not getrusage's (inherited across fork + exec)."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
 
 def _child(kind: str, variant: str, path: str) -> None:
     """One compaction (`kind` "compact" or "zorder"), timed in this fresh process; prints
@@ -79,7 +69,7 @@ def _child(kind: str, variant: str, path: str) -> None:
         m = lakehouse.open_table(path).compact(zorder_by=ZORDER_COLUMNS if zorder else None)
         files = (m.files_removed, m.files_added)
     seconds = time.perf_counter() - t0
-    peak_mb = _peak_rss_mb()
+    peak_mb = peak_rss_mb()
     if variant == "deltalake":
         rows = sum(deltalake.DeltaTable(path).get_add_actions(flatten=True).column("num_records").to_pylist())
     else:

@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import events, optional, report, scratch, utcnow  # noqa: E402
+from _common import events, optional, peak_rss_mb, report, scratch, utcnow  # noqa: E402
 from bench_read_order import interleaved  # noqa: E402
 
 import lakehouse  # noqa: E402
@@ -174,17 +174,6 @@ def _build_tables(root: str, rows: int, files: int) -> None:
             deltalake.write_deltalake(f"{root}/delta", data.slice(start, step), mode="append" if i else "overwrite")
 
 
-def _peak_rss_mb() -> float:
-    """This process's peak resident set (VmHWM). Not getrusage's ru_maxrss, which a child
-    started by fork + exec inherits from its parent's high-water mark."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _child(variant: str, path: str, source_path: str) -> None:
     """One merge, timed, in this (fresh) process; prints seconds, peak RSS and row counts."""
     import duckdb  # noqa: F401  (imports are not part of the measured time)
@@ -207,7 +196,7 @@ def _child(variant: str, path: str, source_path: str) -> None:
         counts = (m.num_updated_rows, m.num_inserted_rows)
     seconds = time.perf_counter() - t0
     cpu = _cpu_seconds() - cpu0
-    peak_mb = _peak_rss_mb()
+    peak_mb = peak_rss_mb()
     print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_mb": peak_mb, "counts": counts}))
 
 
